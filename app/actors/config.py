@@ -1,0 +1,89 @@
+"""The app's settings, read once from the environment (12-factor) and validated.
+
+A bad value stops the process with one line that names the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value the app cannot use."""
+
+
+@dataclass(frozen=True)
+class Config:
+    port: int = 5000
+    web_concurrency: int = 2
+    threads: int = 4
+    log_level: str = "INFO"
+    # libpq connection string; empty means "use the PG* variables", as libpq does by itself.
+    conninfo: str = ""
+    pool_timeout: float = 5.0
+    statement_timeout_ms: int = 5000
+    server_name: str = "localhost"
+
+    @property
+    def pool_size(self) -> int:
+        """One connection per request thread: threads never wait on each other for the database."""
+        return self.threads
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r} is not valid: set it to a whole number from {low} to {high}, or unset it")
+    return value
+
+
+def database_conninfo(env: Mapping[str, str]) -> str:
+    """`DATABASE_URL` with `sslmode=require` unless it names one; empty to let libpq read PG* variables."""
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return ""
+    invalid = ConfigError(  # never echo the URL: it holds the password
+        "DATABASE_URL is not a valid PostgreSQL URL: use postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+    )
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise invalid
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise invalid from None
+    if not all(part.isdigit() for part in str(params.get("port", "5432")).split(",")):
+        raise invalid
+    params.setdefault("sslmode", "require")
+    return make_conninfo(**params)
+
+
+def from_environ(env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate every setting the app and its gunicorn config use."""
+    env = os.environ if env is None else env
+    log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL={env['LOG_LEVEL']!r} is not valid: use one of {', '.join(LOG_LEVELS)}")
+    return Config(
+        port=_int(env, "PORT", 5000, 1, 65535),
+        web_concurrency=_int(env, "WEB_CONCURRENCY", 2, 1, 64),
+        threads=_int(env, "WEB_THREADS", 4, 1, 32),
+        log_level=log_level,
+        conninfo=database_conninfo(env),
+        pool_timeout=_int(env, "DB_POOL_TIMEOUT", 5, 1, 25),
+        statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000, 100, 25000),
+        server_name=env.get("DYNO") or env.get("HOSTNAME") or socket.gethostname(),
+    )

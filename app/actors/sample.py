@@ -1,0 +1,81 @@
+"""Random actors without sorting the table: index probes at random ids, so the cost stays flat as it grows."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from actors import db
+
+MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 1, 50, 5
+
+# Each probe takes the first actor at or after a random id between min and max (an index range scan
+# of one row), so gaps in the ids cost nothing; with dense ids (a serial key) every actor is equally
+# likely, after a gap the next actor is likelier. Probes that land on the same actor are merged: we
+# ask for twice as many as needed and try again on the rare short result.
+RANDOM_ACTORS_SQL = """
+WITH bounds AS (SELECT min(actor_id) AS lo, max(actor_id) AS hi FROM actor),
+probes AS (
+    SELECT DISTINCT lo + floor(random() * (hi - lo + 1))::int AS id
+    FROM bounds, generate_series(1, %(probes)s)
+    WHERE lo IS NOT NULL
+)
+SELECT DISTINCT hit.actor_id, hit.first_name, hit.last_name
+FROM probes
+CROSS JOIN LATERAL (
+    SELECT actor_id, first_name, last_name FROM actor
+    WHERE actor_id >= probes.id ORDER BY actor_id LIMIT 1
+) AS hit
+"""
+# After that (very sparse ids, or fewer actors than asked for) the rest comes from an index walk,
+# from a random found actor onwards and round to the start, skipping those found.
+TOP_UP_SQL = """
+(SELECT actor_id, first_name, last_name FROM actor
+ WHERE actor_id >= %(start)s AND actor_id <> ALL(%(found)s) ORDER BY actor_id LIMIT %(missing)s)
+UNION ALL
+(SELECT actor_id, first_name, last_name FROM actor
+ WHERE actor_id < %(start)s AND actor_id <> ALL(%(found)s) ORDER BY actor_id LIMIT %(missing)s)
+"""
+ATTEMPTS = 3
+
+
+class BadCount(ValueError):
+    """The `count` query parameter is not a whole number in the allowed range."""
+
+    def __init__(self) -> None:
+        super().__init__(f"count must be a whole number from {MIN_COUNT} to {MAX_COUNT}")
+
+
+@dataclass(frozen=True)
+class Actor:
+    actor_id: int
+    first_name: str
+    last_name: str
+
+
+def parse_count(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_COUNT
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 3:
+        raise BadCount()
+    count = int(raw)
+    if not MIN_COUNT <= count <= MAX_COUNT:
+        raise BadCount()
+    return count
+
+
+def random_actors(count: int) -> list[Actor]:
+    """`count` distinct random actors (fewer only when the table has fewer)."""
+    rows: list[tuple[int, str, str]] = []
+    with db.connection() as conn:
+        for attempt in range(ATTEMPTS):
+            rows = conn.execute(RANDOM_ACTORS_SQL, {"probes": count * 2 ** (attempt + 1)}).fetchall()
+            if len(rows) >= count:
+                break
+        else:
+            found = [row[0] for row in rows]
+            start = random.choice(found) if found else 0  # noqa: S311 - not for security
+            params = {"start": start, "found": found, "missing": count - len(rows)}
+            rows += conn.execute(TOP_UP_SQL, params).fetchall()[: params["missing"]]
+    picked = random.sample(rows, min(count, len(rows)))
+    return [Actor(*row) for row in picked]

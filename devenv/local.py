@@ -1,0 +1,67 @@
+"""`make local`: the app on an embedded PostgreSQL, served by gunicorn with the containers' config.
+
+Like `heroku local`: the database persists under .local/ in the repo, the data is loaded on the
+first run (the seed command is a no-op after that), and Ctrl-C stops the app and the database.
+An external DATABASE_URL in the environment is used instead of the embedded server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from devenv.postgres import EmbeddedPostgres, tools_env
+
+REPO = Path(__file__).resolve().parents[1]
+APP_DIR = REPO / "app"
+DATADIR = REPO / ".local" / "pgdata"
+DATABASE = "actors"
+SHARED_ARCHIVE = REPO.parent / "shared" / "data" / "dvdrental.tar"
+
+
+def app_environment(database_url: str) -> dict[str, str]:
+    env = {**tools_env(), "DATABASE_URL": database_url}
+    env.setdefault("PORT", "5000")
+    env.setdefault("WEB_CONCURRENCY", "2")
+    if "SEED_ARCHIVE" not in env and SHARED_ARCHIVE.is_file():
+        env["SEED_ARCHIVE"] = str(SHARED_ARCHIVE)
+    return env
+
+
+def serve(env: dict[str, str]) -> int:
+    """Load the data if needed, then run gunicorn until it exits or we are told to stop."""
+    seed = subprocess.run([sys.executable, "-m", "actors.seed"], cwd=APP_DIR, env=env, check=False)
+    if seed.returncode != 0:
+        return seed.returncode
+    print(f"local: serving on http://localhost:{env['PORT']} (Ctrl-C stops the app and the database)", flush=True)
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "actors:create_app()"], cwd=APP_DIR, env=env
+    )
+
+    def forward(signum: int, _frame: object) -> None:
+        gunicorn.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    return gunicorn.wait()
+
+
+def main() -> int:
+    if os.environ.get("DATABASE_URL"):
+        print("local: using DATABASE_URL from the environment", flush=True)
+        return serve(app_environment(os.environ["DATABASE_URL"]))
+    server = EmbeddedPostgres(DATADIR)
+    print(f"local: starting the embedded PostgreSQL in {DATADIR.relative_to(REPO)}", flush=True)
+    server.start()
+    try:
+        return serve(app_environment(server.ensure_database(DATABASE)))
+    finally:
+        print("local: stopping the embedded PostgreSQL", flush=True)
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

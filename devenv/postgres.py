@@ -1,0 +1,121 @@
+"""An embedded PostgreSQL server for `make local`, the tests and the benchmark.
+
+It runs the binaries that the `pgserver` wheel ships (server, pg_restore, pg_dump), on 127.0.0.1
+only, with trust auth for local development. Unlike `pgserver.get_server` it listens on TCP and
+can be stopped and started at will, which the outage tests need.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import stat
+import subprocess
+import warnings
+from pathlib import Path
+
+with warnings.catch_warnings():  # pgserver warns on import where XDG_RUNTIME_DIR is unset; we don't use it
+    warnings.simplefilter("ignore")
+    import pgserver
+import psycopg
+from psycopg import sql
+
+BIN_DIR = Path(pgserver.__file__).parent / "pginstall" / "bin"
+# PostgreSQL refuses to run as root (CI runs as root): run it as this unprivileged user then.
+SERVICE_USER = "pgserver"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def tools_env() -> dict[str, str]:
+    """The environment with the embedded server's client tools (pg_restore, psql) first on PATH."""
+    return {**os.environ, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL cluster in `datadir`, served on 127.0.0.1:`port`."""
+
+    def __init__(self, datadir: Path, port: int | None = None, *, durable: bool = True) -> None:
+        self.datadir = Path(datadir).resolve()
+        self.port = port or free_port()
+        self.durable = durable  # throwaway test clusters skip fsync
+        self._run_as = SERVICE_USER if os.geteuid() == 0 else None
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}?sslmode=disable"
+
+    def _invoke(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        as_user = {"user": self._run_as, "group": self._run_as, "extra_groups": []} if self._run_as else {}
+        return subprocess.run(
+            [str(BIN_DIR / tool), *args], **as_user, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def _run(self, tool: str, *args: str, timeout: float = 60) -> None:
+        result = self._invoke(tool, *args, timeout=timeout)
+        if result.returncode != 0:
+            log = self.datadir / "server.log"
+            detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{result.stderr}{detail}")
+
+    def _prepare_datadir(self) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        if self._run_as:
+            if subprocess.run(["id", "-u", SERVICE_USER], capture_output=True).returncode != 0:
+                subprocess.run(["useradd", "--system", SERVICE_USER], check=True)
+            entry = pwd.getpwnam(SERVICE_USER)
+            shutil.chown(self.datadir, entry.pw_uid, entry.pw_gid)
+            for parent in self.datadir.parents:  # let that user reach the folder (pytest's are 0700)
+                parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
+        self.datadir.chmod(0o700)
+
+    @property
+    def initialised(self) -> bool:
+        return (self.datadir / "PG_VERSION").exists()
+
+    def start(self) -> EmbeddedPostgres:
+        """Create the cluster on first use, then start the server and wait until it accepts connections."""
+        if not self.initialised:
+            self._prepare_datadir()
+            self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories=''"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        log = str(self.datadir / "server.log")
+        self._run("pg_ctl", "-D", str(self.datadir), "-w", "-l", log, "-o", options, "start")
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; `immediate` is the closest thing to pulling the plug."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-w", "-m", mode, "stop")
+
+    @property
+    def running(self) -> bool:
+        return self._invoke("pg_ctl", "-D", str(self.datadir), "status").returncode == 0
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database (dropping one of that name) and return its URL."""
+        self._run("dropdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "--if-exists", "--force", name)
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.url(name)
+
+    def ensure_database(self, name: str) -> str:
+        """Create the database unless it exists, and return its URL."""
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url(name)
+
+    def __enter__(self) -> EmbeddedPostgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.running:
+            self.stop()

@@ -1,0 +1,297 @@
+"""The web app against a real PostgreSQL: pages, API, probes, errors, headers, logs and metrics."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import psycopg
+import pytest
+from conftest import GUNICORN, clean_env, create_actor_table, serving
+
+from actors import config, create_app
+from actors.security import HEADERS
+
+ACTOR_NAME = re.compile(r'<span class="first">Actor\d+</span> <span class="last">Number\d+</span>')
+
+
+def test_page_shows_five_random_actors_and_the_server(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert len(ACTOR_NAME.findall(page)) == 5
+    assert '<strong id="server">test-host</strong>' in page
+
+
+def test_page_takes_a_count(client):
+    page = client.get("/?count=12").get_data(as_text=True)
+    assert len(ACTOR_NAME.findall(page)) == 12
+
+
+def test_page_escapes_names(postgres):
+    url = postgres.create_database("hostile_names")
+    create_actor_table(url, [("<script>alert(1)</script>", "O'Brien & <b>Sons</b>")])
+    app = create_app({"DATABASE_URL": url})
+    try:
+        page = app.test_client().get("/").get_data(as_text=True)
+    finally:
+        app.extensions["actors.db"].close()
+    assert "<script>" not in page.lower()
+    assert "<b>" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.lower()
+    assert "&amp; &lt;b&gt;sons&lt;/b&gt;" in page.lower()
+
+
+def test_api_returns_distinct_actors_and_the_server(client):
+    body = client.get("/api/actors?count=7").get_json()
+    assert body["server"] == "test-host"
+    assert body["count"] == 7
+    ids = [actor["actor_id"] for actor in body["actors"]]
+    assert len(set(ids)) == 7
+    assert all(1 <= actor_id <= 200 for actor_id in ids)
+    assert set(body["actors"][0]) == {"actor_id", "first_name", "last_name"}
+
+
+def test_api_default_count_is_five(client):
+    assert client.get("/api/actors").get_json()["count"] == 5
+
+
+def test_selection_is_random_across_requests(client):
+    seen = {actor["actor_id"] for _ in range(20) for actor in client.get("/api/actors").get_json()["actors"]}
+    # 100 draws from 200 actors: a fixed or stuck choice would show far fewer
+    assert len(seen) > 40
+
+
+def test_selection_copes_with_gaps_and_small_tables(postgres):
+    url = postgres.create_database("sparse_actors")
+    create_actor_table(url, [(f"A{n}", f"B{n}") for n in range(1, 1001)])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM actor WHERE actor_id % 97 <> 0")  # 10 actors left, far apart
+    app = create_app({"DATABASE_URL": url})
+    try:
+        client = app.test_client()
+        assert client.get("/api/actors?count=8").get_json()["count"] == 8
+        everyone = client.get("/api/actors?count=50").get_json()
+        assert sorted(a["actor_id"] for a in everyone["actors"]) == list(range(97, 1001, 97))
+    finally:
+        app.extensions["actors.db"].close()
+
+
+def _nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def test_selection_reads_a_few_rows_not_the_whole_table(postgres):
+    from actors.sample import RANDOM_ACTORS_SQL
+
+    url = postgres.create_database("many_actors")
+    create_actor_table(url, [])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO actor (first_name, last_name) SELECT 'A', 'B' FROM generate_series(1, 50000)")
+        conn.execute("ANALYZE actor")
+        [[explained]] = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + RANDOM_ACTORS_SQL, {"probes": 10})
+    scans = [node for node in _nodes(explained[0]["Plan"]) if node.get("Relation Name") == "actor"]
+    rows_read = sum(node["Actual Rows"] * node["Actual Loops"] for node in scans)
+    # 10 probes of one row each, plus min() and max(): a sort or scan of the table would read 50,000
+    assert 0 < rows_read <= 12
+    assert all("Index" in node["Node Type"] for node in scans)
+
+
+@pytest.mark.parametrize("count", ["0", "51", "-1", "abc", "1.5", "", " 5", "\uff15", "99999999999999999999"])
+def test_api_rejects_a_bad_count(client, count):
+    response = client.get("/api/actors", query_string={"count": count})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "count must be a whole number from 1 to 50"
+
+
+def test_page_rejects_a_bad_count_with_a_page(client):
+    response = client.get("/?count=1000")
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    assert "from 1 to 50" in response.get_data(as_text=True)
+
+
+def test_liveness_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+
+
+def test_without_a_database_liveness_holds_and_the_rest_answers_503():
+    app = create_app({"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none?sslmode=disable", "DB_POOL_TIMEOUT": "1"})
+    try:
+        client = app.test_client()
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 503
+        api = client.get("/api/actors")
+        assert api.status_code == 503
+        assert api.headers["Retry-After"]
+        page = client.get("/")
+        assert page.status_code == 503
+        assert "The database is not answering right now" in page.get_data(as_text=True)
+    finally:
+        app.extensions["actors.db"].close()
+
+
+def test_database_outage_answers_503_then_recovers_without_restart(client, postgres):
+    assert client.get("/api/actors").status_code == 200
+    postgres.stop(mode="immediate")
+    try:
+        assert client.get("/readyz").status_code == 503
+        assert client.get("/").status_code == 503
+    finally:
+        postgres.start()
+    deadline = time.monotonic() + 15
+    while client.get("/api/actors").status_code != 200:
+        assert time.monotonic() < deadline, "the app did not recover after the database came back"
+        time.sleep(0.2)
+    assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/api/actors", "/healthz", "/metrics", "/api/actors?count=0", "/missing"])
+def test_security_headers_on_every_response(client, path):
+    response = client.get(path)
+    for name, value in HEADERS.items():
+        assert response.headers[name] == value
+    assert "style-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_static_stylesheet_is_served_and_cacheable(client):
+    response = client.get("/static/style.css")
+    assert response.status_code == 200
+    assert response.mimetype == "text/css"
+    assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_request_id_is_honoured_or_replaced(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\t<>"}).headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced)
+
+
+def test_debug_mode_cannot_be_switched_on_and_errors_hide_tracebacks(monkeypatch, actors_database_url):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app({"DATABASE_URL": actors_database_url, "FLASK_DEBUG": "1"})
+    try:
+        assert app.debug is False
+
+        @app.get("/boom")
+        def boom():
+            raise RuntimeError("secret internals")
+
+        response = app.test_client().get("/boom")
+        assert response.status_code == 500
+        body = response.get_data(as_text=True)
+        assert "Traceback" not in body
+        assert "secret internals" not in body
+    finally:
+        app.extensions["actors.db"].close()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "0"),
+        ("PORT", "http"),
+        ("WEB_CONCURRENCY", "0"),
+        ("WEB_CONCURRENCY", "many"),
+        ("WEB_THREADS", "1000"),
+        ("DB_POOL_TIMEOUT", "-3"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_bad_environment_is_named(name, value):
+    with pytest.raises(config.ConfigError, match=rf"^{name}="):
+        config.from_environ({name: value})
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://u:hunter2@host:notaport/db", "mysql://u:hunter2@host/db", "hunter2", "postgres://u:hunter2@h/d?x=%"],
+)
+def test_bad_database_url_is_named_without_echoing_it(url):
+    with pytest.raises(config.ConfigError, match="DATABASE_URL is not a valid PostgreSQL URL") as caught:
+        config.from_environ({"DATABASE_URL": url})
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "sslmode"),
+    [
+        ("postgres://u:p@db.example.com:5432/d", "require"),
+        ("postgres://u:p@db.example.com:5432/d?sslmode=verify-full", "verify-full"),
+        ("postgresql://u@localhost/d?sslmode=disable", "disable"),
+    ],
+)
+def test_database_url_requires_tls_unless_it_says_otherwise(url, sslmode):
+    assert f"sslmode={sslmode}" in config.from_environ({"DATABASE_URL": url}).conninfo
+
+
+def test_without_database_url_libpq_reads_the_pg_variables():
+    assert config.from_environ({"PGHOST": "db", "PGUSER": "app"}).conninfo == ""
+
+
+def test_server_name_prefers_the_dyno():
+    assert config.from_environ({"DYNO": "web.1", "HOSTNAME": "pod-x"}).server_name == "web.1"
+    assert config.from_environ({"HOSTNAME": "pod-x"}).server_name == "pod-x"
+
+
+def test_gunicorn_refuses_a_bad_setting_in_one_line():
+    import subprocess
+
+    from conftest import APP_DIR
+
+    result = subprocess.run(GUNICORN, cwd=APP_DIR, env=clean_env(PORT="99999"), capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "actors: configuration error: PORT='99999' is not valid: set it to a whole number from 1 to 65535, or unset it"
+    )
+
+
+@pytest.fixture(scope="module")
+def two_workers(actors_database_url):
+    with serving(GUNICORN, clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="2")) as server:
+        yield server
+
+
+def test_one_json_log_line_per_request(two_workers):
+    httpx.get(f"{two_workers.url}/api/actors?count=3", headers={"X-Request-ID": "trace-me-42"})
+    deadline = time.monotonic() + 5
+    while not (lines := [line for line in two_workers.json_lines() if line.get("request_id") == "trace-me-42"]):
+        assert time.monotonic() < deadline, two_workers.output
+        time.sleep(0.05)
+    assert len(lines) == 1
+    line = lines[0]
+    assert {"method": "GET", "path": "/api/actors", "status": 200, "message": "request"}.items() <= line.items()
+    assert line["duration_ms"] >= 0
+    assert {"time", "level", "logger", "pid"} <= set(line)
+    # gunicorn's own lines are JSON too, and nothing prints the connection string
+    assert all(text.startswith("{") for text in two_workers.lines if text.strip())
+    assert "postgresql://" not in two_workers.output
+
+
+def _sample(metrics_text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in metrics_text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_count_every_request_across_workers(two_workers):
+    def scrape() -> str:
+        return httpx.get(f"{two_workers.url}/metrics", headers={"Connection": "close"}).text
+
+    before = _sample(scrape(), "http_requests_total", route="/api/actors", status="200")
+    for _ in range(30):
+        assert httpx.get(f"{two_workers.url}/api/actors", headers={"Connection": "close"}).status_code == 200
+    pids = {line["pid"] for line in two_workers.json_lines() if line.get("path") == "/api/actors"}
+    assert len(pids) == 2, "both workers should have answered"
+    # whichever worker answers the scrape, it reports the sum over both
+    for _ in range(6):
+        text = scrape()
+        assert _sample(text, "http_requests_total", route="/api/actors", status="200") == before + 30
+        assert _sample(text, "http_request_duration_seconds_count", route="/api/actors", status="200") >= 30
+        assert _sample(text, "db_pool_connections", state="open") >= 1
