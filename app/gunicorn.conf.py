@@ -17,6 +17,8 @@ _own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _own_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="actors-metrics-")
 
+from gunicorn.workers.gthread import ThreadWorker  # noqa: E402
+
 from actors import config as app_config  # noqa: E402 - needs the path above
 from actors.logs import logging_config  # noqa: E402
 
@@ -26,9 +28,23 @@ except app_config.ConfigError as error:
     print(f"actors: configuration error: {error}", file=sys.stderr)
     raise SystemExit(2) from None
 
+
+
+class StopListeningThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker, but at SIGTERM it closes its listening sockets at once, so new
+    connections are refused (and retried elsewhere) while in-flight requests finish; the stock
+    worker keeps them open, and the kernel queues connections nobody will serve."""
+
+    def handle_exit(self, sig, frame):
+        super().handle_exit(sig, frame)
+        self.set_accept_enabled(False)
+        for listener in self.sockets:
+            listener.close()
+
+
 bind = f"0.0.0.0:{settings.port}"
 workers = settings.web_concurrency
-worker_class = "gthread"
+worker_class = StopListeningThreadWorker
 threads = settings.threads
 # Heroku's router gives up after 30 s and both platforms send SIGKILL 30 s after SIGTERM:
 # a stuck request is killed, and a graceful stop finishes, well inside those limits.

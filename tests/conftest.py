@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -33,11 +35,16 @@ _database_names = (f"test_{n}" for n in itertools.count())
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedPostgres:
+def postgres() -> EmbeddedPostgres:
     """A real PostgreSQL server (the pgserver wheel's binaries) for the whole session."""
-    datadir = tmp_path_factory.mktemp("pg") / "data"
-    with EmbeddedPostgres(datadir, durable=False) as server:
-        yield server
+    # Not under pytest's basetemp: every pytest run makes that 0700 again, and as root the
+    # server runs as another user, who must be able to reach its folder throughout.
+    top = Path(tempfile.mkdtemp(prefix="paasport-pg-"))
+    try:
+        with EmbeddedPostgres(top / "data", durable=False) as server:
+            yield server
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from actors import api, config, db, errors, health, logs, metrics, pages, security
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     """Build the app from the environment (or `environ`, for tests); debug mode is never on."""
+    # Imported here so that `python -m actors.seed`, the release step, does not load the web stack.
+    from flask import Flask
+
+    from actors import api, config, db, errors, health, logs, metrics, pages, security
+
     settings = config.from_environ(environ)
     app = Flask(__name__)
     app.config.update(

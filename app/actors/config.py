@@ -28,14 +28,10 @@ class Config:
     log_level: str = "INFO"
     # libpq connection string; empty means "use the PG* variables", as libpq does by itself.
     conninfo: str = ""
+    pool_size: int = 4
     pool_timeout: float = 5.0
     statement_timeout_ms: int = 5000
     server_name: str = "localhost"
-
-    @property
-    def pool_size(self) -> int:
-        """One connection per request thread: threads never wait on each other for the database."""
-        return self.threads
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -77,10 +73,13 @@ def from_environ(env: Mapping[str, str] | None = None) -> Config:
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL={env['LOG_LEVEL']!r} is not valid: use one of {', '.join(LOG_LEVELS)}")
+    threads = _int(env, "WEB_THREADS", 4, 1, 32)
     return Config(
         port=_int(env, "PORT", 5000, 1, 65535),
         web_concurrency=_int(env, "WEB_CONCURRENCY", 2, 1, 64),
-        threads=_int(env, "WEB_THREADS", 4, 1, 32),
+        threads=threads,
+        # one connection per request thread by default, so threads never wait on each other
+        pool_size=_int(env, "DB_POOL_SIZE", threads, 1, 100),
         log_level=log_level,
         conninfo=database_conninfo(env),
         pool_timeout=_int(env, "DB_POOL_TIMEOUT", 5, 1, 25),

@@ -1,0 +1,355 @@
+"""`python -m actors.seed`: load the DVD rental database into PostgreSQL, the release step of both platforms.
+
+The source is a pg_restore archive (a local path, or an https URL of a .tar or of a .zip holding one), named by
+`--archive` or else `SEED_ARCHIVE`. The load is one transaction, so it is all or nothing: a second run sees the
+`public.actor` table and does nothing, and a failed or killed run leaves the database as it was.
+It needs only the standard library, psycopg and python-json-logger, not the Flask app or its connection pool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+import zlib
+from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import Request, urlopen
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pythonjsonlogger.json import JsonFormatter
+
+DEFAULT_ARCHIVE = "https://www.postgresqltutorial.com/wp-content/uploads/2019/05/dvdrental.zip"
+DOWNLOAD_TIMEOUT = 30  # seconds without progress before a download is abandoned
+CONNECT_TIMEOUT = 10
+# Serialises concurrent seeds (e.g. one init container per replica): the second one waits, then finds the data.
+ADVISORY_LOCK_KEY = 0x5EED_AC7085
+MARKER_TABLE = "public.actor"
+# A `pg_restore --list` line for the marker table, e.g. "215; 1259 16757 TABLE public actor postgres".
+MARKER_TOC_LINE = re.compile(r"^\d+; \d+ \d+ TABLE public actor ", re.MULTILINE)
+PG_RESTORE_HINT = (
+    "install the PostgreSQL client tools (apt-get install postgresql-client) "
+    "or put the bin directory of the pgserver wheel first on PATH"
+)
+
+log = logging.getLogger("actors.seed")
+
+
+class SeedError(Exception):
+    """A failure that the user can act on; its message is the one line the command prints."""
+
+
+class Interrupted(Exception):
+    """Raised from the SIGTERM/SIGINT handler so that cleanup (stopping pg_restore) runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def configure_logging() -> None:
+    """JSON lines with the app's fields (see actors.logs): progress on stdout, failures on stderr."""
+    formatter = JsonFormatter(
+        "%(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level", "name": "logger"}, timestamp="time"
+    )
+    progress = logging.StreamHandler(sys.stdout)
+    progress.addFilter(lambda record: record.levelno < logging.WARNING)
+    problems = logging.StreamHandler(sys.stderr)
+    problems.setLevel(logging.WARNING)
+    for handler in (progress, problems):
+        handler.setFormatter(formatter)
+    log.handlers = [progress, problems]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def connection_params() -> dict[str, str]:
+    """Connection parameters from `DATABASE_URL` (with `sslmode=require` unless it names one); {} means libpq's PG*."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return {}
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        # libpq's message may quote parts of the URL, password included: don't repeat it.
+        raise SeedError(
+            "DATABASE_URL is not a valid PostgreSQL URL: use postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+        ) from None
+    params.setdefault("sslmode", "require")
+    return params
+
+
+def describe_target(params: dict[str, str]) -> str:
+    """host:port/dbname of the database, for messages (never the user's password or the full URL)."""
+    host = params.get("host") or os.environ.get("PGHOST") or "localhost"
+    port = params.get("port") or os.environ.get("PGPORT") or "5432"
+    dbname = params.get("dbname") or os.environ.get("PGDATABASE") or params.get("user") or os.environ.get("PGUSER")
+    return f"{host}:{port}/{dbname or '(default)'}"
+
+
+def first_line(error: Exception) -> str:
+    """The gist of an exception's message (libpq adds hint lines), or its type when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def connect(params: dict[str, str]) -> psycopg.Connection:
+    try:
+        return psycopg.connect(**{"connect_timeout": str(CONNECT_TIMEOUT), **params}, autocommit=True)
+    except psycopg.OperationalError as error:
+        raise SeedError(f"cannot connect to the database at {describe_target(params)}: {first_line(error)}") from None
+
+
+def count_actors(conn: psycopg.Connection) -> int | None:
+    """The number of actors, or None when the data is not loaded (the load is atomic: all tables or none)."""
+    if conn.execute("SELECT to_regclass(%s)", [MARKER_TABLE]).fetchone()[0] is None:
+        return None
+    return conn.execute(f"SELECT count(*) FROM {MARKER_TABLE}").fetchone()[0]  # noqa: S608 - a constant
+
+
+def find_pg_restore() -> str:
+    path = shutil.which("pg_restore")
+    if path is None:
+        raise SeedError(f"pg_restore not found on PATH: {PG_RESTORE_HINT}")
+    return path
+
+
+def shown_url(url: str) -> str:
+    """The URL without credentials or query string (a presigned URL's token is a secret)."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def download(url: str, dest: Path) -> None:
+    """Fetch an https URL to `dest`, with a timeout, refusing redirects to plain http."""
+    shown = shown_url(url)
+    try:
+        with urlopen(Request(url, headers={"User-Agent": "paasport-seed/1"}), timeout=DOWNLOAD_TIMEOUT) as response:  # noqa: S310 - https only, checked by the caller
+            if urlsplit(response.geturl()).scheme != "https":
+                raise SeedError(f"cannot download {shown}: it redirects to a URL that is not https")
+            length = response.headers.get("Content-Length")
+            size = f"{int(length) / 1e6:.1f} MB" if length and length.isdigit() else "size unknown"
+            log.info(f"downloading {shown} ({size})", extra={"url": shown})
+            with dest.open("wb") as out:
+                shutil.copyfileobj(response, out, 1 << 20)
+    except HTTPError as error:
+        raise SeedError(f"cannot download {shown}: HTTP {error.code} {error.reason}") from None
+    except URLError as error:
+        raise SeedError(f"cannot download {shown}: {error.reason}") from None
+    except (OSError, http.client.HTTPException) as error:
+        raise SeedError(f"cannot download {shown}: {error or type(error).__name__}") from None
+
+
+def extract_from_zip(path: Path, workdir: Path) -> Path:
+    """The single .tar (or the only file) in a zip, extracted into `workdir`."""
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            files = [m for m in bundle.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")]
+            tars = [m for m in files if m.filename.lower().endswith(".tar")]
+            candidates = tars or (files if len(files) == 1 else [])
+            if len(candidates) != 1:
+                names = ", ".join(m.filename for m in files) or "nothing"
+                raise SeedError(f"zip archive {path.name} must hold exactly one .tar archive; it holds {names}")
+            member = candidates[0]
+            log.info(f"extracting {member.filename} from {path.name}")
+            target = workdir / "extracted" / Path(member.filename).name
+            target.parent.mkdir()
+            with bundle.open(member) as source, target.open("wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+            return target
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise SeedError(f"zip archive {path.name} is corrupt: {error}") from None
+
+
+def fetch_archive(source: str, workdir: Path) -> Path:
+    """A local pg_restore archive for `source` (path or https URL of a .tar or .zip), downloaded/extracted if needed."""
+    if "://" in source:
+        if urlsplit(source).scheme != "https":
+            raise SeedError(f"archive URL must be https:// (or use a local path): {shown_url(source)}")
+        path = workdir / (Path(urlsplit(source).path).name or "download")
+        download(source, path)
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise SeedError(f"archive not found: {path}")
+    if zipfile.is_zipfile(path):
+        path = extract_from_zip(path, workdir)
+    return path
+
+
+def check_tar_is_whole(archive: Path) -> None:
+    """Fail unless every member and the end-of-archive marker are there.
+
+    pg_restore loads what there is of a tar archive cut short, and exits 0: it would commit partial tables.
+    """
+    try:
+        with tarfile.open(archive, "r:") as tar:
+            tar.getmembers()
+            end = tar.offset
+        with archive.open("rb") as data:
+            data.seek(end)
+            whole = data.read(1024) == bytes(1024)
+    except tarfile.TarError:
+        whole = False
+    if not whole:
+        raise SeedError(f"archive {archive.name} is truncated or damaged: its tar structure ends early")
+
+
+def check_archive(pg_restore: str, archive: Path) -> int:
+    """Check the archive is whole and readable by pg_restore and is the DVD rental; the number of objects in it."""
+    if archive.is_file() and tarfile.is_tarfile(archive):
+        check_tar_is_whole(archive)
+    listing = subprocess.run(
+        [pg_restore, "--list", str(archive)], capture_output=True, text=True, errors="replace", check=False
+    )
+    if listing.returncode != 0:
+        detail = pg_restore_error(listing.stderr)
+        if detail.startswith("unsupported version"):
+            raise SeedError(f"archive {archive.name} needs a newer pg_restore than {pg_restore}: {detail}")
+        raise SeedError(f"archive {archive.name} is corrupt or not a pg_restore archive: {detail}")
+    if not MARKER_TOC_LINE.search(listing.stdout):
+        raise SeedError(f"archive {archive.name} has no table {MARKER_TABLE}: it is not the DVD rental database")
+    return sum(1 for line in listing.stdout.splitlines() if line.strip() and not line.startswith(";"))
+
+
+def pg_restore_error(stderr: str) -> str:
+    """The first error pg_restore reported, without its "pg_restore: error:" prefix."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("pg_restore: error:")]
+    first = errors[0] if errors else (lines[-1] if lines else "no message")
+    return first.removeprefix("pg_restore: error:").removeprefix("pg_restore:").strip()
+
+
+def restore(pg_restore: str, archive: Path, params: dict[str, str], *, force: bool) -> None:
+    """Run pg_restore in one transaction, reporting each table it fills; stop it if we are told to stop."""
+    env = dict(os.environ)
+    if "password" in params:
+        env["PGPASSWORD"] = params["password"]  # the environment, not the command line: ps shows argv to everyone
+    # Only the user's own parameters (none: libpq reads the PG* variables, as psycopg did), so that an older
+    # pg_restore's libpq never meets an option it does not know.
+    conninfo = make_conninfo(**{key: value for key, value in params.items() if key != "password"})
+    command = [pg_restore, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", "--verbose"]
+    if force:
+        command += ["--clean", "--if-exists"]  # drop and reload inside the same transaction
+    command += ["--dbname", conninfo, str(archive)]
+    stderr: list[str] = []
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    try:
+        for line in process.stderr:
+            stderr.append(line)
+            table = re.match(r'pg_restore: processing data for table "(.+)"', line)
+            if table:
+                log.info(f"loading table {table[1]}", extra={"table": table[1]})
+        returncode = process.wait()
+    except BaseException:
+        # Ending pg_restore closes its connection, and the server rolls its transaction back.
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise
+    if returncode != 0:
+        raise SeedError(f"restore failed, the database is left as it was: {pg_restore_error(''.join(stderr))}")
+
+
+def seed(source: str, *, force: bool) -> None:
+    """Load the archive unless the data is already there (or `force`), holding a lock against concurrent seeds."""
+    params = connection_params()
+    with connect(params) as conn:
+        target = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+        if not conn.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY]).fetchone()[0]:
+            log.info(f"another seed is running on {target}; waiting for it to finish")
+            conn.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+        actors = count_actors(conn)
+        if actors is not None and not force:
+            log.info(
+                f"already loaded: {actors} actors in {target}; nothing to do (--force reloads)",
+                extra={"target": target, "actors": actors},
+            )
+            return
+        pg_restore = find_pg_restore()
+        with tempfile.TemporaryDirectory(prefix="actors-seed-") as workdir:
+            archive = fetch_archive(source, Path(workdir))
+            objects = check_archive(pg_restore, archive)
+            verb = "reloading" if actors is not None else "restoring"
+            log.info(f"{verb} {objects} objects into {target}", extra={"target": target, "objects": objects})
+            started = time.monotonic()
+            restore(pg_restore, archive, params, force=force)
+        seconds = round(time.monotonic() - started, 1)
+        actors = count_actors(conn)
+        log.info(
+            f"loaded: {actors} actors in {seconds} s", extra={"target": target, "actors": actors, "seconds": seconds}
+        )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m actors.seed",
+        description="Load the DVD rental database into the empty database named by DATABASE_URL (else PG* variables). "
+        "A no-op when it is already loaded; the load is one transaction.",
+    )
+    parser.add_argument(
+        "--archive",
+        default=os.environ.get("SEED_ARCHIVE") or DEFAULT_ARCHIVE,
+        help="pg_restore archive: a local path, or an https URL of a .tar or a .zip holding one "
+        f"(default: $SEED_ARCHIVE if set, else {DEFAULT_ARCHIVE})",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="reload even if already loaded (drop and reload in one transaction)"
+    )
+    return parser.parse_args(argv)
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; 0 on success or no-op, else one error line on stderr and a non-zero status."""
+    args = parse_args(argv)
+    configure_logging()
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    try:
+        seed(args.archive, force=args.force)
+    except SeedError as error:
+        log.error(str(error))
+        return 1
+    except Interrupted as stop:
+        log.error(f"interrupted by {stop}: the load was cancelled and the database is left as it was")
+        return 128 + stop.signum
+    except psycopg.Error as error:
+        log.error(f"database error: {first_line(error)}")
+        return 1
+    except Exception as error:  # the user gets one line, never a traceback
+        log.error(f"unexpected error: {type(error).__name__}: {error}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
