@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Checkov pins libraries that clash with Pulumi's, so it lives in a venv of its own.
+CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: local test lint clean
+.PHONY: local test lint plan clean
+STACK ?= k8s
 
 $(STAMP): requirements.txt requirements-dev.txt app/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit("paasport needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
@@ -12,17 +15,25 @@ $(STAMP): requirements.txt requirements-dev.txt app/requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30
+
 ## local: serve the app on http://localhost:$${PORT:-5000} with an embedded PostgreSQL (or $$DATABASE_URL)
 local: $(STAMP)
 	$(BIN)/python -m devenv.local
 
 ## test: lint, then every test (real PostgreSQL, real gunicorn, headless Chromium when installed)
-test: $(STAMP) lint
+test: $(STAMP) $(CHECKOV) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/hadolint --config app/.hadolint.yaml app/Dockerfile
 
+## plan: what a stack would create, offline (STACK=k8s or heroku; ARGS="--json" or "--render DIR")
+plan: $(STAMP)
+	$(BIN)/python -m infra.plan --stack $(STACK) $(ARGS)
+
 clean:
-	rm -rf $(VENV) .local .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov .local .pytest_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""The heroku platform's composition: app, Postgres, build or registry release, formation, domain, log drain."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.heroku_app import HerokuApp
+from infra.heroku_build import HerokuBuild
+from infra.heroku_domain import CustomDomain
+from infra.heroku_formation import WebFormation
+from infra.heroku_logs import LogDrain
+from infra.heroku_plans import DYNO_SIZES, PRICES_AS_OF, PRICES_SOURCE, monthly_cost_usd
+from infra.heroku_postgres import HerokuPostgres
+from infra.heroku_registry import RegistryRelease
+from infra.settings import Settings
+
+
+def app_config_vars(s: Settings) -> dict[str, str]:
+    """The app's plain settings; no buildpack sets WEB_CONCURRENCY for container apps, so the dyno size does."""
+    h, app = s.heroku, s.app
+    return {
+        "LOG_LEVEL": app.log_level,
+        "WEB_CONCURRENCY": str(DYNO_SIZES[h.dyno_size].web_concurrency),
+        # The app and its seed already add sslmode=require to DATABASE_URL; this covers any other libpq client.
+        "PGSSLMODE": "require",
+        **({"SEED_ARCHIVE": app.seed_archive} if app.seed_archive else {}),
+        **h.config_vars,
+    }
+
+
+def deploy(s: Settings) -> None:
+    """The heroku platform: everything `heroku create` + add-ons + `container:push/release` + `ps:scale` did."""
+    h = s.heroku
+    name = s.app.name
+    app = HerokuApp(name, app_name=h.app_name, region=h.region, team=h.team, acm=bool(h.domain),
+                    config_vars=app_config_vars(s), sensitive_config_vars=h.secret_config_vars)
+    postgres = HerokuPostgres(name, app_id=app.app_id, plan=h.postgres_plan)
+    if h.deploy == "registry":
+        if h.api_key is None:
+            pulumi.log.warn("deploy=registry pushes and releases with the Heroku API key: set "
+                            "`pulumi config set --secret heroku:apiKey ...` or HEROKU_API_KEY, or `pulumi up` fails.")
+        registry = RegistryRelease(name, app_name=app.name, api_key=h.api_key, after=[postgres.addon])
+        shipped: pulumi.Resource = registry.release
+        pulumi.export("web_image_id", registry.web_image_id)
+    else:
+        build = HerokuBuild(name, app_id=app.app_id, after=[postgres.addon])
+        shipped = build.build
+        pulumi.export("build_version", build.version)
+    WebFormation(name, app_id=app.app_id, size=h.dyno_size, quantity=h.dyno_quantity, after=[shipped])
+    if h.domain:
+        domain = CustomDomain(name, app_id=app.app_id, hostname=h.domain)
+        pulumi.export("custom_url", domain.url)
+        pulumi.export("dns_target", domain.dns_target)
+    if h.log_drain_url is not None:
+        LogDrain(name, app_id=app.app_id, url=h.log_drain_url)
+
+    cli = f"--app {h.app_name}"
+    pulumi.export("app_name", app.name)
+    pulumi.export("url", app.web_url)
+    pulumi.export("deploy", h.deploy)
+    pulumi.export("postgres_plan", h.postgres_plan)
+    pulumi.export("dyno", f"{h.dyno_quantity} x {h.dyno_size}")
+    pulumi.export("heroku_scale", f"heroku ps:scale web={h.dyno_quantity}:{h.dyno_size} {cli}")
+    pulumi.export("heroku_logs", f"heroku logs --tail {cli}")
+    pulumi.export("heroku_rollback", f"heroku releases:rollback {cli}")
+    pulumi.export("monthly_cost_usd", monthly_cost_usd(h.dyno_size, h.dyno_quantity, h.postgres_plan))
+    pulumi.export("monthly_cost_basis", f"list prices as of {PRICES_AS_OF} ({PRICES_SOURCE}), 24/7, "
+                                        f"{h.dyno_quantity} x {h.dyno_size} + heroku-postgresql:{h.postgres_plan}")

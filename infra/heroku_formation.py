@@ -1,0 +1,31 @@
+"""The web formation: how many dynos of which size run the `web` process."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumiverse_heroku as heroku
+
+
+class WebFormation(pulumi.ComponentResource):
+    """Scales `web` after `after` (the build or release that creates the process type)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        app_id: pulumi.Input[str],
+        size: str = "basic",
+        quantity: int = 1,
+        after: list[pulumi.Resource] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paasport:heroku_formation:WebFormation", name, None, opts)
+        self.formation = heroku.formation.Formation(
+            f"{name}-web",
+            app_id=app_id,
+            type="web",
+            size=size,
+            quantity=quantity,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after or []),
+        )
+        self.register_outputs({"size": self.formation.size, "quantity": self.formation.quantity})

@@ -1,0 +1,114 @@
+"""Deploy mode `registry`: the original's `heroku container:push web release` + `heroku container:release`.
+
+The web image is app/'s Dockerfile; the release image is the same image with the release command of
+app/heroku.yml as its CMD (Heroku runs a `release` image's CMD as the release phase). Both are pushed to
+registry.heroku.com/<app>/<process> (user `_`, the API key as password) and released through the Platform API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from pathlib import Path
+
+import pulumi
+import pulumi.dynamic
+import pulumi_docker as docker
+import yaml
+
+from infra.heroku_api import API_URL, ContainerReleaseProvider
+from infra.heroku_source import archive_bytes
+
+REPO = Path(__file__).resolve().parents[1]
+CONTEXT = "app"
+REGISTRY = "registry.heroku.com"
+# Relative to the project root, where `pulumi up` runs; git-ignored.
+RELEASE_CONTEXT = ".build/heroku/release"
+
+
+def release_dockerfile(heroku_yml: Path) -> str:
+    """A Dockerfile that runs heroku.yml's release command on top of the web image (build arg WEB_IMAGE)."""
+    manifest = yaml.safe_load(heroku_yml.read_text())
+    command = manifest["release"]["command"]
+    argv = shlex.split(command if isinstance(command, str) else " ".join(command))
+    return f"ARG WEB_IMAGE\nFROM ${{WEB_IMAGE}}\nCMD {json.dumps(argv)}\n"
+
+
+class ContainerRelease(pulumi.dynamic.Resource, module="heroku", name="ContainerRelease"):
+    """Releases `images` ({process type: image id}) on `app`; fails with Heroku's message if the release does."""
+
+    release_id: pulumi.Output[str]
+    release_version: pulumi.Output[int]
+
+    def __init__(self, name: str, *, app: pulumi.Input[str], images: pulumi.Input[dict[str, str]],
+                 api_key: pulumi.Input[str], api_url: str = API_URL, timeout_seconds: int = 1800,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {"app": app, "images": images, "api_key": pulumi.Output.secret(api_key), "api_url": api_url,
+                 "timeout_seconds": timeout_seconds, "release_id": None, "release_version": None}
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["api_key"]))
+        super().__init__(ContainerReleaseProvider(), name, props, opts)
+
+
+class RegistryRelease(pulumi.ComponentResource):
+    """Builds, pushes and releases the web and release images, after `after` (the Postgres add-on)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        app_name: pulumi.Input[str],
+        api_key: pulumi.Input[str] | None,
+        context: str = CONTEXT,
+        platform: str = "linux/amd64",
+        api_url: str = API_URL,
+        after: list[pulumi.Resource] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paasport:heroku_registry:RegistryRelease", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key = pulumi.Output.secret(api_key if api_key is not None else "")
+        auth = docker.RegistryImageAuthConfigArgs(address=REGISTRY, username="_", password=key)
+        release_dir = REPO / RELEASE_CONTEXT
+        release_dir.mkdir(parents=True, exist_ok=True)
+        (release_dir / "Dockerfile").write_text(release_dockerfile(REPO / context / "heroku.yml"))
+        source_hash = hashlib.sha256(archive_bytes(REPO / context)).hexdigest()
+
+        def tag(process: str) -> pulumi.Output[str]:
+            return pulumi.Output.concat(REGISTRY, "/", app_name, "/", process, ":latest")
+
+        web = docker.RemoteImage(
+            f"{name}-web",
+            name=tag("web"),
+            build=docker.RemoteImageBuildArgs(context=context, dockerfile="Dockerfile", platform=platform),
+            platform=platform,
+            keep_locally=True,
+            triggers={"source": source_hash},
+            opts=child,
+        )
+        release = docker.RemoteImage(
+            f"{name}-release",
+            name=tag("release"),
+            build=docker.RemoteImageBuildArgs(context=RELEASE_CONTEXT, dockerfile="Dockerfile", platform=platform,
+                                              build_args={"WEB_IMAGE": web.name}),
+            platform=platform,
+            keep_locally=True,
+            triggers={"web": web.image_id},
+            opts=child,
+        )
+        pushed = [
+            docker.RegistryImage(f"{name}-{process}-push", name=image.name, auth_config=auth, keep_remotely=True,
+                                 triggers={"image_id": image.image_id}, opts=child)
+            for process, image in (("web", web), ("release", release))
+        ]
+        self.release = ContainerRelease(
+            name,
+            app=app_name,
+            images={"web": web.image_id, "release": release.image_id},
+            api_key=key,
+            api_url=api_url,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*pushed, *(after or [])]),
+        )
+        self.web_image_id: pulumi.Output[str] = web.image_id
+        self.release_id: pulumi.Output[str] = self.release.release_id
+        self.register_outputs({"web_image_id": self.web_image_id, "release_id": self.release_id})

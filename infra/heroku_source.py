@@ -1,0 +1,116 @@
+"""The Heroku Build's source: a reproducible tar.gz of app/, so an unchanged app/ never triggers a rebuild.
+
+The Heroku provider checksums the file it is given and rebuilds when that checksum changes; a tarball made from a
+directory carries file timestamps, so a fresh checkout (or CI) would rebuild every time (terraform-provider-heroku
+#289). This archive holds only names, modes and contents: sorted entries, fixed mtime/uid/gid/owner, gzip mtime 0.
+It honours app/.dockerignore and always adds what Heroku reads besides the image context (heroku.yml, Dockerfile).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# Heroku reads these from the archive root whatever .dockerignore says (the Dockerfile is built from it).
+ALWAYS = ("heroku.yml", "Dockerfile", ".dockerignore")
+
+
+@dataclass(frozen=True)
+class SourceArchive:
+    """The archive written, its sha256 (what the provider compares) and a version naming what was built."""
+
+    path: Path
+    sha256: str
+    version: str
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern (Go filepath.Match plus `**`) as a regex over slash-separated relative paths."""
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(f"^{out}$")
+
+
+def ignore_rules(app_dir: Path) -> list[tuple[re.Pattern[str], bool]]:
+    """app/.dockerignore as (regex, excludes) rules in file order; the last rule matching a path wins."""
+    path = app_dir / ".dockerignore"
+    rules = []
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = line[1:].strip() if negate else line
+        pattern = pattern.strip("/")
+        if pattern:
+            rules.append((_pattern_regex(pattern), not negate))
+    return rules
+
+
+def _excluded(relative: str, rules: list[tuple[re.Pattern[str], bool]]) -> bool:
+    """Docker's semantics: a rule applies when it matches the path or any of its parent directories."""
+    parts = relative.split("/")
+    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    excluded = False
+    for regex, excludes in rules:
+        if any(regex.match(c) for c in candidates):
+            excluded = excludes
+    return excluded
+
+
+def source_files(app_dir: Path) -> list[str]:
+    """Every regular file the build needs, as sorted relative POSIX paths."""
+    rules = ignore_rules(app_dir)
+    files = {
+        p.relative_to(app_dir).as_posix()
+        for p in app_dir.rglob("*")
+        if p.is_file() and not p.is_symlink() and not _excluded(p.relative_to(app_dir).as_posix(), rules)
+    }
+    files |= {name for name in ALWAYS if (app_dir / name).is_file()}
+    return sorted(files)
+
+
+def archive_bytes(app_dir: Path) -> bytes:
+    """The tar.gz of `source_files`, byte-for-byte the same for the same names, modes and contents."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for relative in source_files(app_dir):
+            path = app_dir / relative
+            info = tarfile.TarInfo(relative)
+            info.size = path.stat().st_size
+            info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            with path.open("rb") as handle:
+                tar.addfile(info, handle)
+    packed = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return packed.getvalue()
+
+
+def write_archive(app_dir: Path, dest: Path) -> SourceArchive:
+    """Write the archive to `dest` (only when its bytes change); its version is the content hash.
+
+    Not the git commit: in a shallow CI clone every commit would look like it touched app/ and rebuild.
+    """
+    data = archive_bytes(app_dir)
+    digest = hashlib.sha256(data).hexdigest()
+    if not dest.is_file() or dest.read_bytes() != data:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    return SourceArchive(path=dest, sha256=digest, version=f"sha256:{digest[:12]}")

@@ -1,0 +1,350 @@
+"""Offline plan: run the very same Pulumi program under Pulumi's mock runtime and show what a stack would create.
+
+    python -m infra.plan --stack k8s [--config KEY=VALUE ...] [--json] [--render DIR [--show-secrets]]
+
+The mocks stand in for the engine only (no CLI, cluster, registry or credentials): they record each
+registration with its inputs and dependencies and answer with the outputs later inputs read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import SETTINGS, set_root_resource
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "[secret]"  # noqa: S105 (the redaction marker)
+
+
+@dataclass
+class Registration:
+    """One resource the program registered: what the engine would be asked to create."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    dependencies: list[str]  # URNs
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """Everything one run of the program registered, in registration order, and the stack outputs."""
+
+    stack: str
+    resources: list[Registration]
+    outputs: dict[str, Any]  # secret values keep rpc's secret wrapper
+
+    def name_of(self, urn: str) -> str:
+        return next((r.name for r in self.resources if r.urn == urn), urn.rsplit("::", 1)[-1])
+
+    def find(self, type_: str, name: str | None = None) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_ and (name is None or r.name == name)]
+
+
+def _fake(seed: str, length: int = 24) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def _uuid(seed: str) -> str:
+    h = _fake(seed, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class PlanMocks(Mocks):
+    """Answers registrations with the outputs the real providers would compute and later inputs read."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
+        state = dict(args.inputs)
+        if args.typ.startswith("kubernetes:") and not args.typ.startswith("kubernetes:helm.sh"):
+            # The provider auto-names objects without metadata.name; the plan shows the logical name instead.
+            metadata = dict(state.get("metadata") or {})
+            metadata.setdefault("name", args.name)
+            state["metadata"] = metadata
+        elif args.typ == "kubernetes:helm.sh/v3:Release":
+            state["status"] = {"name": state.get("name", args.name), "namespace": state.get("namespace", ""),
+                               "chart": state.get("chart"), "version": state.get("version"), "status": "deployed"}
+        elif args.typ.startswith("random:index/random"):
+            state["result"] = f"plan-{_fake(args.name)}"
+        elif args.typ == "docker:index/image:Image":
+            name = state.get("imageName", args.name)
+            state["repoDigest"] = f"{name.rsplit(':', 1)[0]}@sha256:{_fake(name, 64)}"
+        elif args.typ == "docker:index/remoteImage:RemoteImage":
+            name = state.get("name", args.name)
+            state["imageId"] = f"sha256:{_fake(name + json.dumps(state.get('triggers'), sort_keys=True), 64)}"
+        elif args.typ == "docker:index/registryImage:RegistryImage":
+            state["sha256Digest"] = f"sha256:{_fake(state.get('name', args.name), 64)}"
+        elif args.typ.startswith("heroku:"):
+            return self._heroku(args, state)
+        elif args.typ == "pulumi-python:dynamic/heroku:ContainerRelease":
+            state.update(release_id=_uuid(args.name), release_version=1)
+            return f"{state.get('app')}/{state['release_id']}", state
+        return f"{args.name}-id", state
+
+    @staticmethod
+    def _heroku(args: MockResourceArgs, state: dict) -> tuple[str, dict]:
+        """Heroku resources are addressed by UUID; apps also get their herokuapp.com address."""
+        id_ = _uuid(args.typ + args.name)
+        if args.typ == "heroku:app/app:App":
+            name = state.get("name", args.name)
+            host = f"{name}-{_fake(name, 12)}.herokuapp.com"
+            state.update(uuid=id_, herokuHostname=host, webUrl=f"https://{host}/",
+                         gitUrl=f"https://git.heroku.com/{name}.git")
+        elif args.typ == "heroku:addon/addon:Addon":
+            state.update(name=f"postgresql-{_fake(args.name, 8)}", configVars=["DATABASE_URL"])
+        elif args.typ == "heroku:domain/domain:Domain":
+            state["cname"] = f"{_fake(state.get('hostname', args.name), 8)}-{_fake(args.name, 16)}.herokudns.com"
+        elif args.typ == "heroku:build/build:Build":
+            state.update(uuid=id_, status="succeeded", releaseId=_uuid(id_ + "release"))
+        elif args.typ == "heroku:drain/drain:Drain":
+            state["token"] = f"d.{_uuid(args.name)}"
+        return id_, state
+
+    def call(self, args):  # no provider functions are invoked by the program
+        return {}
+
+
+class RecordingMonitor(MockMonitor):
+    """The stock mock monitor, plus a record of every registration's parent, dependencies and secret outputs."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        inputs = rpc.deserialize_properties(request.object)
+        args = MockResourceArgs(typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+                                resource_id=request.importId, custom=request.custom or False)
+        id_, state = self.mocks.new_resource(args)
+        # The engine makes these outputs secret (e.g. random passwords); the stock mock monitor does not.
+        for key in request.additionalSecretOutputs:
+            if key in state and not rpc.is_rpc_secret(state[key]):
+                state[key] = rpc.wrap_rpc_secret(state[key])
+        self.registrations.append(Registration(
+            type=request.type, name=request.name, urn=urn, parent=request.parent, custom=bool(request.custom),
+            inputs=inputs, dependencies=list(dict.fromkeys(request.dependencies)), outputs=state,
+        ))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+
+
+def _config_value(value: Any) -> tuple[str, bool]:
+    """A stack-file value as the CLI hands it to the program, and whether it is a secret."""
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return SECRET, True  # ciphertext cannot be decrypted offline; the plan uses a placeholder
+    if isinstance(value, bool):
+        return str(value).lower(), False
+    if isinstance(value, dict | list):
+        return json.dumps(value), False
+    return str(value), False
+
+
+def load_config(stack: str, overrides: list[str]) -> tuple[str, dict[str, str], list[str]]:
+    """Project name, config map and secret keys as `pulumi up --stack STACK` would give them to the program."""
+    project_file = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    project = project_file["name"]
+    stack_path = REPO / f"Pulumi.{stack}.yaml"
+    if not stack_path.is_file():
+        raise pulumi.RunError(f"No stack file {stack_path.name}: create it (e.g. copy Pulumi.k8s.yaml) "
+                              f"or pick another --stack.")
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+
+    def put(key: str, value: Any) -> None:
+        full = key if ":" in key else f"{project}:{key}"
+        config[full], secret = _config_value(value)
+        if secret:
+            secret_keys.append(full)
+
+    for key, spec in (project_file.get("config") or {}).items():
+        if isinstance(spec, dict) and "default" in spec:
+            put(key, spec["default"])
+    for key, value in ((yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}).items():
+        put(key, value)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise pulumi.RunError(f"--config {item!r} is not KEY=VALUE (e.g. --config replicas=3).")
+        put(key.strip(), value)
+    return project, config, secret_keys
+
+
+def run(stack: str, overrides: list[str] | None = None) -> Plan:
+    """Run `infra/` exactly as the Pulumi Python host does, with the mocks in place of the engine."""
+    project, config, secret_keys = load_config(stack, overrides or [])
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = RecordingMonitor(PlanMocks())
+    pulumi.runtime.set_all_config(config, secret_keys)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    SETTINGS.outputs.clear()
+    set_root_resource(None)  # set_mocks made a root stack; run_in_stack makes the program's own, as the host does
+    stacks = []
+
+    def program() -> None:
+        stacks.append(pulumi.runtime.get_root_resource())  # the program's Stack, which collects its exports
+        runpy.run_path(str(REPO / "infra"), run_name="__main__")
+
+    try:
+        loop.run_until_complete(run_in_stack(program))
+        outputs = loop.run_until_complete(_resolve_outputs(stacks[0].outputs))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    # Registration order varies with the asyncio schedule; URN order is stable.
+    return Plan(stack=stack, resources=sorted(monitor.registrations, key=lambda r: r.urn), outputs=outputs)
+
+
+async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    resolved = {}
+    for key, value in outputs.items():
+        out = pulumi.Output.from_input(value)
+        plain = await out.future()
+        resolved[key] = rpc.wrap_rpc_secret(plain) if await out.is_secret() else plain
+    return resolved
+
+
+def reveal(value: Any, show_secrets: bool = False) -> Any:
+    """`value` as plain data: secrets unwrapped when `show_secrets`, else each secret leaf "[secret]"."""
+    if rpc.is_rpc_secret(value):
+        inner = reveal(rpc.unwrap_rpc_secret(value), show_secrets)
+        return inner if show_secrets else _redact(inner)
+    if isinstance(value, dict):
+        return {k: reveal(v, show_secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v, show_secrets) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double
+    return value
+
+
+def _redact(value: Any) -> Any:
+    """Keep a secret's shape (e.g. a Secret's keys) but none of its values."""
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return SECRET
+
+
+def to_json(plan: Plan) -> dict[str, Any]:
+    """The machine-readable plan; secret values are always "[secret]"."""
+    return {
+        "stack": plan.stack,
+        "resources": [
+            {"type": r.type, "name": r.name, "inputs": reveal(r.inputs),
+             "depends_on": [plan.name_of(u) for u in r.dependencies]}
+            for r in plan.resources
+        ],
+        "outputs": reveal(plan.outputs),
+    }
+
+
+def kubernetes_manifest(reg: Registration, show_secrets: bool = False) -> dict[str, Any] | None:
+    """The object a Kubernetes registration would apply (a Helm chart as chart/version/values), else None."""
+    if not reg.type.startswith("kubernetes:") or (not reg.custom and "helm.sh" not in reg.type):
+        return None
+    inputs = reveal(reg.outputs, show_secrets)
+    if "helm.sh" in reg.type:
+        keys = ("name", "namespace", "chart", "version", "values")
+        return {"helmChart": {k: inputs[k] for k in keys if k in inputs}}
+    if "apiVersion" not in inputs or "kind" not in inputs:
+        return None
+    return {"apiVersion": inputs["apiVersion"], "kind": inputs["kind"],
+            **{k: v for k, v in inputs.items() if k not in ("apiVersion", "kind")}}
+
+
+def render(plan: Plan, directory: Path, show_secrets: bool = False) -> list[Path]:
+    """Write one YAML file per Kubernetes object (and per Helm chart) into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for reg in plan.resources:
+        manifest = kubernetes_manifest(reg, show_secrets)
+        if manifest is None:
+            continue
+        kind = "helmchart" if "helmChart" in manifest else manifest["kind"].lower()
+        path = directory / f"{kind}-{reg.name}.yaml"
+        path.write_text(yaml.safe_dump(manifest, sort_keys=True))
+        written.append(path)
+    return written
+
+
+def _summary(reg: Registration) -> str:
+    inputs = reveal(reg.inputs)
+    meta = inputs.get("metadata") or {}
+    spec = inputs.get("spec") or {}
+    bits = {
+        "name": meta.get("name") or inputs.get("name"),
+        "namespace": meta.get("namespace") or inputs.get("namespace"),
+        "chart": inputs.get("chart"), "version": inputs.get("version"), "image": inputs.get("imageName"),
+        "replicas": spec.get("replicas"), "hostname": spec.get("hostname"), "service": spec.get("service"),
+    }
+    return ", ".join(f"{k}={v}" for k, v in bits.items() if v not in (None, ""))
+
+
+def tree(plan: Plan) -> str:
+    """A readable tree of resources (parents above children) and the stack outputs."""
+    children: dict[str, list[Registration]] = {}
+    for reg in plan.resources:
+        children.setdefault(reg.parent, []).append(reg)
+    lines = [f"Stack {plan.stack}: {len(plan.resources)} resources"]
+
+    def walk(parent: str, depth: int) -> None:
+        for reg in children.get(parent, []):
+            summary = _summary(reg)
+            lines.append(f"{'  ' * depth}+ {reg.type}  {reg.name}" + (f"  ({summary})" if summary else ""))
+            walk(reg.urn, depth + 1)
+
+    top = {r.urn for r in plan.resources}
+    for parent in [p for p in children if p not in top]:
+        walk(parent, 1)
+    lines.append("Outputs:")
+    lines += [f"  {k}: {v}" for k, v in reveal(plan.outputs).items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.STACK.yaml")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key as written in the stack file (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument("--render", type=Path, metavar="DIR", help="write every Kubernetes object as YAML into DIR")
+    parser.add_argument("--show-secrets", action="store_true", help="write secret values into rendered files")
+    args = parser.parse_args(argv)
+    try:
+        plan = run(args.stack, args.config)
+    except pulumi.RunError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.render:
+        files = render(plan, args.render, args.show_secrets)
+        print(f"wrote {len(files)} manifests to {args.render}", file=sys.stderr)
+    print(json.dumps(to_json(plan), indent=2) if args.json else tree(plan))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

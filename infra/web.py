@@ -1,0 +1,106 @@
+"""The web tier: Deployment, ClusterIP Service, PodDisruptionBudget, optional HorizontalPodAutoscaler, NetworkPolicy."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra import workload
+
+SERVICE_PORT = 80
+
+
+class WebApp(pulumi.ComponentResource):
+    """The app's pods, rolled after `after` (the release Job) with zero unavailable, spread across nodes,
+    behind `service_name:SERVICE_PORT`."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        namespace: pulumi.Input[str],
+        image: pulumi.Input[str],
+        db: workload.DatabaseEnv,
+        extra_env: dict[str, str],
+        replicas: int = 2,
+        hpa_enabled: bool = False,
+        hpa_min_replicas: int = 2,
+        hpa_max_replicas: int = 5,
+        hpa_cpu_percent: int = 70,
+        pull_secret: pulumi.Input[str] | None = None,
+        after: list[pulumi.Resource] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paasport:web:WebApp", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        full = f"{name}-web"
+        labels = workload.labels(name, "web")
+        selector = workload.selector(name, "web")
+        meta = {"name": full, "namespace": namespace, "labels": labels}
+
+        def probe(path: str, period: int, failures: int) -> dict:
+            return {"httpGet": {"path": path, "port": "http"}, "periodSeconds": period,
+                    "timeoutSeconds": 3, "failureThreshold": failures}
+
+        web = workload.container(
+            "web", image, db, extra_env=extra_env,
+            ports=[{"name": "http", "containerPort": workload.PORT, "protocol": "TCP"}],
+            startupProbe=probe("/healthz", 2, 30),
+            livenessProbe=probe("/healthz", 10, 3),
+            readinessProbe=probe("/readyz", 5, 3),
+        )
+        pod = workload.pod_spec(
+            [web], pull_secret=pull_secret, terminationGracePeriodSeconds=30,
+            topologySpreadConstraints=[{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
+                                        "labelSelector": {"matchLabels": selector}}
+                                       for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")],
+        )
+        scrape = {"prometheus.io/scrape": "true", "prometheus.io/port": str(workload.PORT),
+                  "prometheus.io/path": "/metrics"}
+        self.deployment = k8s.apps.v1.Deployment(
+            full,
+            metadata=meta,
+            spec={
+                # With the autoscaler on, it owns the replica count; Pulumi would otherwise reset it on each update.
+                **({} if hpa_enabled else {"replicas": replicas}),
+                "revisionHistoryLimit": 5,
+                "selector": {"matchLabels": selector},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                "template": {"metadata": {"labels": labels, "annotations": scrape}, "spec": pod},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after or []),
+        )
+        self.service = k8s.core.v1.Service(
+            full,
+            metadata=meta,
+            spec={"type": "ClusterIP", "selector": selector,
+                  "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]},
+            opts=child,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            full, metadata=meta, spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}}, opts=child,
+        )
+        if hpa_enabled:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                full,
+                metadata=meta,
+                spec={
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": full},
+                    "minReplicas": hpa_min_replicas,
+                    "maxReplicas": hpa_max_replicas,
+                    "metrics": [{"type": "Resource", "resource": {
+                        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": hpa_cpu_percent}}}],
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
+            )
+        # Only HTTP reaches the pods (from the ingress controller and Prometheus, in any namespace).
+        k8s.networking.v1.NetworkPolicy(
+            full,
+            metadata=meta,
+            spec={"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"],
+                  "ingress": [{"ports": [{"protocol": "TCP", "port": workload.PORT}]}]},
+            opts=child,
+        )
+        self.service_name: pulumi.Output[str] = self.service.metadata.name
+        self.deployment_name: pulumi.Output[str] = self.deployment.metadata.name
+        self.register_outputs({"service_name": self.service_name, "deployment_name": self.deployment_name})

@@ -1,0 +1,103 @@
+"""The app's hardened pod template, shared by the web Deployment and the release Job so both run alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+APP_UID = 10001  # the app image's user and group (app/Dockerfile)
+PORT = 8000
+
+
+@dataclass(frozen=True)
+class DatabaseEnv:
+    """Where the app finds PostgreSQL: libpq settings, the password from a Kubernetes Secret."""
+
+    host: pulumi.Input[str]
+    database: str
+    user: str
+    secret_name: pulumi.Input[str]
+    password_key: str = "password"  # noqa: S105 (a key name)
+    port: int = 5432
+    sslmode: str = "prefer"
+
+
+def labels(app: str, component: str) -> dict[str, str]:
+    """Recommended labels; `name` + `component` select a workload's pods."""
+    return {
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": app,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def selector(app: str, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/component": component}
+
+
+def env(db: DatabaseEnv, extra: dict[str, str]) -> list[dict]:
+    """Container env: PORT, libpq settings (password by secretKeyRef, never a literal) and `extra`."""
+    plain = {"PORT": str(PORT), "PGHOST": db.host, "PGPORT": str(db.port), "PGDATABASE": db.database,
+             "PGUSER": db.user, "PGSSLMODE": db.sslmode, **extra}
+    password = {"name": "PGPASSWORD",
+                "valueFrom": {"secretKeyRef": {"name": db.secret_name, "key": db.password_key}}}
+    return [{"name": k, "value": v} for k, v in plain.items()] + [password]
+
+
+def container(
+    name: str,
+    image: pulumi.Input[str],
+    db: DatabaseEnv,
+    *,
+    extra_env: dict[str, str],
+    command: list[str] | None = None,
+    requests: dict[str, str] | None = None,
+    limits: dict[str, str] | None = None,
+    **fields,
+) -> dict:
+    """A container that cannot escalate, has no capabilities, and writes only to /tmp and /dev/shm."""
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "Always",
+        **({"command": command} if command else {}),
+        "env": env(db, extra_env),
+        "resources": {"requests": requests or {"cpu": "100m", "memory": "256Mi"},
+                      "limits": limits or {"cpu": "1", "memory": "512Mi"}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": APP_UID,
+            "runAsGroup": APP_UID,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "shm", "mountPath": "/dev/shm"}],  # noqa: S108
+        **fields,
+    }
+
+
+def pod_spec(containers: list[dict], *, pull_secret: pulumi.Input[str] | None = None, **fields) -> dict:
+    """A pod without a service-account token, as the app's UID, under the runtime's seccomp profile."""
+    return {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": APP_UID,
+            "runAsGroup": APP_UID,
+            "fsGroup": APP_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": containers,
+        "volumes": [
+            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+            {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+        ],
+        **({"imagePullSecrets": [{"name": pull_secret}]} if pull_secret is not None else {}),
+        **fields,
+    }

@@ -1,0 +1,283 @@
+"""The k8s stack under Pulumi's mock runtime: every resource, the fields that matter, and the order they roll in."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import plan as infra_plan
+from infra.release import job_name
+from tests.infra_helpers import (
+    CERTIFICATE,
+    CLUSTER_ISSUER,
+    DEPLOYMENT,
+    HOST,
+    JOB,
+    MAPPING,
+    NETWORK_POLICY,
+    RELEASE,
+    SECRET_TYPE,
+    SERVICE,
+    k8s_plan,
+    obj,
+    one,
+    pod_spec,
+)
+
+
+def test_the_k8s_stack_creates_every_resource_of_the_issue():
+    plan = k8s_plan()
+    registered = {(r.type, r.name) for r in plan.resources}
+    expected = {
+        ("kubernetes:core/v1:Namespace", "paasport"),
+        ("random:index/randomPassword:RandomPassword", "paasport-password"),
+        (SECRET_TYPE, "paasport-db"),
+        (RELEASE, "paasport-postgresql"),
+        (NETWORK_POLICY, "paasport-postgresql"),
+        ("docker:index/image:Image", "paasport"),
+        (JOB, "paasport-release"),
+        (DEPLOYMENT, "paasport-web"),
+        (SERVICE, "paasport-web"),
+        ("kubernetes:policy/v1:PodDisruptionBudget", "paasport-web"),
+        ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "paasport-web"),
+        (NETWORK_POLICY, "paasport-web"),
+        (CERTIFICATE, "paasport-tls"),
+        (HOST, "paasport"),
+        (MAPPING, "paasport-web"),
+    }
+    assert expected <= registered, expected - registered
+
+
+def test_each_concern_is_a_paasport_component_that_parents_its_resources():
+    plan = k8s_plan()
+    components = {r.urn: r for r in plan.resources if not r.custom}
+    assert {r.type for r in components.values()} == {
+        f"paasport:{m}:{t}" for m, t in [("namespace", "Namespace"), ("database", "Database"), ("image", "AppImage"),
+                                        ("release", "ReleaseJob"), ("web", "WebApp"), ("tls", "Tls"),
+                                        ("ingress", "Ingress")]
+    }
+    for reg in plan.resources:
+        if reg.custom:
+            assert reg.parent in components, f"{reg.type} {reg.name} is not parented by a component"
+
+
+def test_namespace_enforces_restricted_pod_security_and_joins_linkerd():
+    meta = obj(one(k8s_plan(), "kubernetes:core/v1:Namespace"))["metadata"]
+    assert meta["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert meta["annotations"] == {"linkerd.io/inject": "enabled"}
+    off = obj(one(k8s_plan("linkerd_inject=false"), "kubernetes:core/v1:Namespace"))["metadata"]
+    assert "linkerd.io/inject" not in off.get("annotations", {})
+
+
+def test_postgres_chart_is_pinned_and_reads_its_passwords_from_the_secret():
+    plan = k8s_plan("postgres_storage_size=20Gi", "postgres_storage_class=fast-ssd")
+    release = obj(one(plan, RELEASE))
+    assert release["chart"] == "oci://registry-1.docker.io/bitnamicharts/postgresql"
+    assert release["version"] == "16.7.27"
+    assert release["name"] == "paasport-postgresql"
+    values = release["values"]
+    assert values["auth"]["existingSecret"] == "paasport-db"
+    assert values["auth"]["secretKeys"] == {"userPasswordKey": "password", "adminPasswordKey": "postgres-password"}
+    assert (values["auth"]["database"], values["auth"]["username"]) == ("dvdrental", "paasport")
+    assert values["image"] == {"registry": "docker.io", "repository": "bitnamilegacy/postgresql",
+                               "tag": "17.6.0-debian-12-r4"}
+    assert values["primary"]["persistence"] == {"enabled": True, "size": "20Gi", "storageClass": "fast-ssd"}
+    assert values["primary"]["resources"]["limits"]["memory"]
+    assert values["metrics"]["enabled"] is False
+    secret = obj(one(plan, SECRET_TYPE, "paasport-db"))
+    assert secret["stringData"] == {"password": "[secret]", "postgres-password": "[secret]"}
+
+
+def test_only_the_app_and_the_release_job_reach_postgres():
+    spec = obj(one(k8s_plan(), NETWORK_POLICY, "paasport-postgresql"))["spec"]
+    assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "paasport-postgresql"
+    assert spec["policyTypes"] == ["Ingress"]
+    (rule,) = spec["ingress"]
+    components = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in rule["from"]}
+    assert components == {"web", "release"}
+    web_labels = obj(one(k8s_plan(), DEPLOYMENT))["spec"]["template"]["metadata"]["labels"]
+    job_labels = obj(one(k8s_plan(), JOB))["spec"]["template"]["metadata"]["labels"]
+    for peer, labels in zip(sorted(rule["from"], key=str), [job_labels, web_labels], strict=True):
+        assert peer["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+def test_deployment_rolls_after_the_release_job_which_runs_after_the_database():
+    plan = k8s_plan()
+    deployment, job, release = one(plan, DEPLOYMENT), one(plan, JOB), one(plan, RELEASE)
+    assert job.urn in deployment.dependencies
+    assert release.urn in job.dependencies
+    assert one(plan, SECRET_TYPE, "paasport-db").urn in release.dependencies
+
+
+def test_release_job_runs_the_seed_with_the_new_image_under_a_name_per_image():
+    plan = k8s_plan()
+    job = obj(one(plan, JOB))
+    image = plan.outputs["image"]
+    assert job["metadata"]["name"] == job_name("paasport", image)
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "actors.seed"]
+    assert container["image"] == image
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    other = obj(one(k8s_plan("image=ghcr.io/acme/paasport:2.0.0"), JOB))
+    assert other["metadata"]["name"] != job["metadata"]["name"]
+
+
+@pytest.mark.parametrize("type_", [DEPLOYMENT, JOB])
+def test_app_pods_are_hardened(type_):
+    spec = pod_spec(k8s_plan(), type_)
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] >= 10000
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = spec["containers"]
+    ctx = container["securityContext"]
+    assert ctx["readOnlyRootFilesystem"] is True
+    assert ctx["allowPrivilegeEscalation"] is False
+    assert ctx["capabilities"] == {"drop": ["ALL"]}
+    assert ctx["runAsUser"] >= 10000
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v["emptyDir"] for v in spec["volumes"]}
+    assert mounts.keys() == {"/tmp", "/dev/shm"}
+    assert volumes[mounts["/dev/shm"]]["medium"] == "Memory"
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "paasport-db", "key": "password"}
+    assert "value" not in env["PGPASSWORD"]
+    assert env["PGHOST"]["value"] == "paasport-postgresql.paasport.svc.cluster.local"
+    assert {"PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE", "LOG_LEVEL", "WEB_CONCURRENCY"} <= env.keys()
+    assert env["PORT"]["value"] == "8000"
+
+
+def test_deployment_probes_rolls_and_spreads():
+    deployment = obj(one(k8s_plan(), DEPLOYMENT))
+    spec = deployment["spec"]
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    template = spec["template"]
+    assert template["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    assert template["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
+    (container,) = template["spec"]["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    spread = template["spec"]["topologySpreadConstraints"]
+    assert "kubernetes.io/hostname" in {c["topologyKey"] for c in spread}
+
+
+def test_autoscaler_owns_replicas_when_on_and_fixed_replicas_when_off():
+    on = k8s_plan("hpa_min_replicas=3", "hpa_max_replicas=7", "hpa_cpu_percent=60")
+    hpa = obj(one(on, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"))["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 7)
+    assert hpa["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+    assert hpa["scaleTargetRef"]["name"] == "paasport-web"
+    assert "replicas" not in obj(one(on, DEPLOYMENT))["spec"]
+    off = k8s_plan("hpa_enabled=false", "replicas=4")
+    assert not off.find("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    assert obj(one(off, DEPLOYMENT))["spec"]["replicas"] == 4
+
+
+def test_certificate_and_host_agree_on_the_secret_and_mapping_targets_the_service():
+    plan = k8s_plan()
+    cert, host, mapping = obj(one(plan, CERTIFICATE)), obj(one(plan, HOST)), obj(one(plan, MAPPING))
+    service = obj(one(plan, SERVICE))
+    assert cert["spec"]["dnsNames"] == ["paasport.example.com"]
+    issuer = {"name": "letsencrypt-prod", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    assert cert["spec"]["issuerRef"] == issuer
+    assert host["spec"]["tlsSecret"]["name"] == cert["spec"]["secretName"]
+    assert host["spec"]["hostname"] == mapping["spec"]["hostname"] == "paasport.example.com"
+    assert host["spec"]["requestPolicy"]["insecure"]["action"] == "Redirect"
+    port = service["spec"]["ports"][0]["port"]
+    assert mapping["spec"]["service"] == f"{service['metadata']['name']}.{service['metadata']['namespace']}:{port}"
+    assert mapping["spec"]["prefix"] == "/"
+    assert mapping["spec"]["timeout_ms"] > 0
+    assert service["spec"]["type"] == "ClusterIP"
+    assert one(plan, CERTIFICATE).urn in one(plan, HOST).dependencies
+
+
+def test_cluster_issuer_is_created_only_when_an_acme_email_is_given():
+    assert not k8s_plan().find(CLUSTER_ISSUER)
+    plan = k8s_plan("acme_email=ops@example.com", "tls_issuer=letsencrypt-staging")
+    issuer = obj(one(plan, CLUSTER_ISSUER))
+    assert issuer["metadata"]["name"] == "letsencrypt-staging"
+    assert issuer["spec"]["acme"]["email"] == "ops@example.com"
+    assert obj(one(plan, CERTIFICATE))["spec"]["issuerRef"]["name"] == "letsencrypt-staging"
+    assert one(plan, CLUSTER_ISSUER).urn in one(plan, CERTIFICATE).dependencies
+
+
+def test_app_image_is_built_from_app_and_pushed_to_the_registry():
+    plan = k8s_plan()
+    image = obj(one(plan, "docker:index/image:Image"))
+    assert image["imageName"] == "ghcr.io/example/paasport:latest"
+    assert image["build"]["context"] == "app"
+    deployment_image = pod_spec(plan, DEPLOYMENT)["containers"][0]["image"]
+    assert deployment_image == plan.outputs["image"]
+    assert "@sha256:" in deployment_image
+
+
+def test_a_prebuilt_image_is_used_as_is_and_nothing_is_built():
+    plan = k8s_plan("image=ghcr.io/acme/paasport:1.2.3")
+    assert not plan.find("docker:index/image:Image")
+    assert pod_spec(plan, DEPLOYMENT)["containers"][0]["image"] == "ghcr.io/acme/paasport:1.2.3"
+
+
+def test_registry_credentials_become_a_secret_pull_secret():
+    plan = k8s_plan("registry_username=bot", "paasport:registry_password=hunter2hunter2")
+    pull = one(plan, SECRET_TYPE, "paasport-registry")
+    assert obj(pull)["type"] == "kubernetes.io/dockerconfigjson"
+    assert obj(pull)["stringData"] == {".dockerconfigjson": "[secret]"}
+    assert pod_spec(plan, DEPLOYMENT)["imagePullSecrets"] == [{"name": "paasport-registry"}]
+    assert "hunter2hunter2" not in str(infra_plan.to_json(plan))
+
+
+def test_outputs_tell_where_the_app_is_and_how_to_operate_it():
+    outputs = infra_plan.reveal(k8s_plan().outputs)
+    assert outputs["url"] == "https://paasport.example.com/"
+    assert outputs["namespace"] == "paasport"
+    assert outputs["db_host"] == "paasport-postgresql.paasport.svc.cluster.local"
+    assert outputs["image"].startswith("ghcr.io/example/paasport@sha256:")
+    assert outputs["kubectl_scale"].startswith("kubectl --namespace paasport scale deployment/paasport-web")
+    assert "rollout undo deployment/paasport-web" in outputs["kubectl_rollback"]
+    assert "rollout status" in outputs["kubectl_rollout"] and " logs " in outputs["kubectl_logs"]
+    assert outputs["db_password"] == "[secret]"
+
+
+def _plain_strings(value, found: list[str]) -> list[str]:
+    """Every string in `value` that is not inside a secret."""
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return found
+    if isinstance(value, dict):
+        for v in value.values():
+            _plain_strings(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _plain_strings(v, found)
+    elif isinstance(value, str):
+        found.append(value)
+    return found
+
+
+def test_the_db_password_is_never_a_plain_input_or_output():
+    plan = k8s_plan()
+    passwords = [infra_plan.reveal(r.outputs["result"], show_secrets=True)
+                 for r in plan.find("random:index/randomPassword:RandomPassword")]
+    assert len(passwords) == 2 and all(passwords)
+    plain: list[str] = []
+    for reg in plan.resources:
+        _plain_strings(reg.inputs, plain)
+        if not reg.type.startswith("random:"):
+            _plain_strings(reg.outputs, plain)
+    _plain_strings(plan.outputs, plain)
+    for password in passwords:
+        assert not any(password in s for s in plain)
+    assert infra_plan.reveal(plan.outputs["db_password"], show_secrets=True) in passwords
+
+
+def test_render_dir_renders_through_an_explicit_provider_and_a_locally_templated_chart():
+    plan = k8s_plan("render_dir=rendered", "kube_context=prod")
+    provider = obj(one(plan, "pulumi:providers:kubernetes"))
+    assert provider["renderYamlToDirectory"] == "rendered"
+    assert provider["context"] == "prod"
+    assert not plan.find(RELEASE)
+    chart = obj(one(plan, "kubernetes:helm.sh/v4:Chart"))
+    assert (chart["chart"], chart["version"]) == ("oci://registry-1.docker.io/bitnamicharts/postgresql", "16.7.27")
+    assert not k8s_plan().find("pulumi:providers:kubernetes")
