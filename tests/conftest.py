@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from actors import create_app
-from devenv.postgres import EmbeddedPostgres, free_port, tools_env
+from devenv.postgres import EmbeddedPostgres, tools_env
+from devenv.servers import serving as devenv_serving
 
 REPO = Path(__file__).resolve().parents[1]
 APP_DIR = REPO / "app"
@@ -110,73 +103,9 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-class Server:
-    """A process serving HTTP on 127.0.0.1, with everything it printed so far."""
-
-    def __init__(self, process: subprocess.Popen, port: int) -> None:
-        self.process = process
-        self.url = f"http://127.0.0.1:{port}"
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def json_lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.lines if line.startswith("{")]
-
-    def wait_until_healthy(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"the server did not become healthy; it printed:\n{self.output}")
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._reader.join(5)
-        return self.process.returncode
-
-
-@contextmanager
-def serving(command: list[str] | str, env: dict[str, str], *, shell: bool = False) -> Iterator[Server]:
-    """Run `command` in app/ (as the container and Heroku do) on a free port until the block ends."""
-    port = free_port()
-    process = subprocess.Popen(
-        command,
-        shell=shell,
-        cwd=APP_DIR,
-        env={**env, "PORT": str(port)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    server = Server(process, port)
-    try:
-        server.wait_until_healthy()
-        yield server
-    finally:
-        server.stop()
+def serving(command: list[str] | str, env: dict[str, str], *, shell: bool = False):
+    """Serve `command` from app/ (as the container and Heroku do) on a free port until the block ends."""
+    return devenv_serving(command, env, cwd=APP_DIR, shell=shell)
 
 
 GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "actors:create_app()"]

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from conftest import GUNICORN, clean_env, serving
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 # The flags a sandboxed, offline machine needs: no background calls home, no GPU, root-safe.
 CHROMIUM_ARGS = [
     "--no-sandbox",

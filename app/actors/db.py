@@ -6,8 +6,8 @@ The pool never blocks start-up: with the database down the app still serves /hea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from typing import TypeVar
 
 import psycopg
 from flask import Flask, current_app
@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from actors.config import Config
 
+T = TypeVar("T")
 EXTENSION_KEY = "actors.db"
 CONNECT_TIMEOUT_S = 3
 # psycopg_pool retries a failed connect with exponential backoff until this many seconds pass, then
@@ -33,7 +34,6 @@ def make_pool(config: Config) -> ConnectionPool:
         max_size=config.pool_size,
         timeout=config.pool_timeout,
         reconnect_timeout=RECONNECT_WINDOW_S,
-        check=ConnectionPool.check_connection,
         kwargs={
             "connect_timeout": CONNECT_TIMEOUT_S,
             "application_name": "actors",
@@ -56,19 +56,26 @@ def get_pool() -> ConnectionPool:
     return current_app.extensions[EXTENSION_KEY]
 
 
-@contextmanager
-def connection(timeout: float | None = None) -> Iterator[psycopg.Connection]:
-    """A pooled connection; any connection failure or wait past `timeout` becomes DatabaseUnavailable."""
-    try:
-        with get_pool().connection(timeout=timeout) as conn:
-            yield conn
-    except PoolTimeout as exc:
-        raise DatabaseUnavailable("no database connection within the pool timeout") from exc
-    except psycopg.OperationalError as exc:  # lost connection, statement timeout, server shutting down
-        raise DatabaseUnavailable(type(exc).__name__) from exc
+def run(work: Callable[[psycopg.Connection], T], timeout: float | None = None) -> T:
+    """Run `work` on a pooled connection; failure or a wait past `timeout` becomes DatabaseUnavailable.
+
+    Connections are not checked on the way out of the pool (that costs a round trip per request):
+    one found dead instead (the server restarted while it sat idle) is dropped and `work` retried.
+    """
+    pool = get_pool()
+    for _ in range(pool.max_size + 1):
+        conn = None
+        try:
+            with pool.connection(timeout=timeout) as conn:
+                return work(conn)
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable("no database connection within the pool timeout") from exc
+        except psycopg.OperationalError as exc:  # lost connection, statement timeout, server shutting down
+            if conn is None or not conn.broken:
+                raise DatabaseUnavailable(type(exc).__name__) from exc
+    raise DatabaseUnavailable("every pooled connection was broken")
 
 
 def ping(timeout: float) -> None:
     """Raise DatabaseUnavailable unless the database answers a trivial query within `timeout` seconds."""
-    with connection(timeout=timeout) as conn:
-        conn.execute("SELECT 1")
+    run(lambda conn: conn.execute("SELECT 1"), timeout=timeout)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+import psycopg
+
 from actors import db
 
 MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 1, 50, 5
@@ -66,16 +68,18 @@ def parse_count(raw: str | None) -> int:
 
 def random_actors(count: int) -> list[Actor]:
     """`count` distinct random actors (fewer only when the table has fewer)."""
-    rows: list[tuple[int, str, str]] = []
-    with db.connection() as conn:
-        for attempt in range(ATTEMPTS):
-            rows = conn.execute(RANDOM_ACTORS_SQL, {"probes": count * 2 ** (attempt + 1)}).fetchall()
-            if len(rows) >= count:
-                break
-        else:
-            found = [row[0] for row in rows]
-            start = random.choice(found) if found else 0  # noqa: S311 - not for security
-            params = {"start": start, "found": found, "missing": count - len(rows)}
-            rows += conn.execute(TOP_UP_SQL, params).fetchall()[: params["missing"]]
+    rows = db.run(lambda conn: _draw(conn, count))
     picked = random.sample(rows, min(count, len(rows)))
     return [Actor(*row) for row in picked]
+
+
+def _draw(conn: psycopg.Connection, count: int) -> list[tuple[int, str, str]]:
+    rows: list[tuple[int, str, str]] = []
+    for attempt in range(ATTEMPTS):
+        rows = conn.execute(RANDOM_ACTORS_SQL, {"probes": count * 2 ** (attempt + 1)}).fetchall()
+        if len(rows) >= count:
+            return rows
+    found = [row[0] for row in rows]
+    start = random.choice(found) if found else 0  # noqa: S311 - not for security
+    params = {"start": start, "found": found, "missing": count - len(rows)}
+    return rows + conn.execute(TOP_UP_SQL, params).fetchall()[: params["missing"]]
