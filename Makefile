@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Checkov pins libraries that clash with Pulumi's, so it lives in a venv of its own.
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: local test lint bench plan clean
+.PHONY: local test lint bench parity plan clean
 STACK ?= k8s
 
 $(STAMP): requirements.txt requirements-dev.txt app/requirements.txt
@@ -34,6 +34,10 @@ lint: $(STAMP)
 ## bench: the deployed app vs the original article's, and at 200 vs 1,000,000 actors (needs wrk)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+## parity: what each platform gives the app, a row per capability (ARGS="--markdown" or "--json")
+parity: $(STAMP)
+	$(BIN)/python -m infra.plan --parity $(ARGS)
 
 ## plan: what a stack would create, offline (STACK=k8s or heroku; ARGS="--json" or "--render DIR")
 plan: $(STAMP)

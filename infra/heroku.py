@@ -7,9 +7,10 @@ import pulumi
 from infra.heroku_app import HerokuApp
 from infra.heroku_build import HerokuBuild
 from infra.heroku_domain import CustomDomain
+from infra.heroku_features import PREBOOT, RUNTIME_METRICS, AppFeatures
 from infra.heroku_formation import WebFormation
 from infra.heroku_logs import LogDrain
-from infra.heroku_plans import DYNO_SIZES, PRICES_AS_OF, PRICES_SOURCE, monthly_cost_usd
+from infra.heroku_plans import DYNO_SIZES, PRICES_AS_OF, PRICES_SOURCE, has_continuous_protection, monthly_cost_usd
 from infra.heroku_postgres import HerokuPostgres
 from infra.heroku_registry import RegistryRelease
 from infra.settings import Settings
@@ -26,6 +27,13 @@ def app_config_vars(s: Settings) -> dict[str, str]:
         **({"SEED_ARCHIVE": app.seed_archive} if app.seed_archive else {}),
         **h.config_vars,
     }
+
+
+def app_features(s: Settings) -> list[str]:
+    """Preboot where the dyno size has it (eco and basic do not), runtime metrics anywhere; each behind its setting."""
+    h = s.heroku
+    return ([PREBOOT] if h.preboot and DYNO_SIZES[h.dyno_size].preboot else []) + (
+        [RUNTIME_METRICS] if h.runtime_metrics else [])
 
 
 def deploy(s: Settings) -> None:
@@ -47,6 +55,9 @@ def deploy(s: Settings) -> None:
         shipped = build.build
         pulumi.export("build_version", build.version)
     WebFormation(name, app_id=app.app_id, size=h.dyno_size, quantity=h.dyno_quantity, after=[shipped])
+    features = app_features(s)
+    if features:
+        AppFeatures(name, app_id=app.app_id, names=features)
     if h.domain:
         domain = CustomDomain(name, app_id=app.app_id, hostname=h.domain)
         pulumi.export("custom_url", domain.url)
@@ -63,6 +74,9 @@ def deploy(s: Settings) -> None:
     pulumi.export("heroku_scale", f"heroku ps:scale web={h.dyno_quantity}:{h.dyno_size} {cli}")
     pulumi.export("heroku_logs", f"heroku logs --tail {cli}")
     pulumi.export("heroku_rollback", f"heroku releases:rollback {cli}")
+    if not has_continuous_protection(h.postgres_plan):
+        # PGBackups schedules have no Platform API endpoint or provider resource: one CLI command sets one up.
+        pulumi.export("heroku_backup_schedule", f"heroku pg:backups:schedule DATABASE_URL --at '03:00 UTC' {cli}")
     pulumi.export("monthly_cost_usd", monthly_cost_usd(h.dyno_size, h.dyno_quantity, h.postgres_plan))
     pulumi.export("monthly_cost_basis", f"list prices as of {PRICES_AS_OF} ({PRICES_SOURCE}), 24/7, "
                                         f"{h.dyno_quantity} x {h.dyno_size} + heroku-postgresql:{h.postgres_plan}")

@@ -6,6 +6,10 @@ Facts and prices as published by Heroku; re-check them when Heroku changes its o
   https://devcenter.heroku.com/articles/dyno-tiers (April 2025).
 - ACM (free TLS for custom domains) on paid dynos only, i.e. not Eco:
   https://devcenter.heroku.com/articles/understanding-ssl-on-heroku and .../automated-certificate-management.
+- Preboot (new web dynos start before the old ones stop) on professional dynos only, standard and performance:
+  https://devcenter.heroku.com/articles/preboot (May 2023).
+- Continuous Protection (physical backups and WAL, hence rollback) on Standard-tier Postgres and up; PGBackups
+  (manual and scheduled logical backups) on every plan: https://devcenter.heroku.com/articles/pgbackups (May 2024).
 - WEB_CONCURRENCY the Python buildpack would set (min(RAM/256 MB, 2 x cores + 1)); container apps get no
   buildpack, so the stack sets it: https://devcenter.heroku.com/articles/python-concurrency (December 2024).
 - Prices in USD per month at 24/7 use, from https://www.heroku.com/pricing and
@@ -31,19 +35,20 @@ class DynoSize:
     web_concurrency: int
     scalable: bool  # more than one dyno per process type
     acm: bool  # Automated Certificate Management for custom domains
+    preboot: bool  # the preboot feature: zero-downtime web deploys
     flat_fee: bool = False  # billed once per account, whatever the quantity (Eco)
 
 
 DYNO_SIZES: dict[str, DynoSize] = {
-    "eco": DynoSize(512, 5.0, 2, scalable=False, acm=False, flat_fee=True),
-    "basic": DynoSize(512, 7.0, 2, scalable=False, acm=True),
-    "standard-1x": DynoSize(512, 25.0, 2, scalable=True, acm=True),
-    "standard-2x": DynoSize(1024, 50.0, 4, scalable=True, acm=True),
-    "performance-m": DynoSize(2560, 250.0, 5, scalable=True, acm=True),
-    "performance-l": DynoSize(14336, 500.0, 17, scalable=True, acm=True),
-    "performance-l-ram": DynoSize(30720, 500.0, 9, scalable=True, acm=True),
-    "performance-xl": DynoSize(63488, 750.0, 17, scalable=True, acm=True),
-    "performance-2xl": DynoSize(129024, 1500.0, 33, scalable=True, acm=True),
+    "eco": DynoSize(512, 5.0, 2, scalable=False, acm=False, preboot=False, flat_fee=True),
+    "basic": DynoSize(512, 7.0, 2, scalable=False, acm=True, preboot=False),
+    "standard-1x": DynoSize(512, 25.0, 2, scalable=True, acm=True, preboot=True),
+    "standard-2x": DynoSize(1024, 50.0, 4, scalable=True, acm=True, preboot=True),
+    "performance-m": DynoSize(2560, 250.0, 5, scalable=True, acm=True, preboot=True),
+    "performance-l": DynoSize(14336, 500.0, 17, scalable=True, acm=True, preboot=True),
+    "performance-l-ram": DynoSize(30720, 500.0, 9, scalable=True, acm=True, preboot=True),
+    "performance-xl": DynoSize(63488, 750.0, 17, scalable=True, acm=True, preboot=True),
+    "performance-2xl": DynoSize(129024, 1500.0, 33, scalable=True, acm=True, preboot=True),
 }
 
 # Current Heroku Postgres plans (the legacy mini/basic/hobby plans are retired) and their monthly prices.
@@ -60,6 +65,13 @@ POSTGRES_PLANS: dict[str, float] = {
     "premium-3": 750.0,
     "premium-4": 1200.0,
 }
+
+# Plan tiers whose databases have Continuous Protection, hence point-in-time rollback into a new database.
+CONTINUOUS_PROTECTION_TIERS = ("standard", "premium")
+
+
+def has_continuous_protection(postgres_plan: str) -> bool:
+    return postgres_plan.split("-", 1)[0] in CONTINUOUS_PROTECTION_TIERS
 
 
 def monthly_cost_usd(dyno_size: str, quantity: int, postgres_plan: str) -> float:

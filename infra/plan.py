@@ -1,6 +1,7 @@
 """Offline plan: run the very same Pulumi program under Pulumi's mock runtime and show what a stack would create.
 
     python -m infra.plan --stack k8s [--config KEY=VALUE ...] [--json] [--render DIR [--show-secrets]]
+    python -m infra.plan --parity [--markdown | --json]   (what each platform gives the app; infra/parity.py)
 
 The mocks stand in for the engine only (no CLI, cluster, registry or credentials): they record each
 registration with its inputs and dependencies and answer with the outputs later inputs read.
@@ -327,15 +328,24 @@ def tree(plan: Plan) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.plan", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.STACK.yaml")
+    parser.add_argument("--stack", action="append", default=[],
+                        help="stack name: reads Pulumi.STACK.yaml (with --parity: one per platform, default k8s "
+                             "and heroku)")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key as written in the stack file (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.add_argument("--render", type=Path, metavar="DIR", help="write every Kubernetes object as YAML into DIR")
     parser.add_argument("--show-secrets", action="store_true", help="write secret values into rendered files")
+    parser.add_argument("--parity", action="store_true",
+                        help="run both platforms' stacks and print what each gives the app, a row per capability")
+    parser.add_argument("--markdown", action="store_true", help="with --parity: the table as Markdown (the README's)")
     args = parser.parse_args(argv)
+    if args.parity:
+        return _parity(args)
+    if len(args.stack) != 1:
+        parser.error("give one --stack (or --parity)")
     try:
-        plan = run(args.stack, args.config)
+        plan = run(args.stack[0], args.config)
     except pulumi.RunError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -343,6 +353,21 @@ def main(argv: list[str] | None = None) -> int:
         files = render(plan, args.render, args.show_secrets)
         print(f"wrote {len(files)} manifests to {args.render}", file=sys.stderr)
     print(json.dumps(to_json(plan), indent=2) if args.json else tree(plan))
+    return 0
+
+
+def _parity(args: argparse.Namespace) -> int:
+    from infra import parity  # it builds on this module
+
+    try:
+        table = parity.run(args.stack or list(parity.PLATFORMS), args.config)
+    except pulumi.RunError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(parity.to_json(table), indent=2))
+    else:
+        print(parity.to_markdown(table) if args.markdown else parity.to_text(table))
     return 0
 
 

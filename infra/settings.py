@@ -56,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "postgres_storage_size": "8Gi",
     "postgres_storage_class": "",
     "postgres_metrics": False,
+    "backup_enabled": True,
+    "backup_schedule": "0 3 * * *",
+    "backup_keep": 7,
+    "backup_storage_size": "8Gi",
     "app_name": "",
     "region": "us",
     "team": "",
@@ -65,6 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "domain": "",
     "deploy": "build",
     "config_vars": {},
+    "preboot": True,
+    "runtime_metrics": True,
 }
 # Keys that only `pulumi config set --secret` may hold; they have no default.
 SECRET_KEYS = ("registry_password", "log_drain_url", "secret_config_vars")
@@ -82,6 +88,9 @@ _REGISTRY = re.compile(rf"^{_REPOSITORY}$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _SEMVER = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+# Five cron fields (Kubernetes CronJob syntax) or one of its @-macros.
+_CRON_FIELD = r"[0-9A-Za-z*/,?-]+"
+_CRON = re.compile(rf"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|({_CRON_FIELD}\s+){{4}}{_CRON_FIELD})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Heroku's rule: a lowercase letter first, then lowercase letters, digits and dashes, 3 to 30 characters.
 _HEROKU_APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
@@ -122,6 +131,16 @@ class PostgresSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    """Scheduled `pg_dump`s of the k8s database into a volume of their own."""
+
+    enabled: bool
+    schedule: str  # cron, UTC
+    keep: int
+    storage_size: str
+
+
+@dataclass(frozen=True)
 class K8sSettings:
     """The Kubernetes platform."""
 
@@ -142,6 +161,7 @@ class K8sSettings:
     kubeconfig: str
     kube_context: str
     postgres: PostgresSettings
+    backup: BackupSettings
 
 
 @dataclass(frozen=True)
@@ -156,6 +176,8 @@ class HerokuSettings:
     postgres_plan: str
     domain: str
     deploy: str  # build: a Heroku Build from app/ (heroku.yml); registry: push images, release via the API
+    preboot: bool  # start new web dynos before stopping the old ones, where the dyno size allows it
+    runtime_metrics: bool  # the log-runtime-metrics feature: dyno memory and load in the log stream
     config_vars: dict[str, str] = field(default_factory=dict)
     secret_config_vars: pulumi.Output[dict[str, str]] | None = None
     log_drain_url: pulumi.Output[str] | None = None
@@ -297,6 +319,14 @@ def _read_k8s(r: _Reader, app: AppSettings) -> K8sSettings:
         kubeconfig=r.text("kubeconfig"),
         kube_context=r.text("kube_context"),
         postgres=postgres,
+        backup=BackupSettings(
+            enabled=r.flag("backup_enabled"),
+            schedule=r.text("backup_schedule", pattern=_CRON, why="a cron schedule of five fields (UTC)",
+                            example="'0 3 * * *'"),
+            keep=r.number("backup_keep", minimum=1, maximum=366),
+            storage_size=r.text("backup_storage_size", pattern=_QUANTITY, why="a Kubernetes quantity like 8Gi",
+                                example="8Gi"),
+        ),
     )
 
 
@@ -357,6 +387,8 @@ def _read_heroku(r: _Reader) -> HerokuSettings:
         postgres_plan=r.choice("postgres_plan", tuple(POSTGRES_PLANS)),
         domain=domain,
         deploy=r.choice("deploy", HEROKU_DEPLOY_MODES),
+        preboot=r.flag("preboot"),
+        runtime_metrics=r.flag("runtime_metrics"),
         config_vars=_read_config_vars(r),
         secret_config_vars=r.config.get_secret_object("secret_config_vars"),
         log_drain_url=r.config.get_secret("log_drain_url"),

@@ -55,9 +55,10 @@ def container(
     command: list[str] | None = None,
     requests: dict[str, str] | None = None,
     limits: dict[str, str] | None = None,
+    mounts: list[dict] | None = None,
     **fields,
 ) -> dict:
-    """A container that cannot escalate, has no capabilities, and writes only to /tmp and /dev/shm."""
+    """A container that cannot escalate, has no capabilities, and writes only to /tmp, /dev/shm and `mounts`."""
     return {
         "name": name,
         "image": image,
@@ -76,12 +77,14 @@ def container(
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "shm", "mountPath": "/dev/shm"}],  # noqa: S108
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "shm", "mountPath": "/dev/shm"},  # noqa: S108
+                         *(mounts or [])],
         **fields,
     }
 
 
-def pod_spec(containers: list[dict], *, pull_secret: pulumi.Input[str] | None = None, **fields) -> dict:
+def pod_spec(containers: list[dict], *, pull_secret: pulumi.Input[str] | None = None,
+             volumes: list[dict] | None = None, **fields) -> dict:
     """A pod without a service-account token, as the app's UID, under the runtime's seccomp profile."""
     return {
         "automountServiceAccountToken": False,
@@ -97,6 +100,7 @@ def pod_spec(containers: list[dict], *, pull_secret: pulumi.Input[str] | None = 
         "volumes": [
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
             {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+            *(volumes or []),
         ],
         **({"imagePullSecrets": [{"name": pull_secret}]} if pull_secret is not None else {}),
         **fields,

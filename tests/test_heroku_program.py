@@ -14,6 +14,7 @@ BUILD = "heroku:build/build:Build"
 FORMATION = "heroku:formation/formation:Formation"
 DOMAIN = "heroku:domain/domain:Domain"
 DRAIN = "heroku:drain/drain:Drain"
+FEATURE = "heroku:app/feature:Feature"
 RELEASE = "pulumi-python:dynamic/heroku:ContainerRelease"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 REGISTRY_IMAGE = "docker:index/registryImage:RegistryImage"
@@ -23,7 +24,7 @@ REGISTRY = ("deploy=registry",)
 def test_build_mode_creates_app_postgres_build_formation_and_domain():
     registered = {(r.type, r.name) for r in heroku_plan().resources if r.custom}
     assert registered == {(APP, "paasport"), (ADDON, "paasport-postgres"), (BUILD, "paasport"),
-                          (FORMATION, "paasport-web"), (DOMAIN, "paasport")}
+                          (FORMATION, "paasport-web"), (DOMAIN, "paasport"), (FEATURE, "paasport-log-runtime-metrics")}
 
 
 def test_registry_mode_builds_pushes_and_releases_both_images_instead_of_a_build():
@@ -32,7 +33,7 @@ def test_registry_mode_builds_pushes_and_releases_both_images_instead_of_a_build
     assert registered == {(APP, "paasport"), (ADDON, "paasport-postgres"), (FORMATION, "paasport-web"),
                           (DOMAIN, "paasport"), (REMOTE_IMAGE, "paasport-web"), (REMOTE_IMAGE, "paasport-release"),
                           (REGISTRY_IMAGE, "paasport-web-push"), (REGISTRY_IMAGE, "paasport-release-push"),
-                          (RELEASE, "paasport")}
+                          (RELEASE, "paasport"), (FEATURE, "paasport-log-runtime-metrics")}
     web = obj(one(plan, REMOTE_IMAGE, "paasport-web"))
     assert web["name"] == "registry.heroku.com/paasport-example/web:latest"
     assert (web["build"]["context"], web["build"]["dockerfile"]) == ("app", "Dockerfile")
@@ -193,3 +194,21 @@ def test_the_plan_cli_shows_the_full_resource_set_as_json(mode):
     assert {APP, ADDON, FORMATION, DOMAIN} <= types
     assert (BUILD in types) == (mode == "build") and (RELEASE in types) == (mode == "registry")
     assert plan["outputs"]["deploy"] == mode
+
+
+@pytest.mark.parametrize(("size", "preboot"), [("basic", False), ("standard-1x", True), ("performance-m", True)])
+def test_preboot_is_enabled_where_the_dyno_size_has_it(size, preboot):
+    plan = heroku_plan(f"dyno_size={size}")
+    features = {obj(r)["name"]: obj(r) for r in plan.find(FEATURE)}
+    assert ("preboot" in features) == preboot
+    assert features["log-runtime-metrics"]["enabled"] is True
+    uuid = one(plan, APP).outputs["uuid"]
+    assert all(f["appId"] == uuid for f in features.values())
+    assert not heroku_plan("dyno_size=standard-1x", "preboot=false", "runtime_metrics=false").find(FEATURE)
+
+
+def test_essential_postgres_gets_the_backup_schedule_command_and_standard_has_continuous_protection():
+    essential = infra_plan.reveal(heroku_plan().outputs)
+    assert essential["heroku_backup_schedule"] == (
+        "heroku pg:backups:schedule DATABASE_URL --at '03:00 UTC' --app paasport-example")
+    assert "heroku_backup_schedule" not in heroku_plan("postgres_plan=standard-0").outputs

@@ -46,9 +46,10 @@ def is_core(doc: dict) -> bool:
 def test_render_writes_one_file_per_object_including_custom_resources_and_the_chart(rendered):
     docs = documents(rendered)
     kinds = sorted(d.get("kind", "helmChart") for d in docs.values())
-    assert kinds == sorted(["Namespace", "Secret", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "Job",
-                            "Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Certificate",
-                            "ClusterIssuer", "Host", "Mapping", "helmChart"])
+    assert kinds == sorted(["Namespace", "Secret", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy",
+                            "Job", "CronJob", "PersistentVolumeClaim", "Deployment", "Service",
+                            "PodDisruptionBudget", "HorizontalPodAutoscaler", "Certificate", "ClusterIssuer", "Host",
+                            "Mapping", "helmChart"])
     chart = docs["helmchart-paasport-postgresql.yaml"]["helmChart"]
     assert chart["version"] == "16.7.27" and chart["values"]["metrics"]["enabled"] is True
 
@@ -56,7 +57,7 @@ def test_render_writes_one_file_per_object_including_custom_resources_and_the_ch
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_core_objects_validate_strictly_against_kubernetes_schemas(rendered, version):
     core = {name: doc for name, doc in documents(rendered).items() if "kind" in doc and is_core(doc)}
-    assert len(core) == 10
+    assert len(core) == 13
     for name, doc in core.items():
         try:
             kubernetes_validate.validate(doc, version, strict=True)

@@ -9,6 +9,7 @@ from infra.release import job_name
 from tests.infra_helpers import (
     CERTIFICATE,
     CLUSTER_ISSUER,
+    CRON_JOB,
     DEPLOYMENT,
     HOST,
     JOB,
@@ -43,6 +44,9 @@ def test_the_k8s_stack_creates_every_resource_of_the_issue():
         (CERTIFICATE, "paasport-tls"),
         (HOST, "paasport"),
         (MAPPING, "paasport-web"),
+        (CRON_JOB, "paasport-backup"),
+        ("kubernetes:core/v1:PersistentVolumeClaim", "paasport-backup"),
+        (NETWORK_POLICY, "paasport-backup"),
     }
     assert expected <= registered, expected - registered
 
@@ -53,7 +57,7 @@ def test_each_concern_is_a_paasport_component_that_parents_its_resources():
     assert {r.type for r in components.values()} == {
         f"paasport:{m}:{t}" for m, t in [("namespace", "Namespace"), ("database", "Database"), ("image", "AppImage"),
                                         ("release", "ReleaseJob"), ("web", "WebApp"), ("tls", "Tls"),
-                                        ("ingress", "Ingress")]
+                                        ("ingress", "Ingress"), ("backup", "DatabaseBackup")]
     }
     for reg in plan.resources:
         if reg.custom:
@@ -87,17 +91,22 @@ def test_postgres_chart_is_pinned_and_reads_its_passwords_from_the_secret():
     assert secret["stringData"] == {"password": "[secret]", "postgres-password": "[secret]"}
 
 
-def test_only_the_app_and_the_release_job_reach_postgres():
+def test_only_the_app_the_release_job_and_the_backup_reach_postgres():
     spec = obj(one(k8s_plan(), NETWORK_POLICY, "paasport-postgresql"))["spec"]
     assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "paasport-postgresql"
     assert spec["policyTypes"] == ["Ingress"]
     (rule,) = spec["ingress"]
-    components = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in rule["from"]}
-    assert components == {"web", "release"}
-    web_labels = obj(one(k8s_plan(), DEPLOYMENT))["spec"]["template"]["metadata"]["labels"]
-    job_labels = obj(one(k8s_plan(), JOB))["spec"]["template"]["metadata"]["labels"]
-    for peer, labels in zip(sorted(rule["from"], key=str), [job_labels, web_labels], strict=True):
-        assert peer["podSelector"]["matchLabels"].items() <= labels.items()
+    peers = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: peer["podSelector"]["matchLabels"]
+             for peer in rule["from"]}
+    assert peers.keys() == {"web", "release", "backup"}
+    pods = {"web": obj(one(k8s_plan(), DEPLOYMENT))["spec"]["template"],
+            "release": obj(one(k8s_plan(), JOB))["spec"]["template"],
+            "backup": obj(one(k8s_plan(), CRON_JOB))["spec"]["jobTemplate"]["spec"]["template"]}
+    for component, template in pods.items():
+        assert peers[component].items() <= template["metadata"]["labels"].items(), component
+    off = obj(one(k8s_plan("backup_enabled=false"), NETWORK_POLICY, "paasport-postgresql"))["spec"]
+    assert {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in off["ingress"][0]["from"]} == {
+        "web", "release"}
 
 
 def test_deployment_rolls_after_the_release_job_which_runs_after_the_database():
@@ -281,3 +290,66 @@ def test_render_dir_renders_through_an_explicit_provider_and_a_locally_templated
     chart = obj(one(plan, "kubernetes:helm.sh/v4:Chart"))
     assert (chart["chart"], chart["version"]) == ("oci://registry-1.docker.io/bitnamicharts/postgresql", "16.7.27")
     assert not k8s_plan().find("pulumi:providers:kubernetes")
+
+
+def test_backup_cron_job_dumps_the_database_with_its_own_image_into_a_volume_of_its_own():
+    plan = k8s_plan("backup_schedule=30 1 * * 0", "backup_keep=4", "backup_storage_size=20Gi",
+                    "postgres_storage_class=fast-ssd")
+    cron = obj(one(plan, CRON_JOB))
+    spec = cron["spec"]
+    assert (spec["schedule"], spec["timeZone"], spec["concurrencyPolicy"]) == ("30 1 * * 0", "Etc/UTC", "Forbid")
+    template = spec["jobTemplate"]["spec"]["template"]
+    assert template["metadata"]["annotations"] == {"linkerd.io/inject": "disabled"}  # a meshed Job never ends
+    pod = template["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "docker.io/bitnamilegacy/postgresql:17.6.0-debian-12-r4"  # pg_dump = server version
+    assert container["command"][:2] == ["/bin/sh", "-c"] and "pg_dump --format=custom" in container["command"][2]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["BACKUP_KEEP"]["value"] == "4"
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "paasport-db", "key": "password"}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes[mounts[env["BACKUP_DIR"]["value"]]]["persistentVolumeClaim"] == {"claimName": "paasport-backup"}
+    claim = obj(one(plan, "kubernetes:core/v1:PersistentVolumeClaim"))["spec"]
+    assert claim["resources"]["requests"]["storage"] == "20Gi" and claim["storageClassName"] == "fast-ssd"
+    # The app's hardening: non-root, no token, read-only root, nothing to escalate.
+    assert pod["automountServiceAccountToken"] is False and pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    # Nothing may connect to the backup pods.
+    deny = obj(one(plan, NETWORK_POLICY, "paasport-backup"))["spec"]
+    assert deny["policyTypes"] == ["Ingress"] and "ingress" not in deny
+    skip = cron["metadata"]["annotations"]["checkov.io/skip1"]
+    assert skip.startswith("CKV_K8S_43=") and len(skip) > len("CKV_K8S_43=") + 10  # a suppression with its reason
+
+
+def test_backup_script_keeps_only_the_newest_dumps(tmp_path):
+    import os
+    import subprocess
+
+    from infra.backup import SCRIPT
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pg_dump"  # writes what it was asked to, as pg_dump --file would
+    fake.write_text('#!/bin/sh\nfor a; do case "$a" in --file=*) echo dump > "${a#--file=}";; esac; done\n')
+    fake.chmod(0o755)
+    out = tmp_path / "backups"
+    out.mkdir()
+    for day in range(1, 6):
+        (out / f"dvdrental-2025010{day}T030000Z.dump").write_text("old")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "BACKUP_DIR": str(out), "BACKUP_KEEP": "3",
+           "PGDATABASE": "dvdrental"}
+    result = subprocess.run(["/bin/sh", "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    kept = sorted(p.name for p in out.iterdir())
+    assert len(kept) == 3 and kept[:2] == ["dvdrental-20250104T030000Z.dump", "dvdrental-20250105T030000Z.dump"]
+    assert (out / kept[2]).read_text() == "dump\n" and not (out / ".partial.dump").exists()
+
+
+def test_backups_can_be_turned_off():
+    plan = k8s_plan("backup_enabled=false")
+    assert not plan.find(CRON_JOB) and not plan.find("kubernetes:core/v1:PersistentVolumeClaim")
+    assert "kubectl_backup_now" not in plan.outputs
+    assert infra_plan.reveal(k8s_plan().outputs)["kubectl_backup_now"] == (
+        "kubectl --namespace paasport create job --from=cronjob/paasport-backup paasport-backup-manual")
