@@ -24,6 +24,8 @@ def app_config_vars(s: Settings) -> dict[str, str]:
         "WEB_CONCURRENCY": str(DYNO_SIZES[h.dyno_size].web_concurrency),
         # The app and its seed already add sslmode=require to DATABASE_URL; this covers any other libpq client.
         "PGSSLMODE": "require",
+        # Heroku's router passes plain http through; the app answers it with a redirect to https.
+        "FORCE_HTTPS": "true",
         **({"SEED_ARCHIVE": app.seed_archive} if app.seed_archive else {}),
         **h.config_vars,
     }

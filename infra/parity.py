@@ -171,6 +171,10 @@ def https_redirect(plan: infra_plan.Plan) -> Cell | None:
     if host and (_inputs(host)["spec"].get("requestPolicy") or {}).get("insecure", {}).get("action") == "Redirect":
         return Cell("Emissary answers http:// with a redirect to https:// (Host requestPolicy.insecure)",
                     (label(host),))
+    app = _first(plan, APP)
+    if app and _inputs(app).get("configVars", {}).get("FORCE_HTTPS") == "true":
+        return Cell("the app answers http:// (X-Forwarded-Proto from Heroku's router) with a redirect to https://, "
+                    "and sends HSTS", (label(app),))
     return None
 
 
@@ -463,8 +467,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     }),
     Capability("HTTP to HTTPS redirect", https_redirect, {
         "k8s": Gap("the Emissary Host does not redirect insecure requests", "restore its requestPolicy.insecure"),
-        "heroku": Gap("Heroku's router serves http:// as well and never redirects; the app's HSTS header keeps "
-                      "returning browsers on https", "redirect in the app when X-Forwarded-Proto is http"),
+        "heroku": Gap("Heroku's router serves http:// as well and never redirects, and FORCE_HTTPS is not true",
+                      "restore FORCE_HTTPS=true in the app's config vars"),
     }),
     Capability("Managed PostgreSQL", postgres, {
         "k8s": Gap("no PostgreSQL chart", "set `postgres_chart_version`"),

@@ -21,7 +21,9 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 HEROKU_REGIONS = ("us", "eu")  # the Common Runtime regions
 HEROKU_DEPLOY_MODES = ("build", "registry")
 # Config vars the stack sets itself (or the Postgres add-on does); `config_vars` may not override them.
-HEROKU_RESERVED_VARS = ("DATABASE_URL", "LOG_LEVEL", "WEB_CONCURRENCY", "PGSSLMODE", "SEED_ARCHIVE", "PORT")
+HEROKU_RESERVED_VARS = (
+    "DATABASE_URL", "LOG_LEVEL", "WEB_CONCURRENCY", "PGSSLMODE", "FORCE_HTTPS", "SEED_ARCHIVE", "PORT",
+)
 
 # Defaults of every optional plain key; `Pulumi.yaml` documents the same values (a test keeps them in step).
 DEFAULTS: dict[str, Any] = {

@@ -295,3 +295,32 @@ def test_metrics_count_every_request_across_workers(two_workers):
         assert _sample(text, "http_requests_total", route="/api/actors", status="200") == before + 30
         assert _sample(text, "http_request_duration_seconds_count", route="/api/actors", status="200") >= 30
         assert _sample(text, "db_pool_connections", state="open") >= 1
+
+
+@pytest.mark.parametrize(
+    ("method", "status"), [("GET", 301), ("HEAD", 301), ("POST", 308)]
+)
+def test_plain_http_behind_a_proxy_is_redirected_to_https(client, method, status):
+    response = client.open("/api/actors?count=3", method=method, headers={"X-Forwarded-Proto": "http"})
+    assert response.status_code == status
+    assert response.headers["Location"] == "https://localhost/api/actors?count=3"
+    assert response.headers["Strict-Transport-Security"]
+
+
+@pytest.mark.parametrize("proto", ["https", None])
+def test_https_and_direct_requests_are_served(client, proto):
+    headers = {"X-Forwarded-Proto": proto} if proto else {}
+    assert client.get("/healthz", headers=headers).status_code == 200
+
+
+def test_the_https_redirect_can_be_switched_off(actors_database_url):
+    app = create_app({"DATABASE_URL": actors_database_url, "FORCE_HTTPS": "false"})
+    try:
+        assert app.test_client().get("/healthz", headers={"X-Forwarded-Proto": "http"}).status_code == 200
+    finally:
+        app.extensions["actors.db"].close()
+
+
+def test_force_https_takes_only_a_boolean():
+    with pytest.raises(config.ConfigError, match=r"^FORCE_HTTPS='sometimes' is not valid: set it to true or false"):
+        config.from_environ({"FORCE_HTTPS": "sometimes"})

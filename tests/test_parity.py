@@ -19,7 +19,7 @@ from tests.infra_helpers import heroku_plan, k8s_plan
 PROMISED = {
     "HTTPS with automatic certificate": (True, True),
     "Custom domain": (True, True),
-    "HTTP to HTTPS redirect": (True, False),
+    "HTTP to HTTPS redirect": (True, True),
     "Managed PostgreSQL": (True, True),
     "DB credentials as secrets": (True, True),
     "DB TLS": (True, True),

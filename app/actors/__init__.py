@@ -26,7 +26,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     )
     logs.init_app(app, settings.log_level)
     metrics.init_app(app)
-    security.init_app(app)
+    security.init_app(app, settings.force_https)
     errors.init_app(app)
     db.init_app(app, settings)
     for blueprint in (pages.bp, api.bp, health.bp):

@@ -31,6 +31,7 @@ class Config:
     pool_size: int = 4
     pool_timeout: float = 5.0
     statement_timeout_ms: int = 5000
+    force_https: bool = True
     server_name: str = "localhost"
 
 
@@ -45,6 +46,17 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if value is None or not low <= value <= high:
         raise ConfigError(f"{name}={raw!r} is not valid: set it to a whole number from {low} to {high}, or unset it")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={env[name]!r} is not valid: set it to true or false, or unset it")
 
 
 def database_conninfo(env: Mapping[str, str]) -> str:
@@ -84,5 +96,6 @@ def from_environ(env: Mapping[str, str] | None = None) -> Config:
         conninfo=database_conninfo(env),
         pool_timeout=_int(env, "DB_POOL_TIMEOUT", 5, 1, 25),
         statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000, 100, 25000),
+        force_https=_bool(env, "FORCE_HTTPS", True),
         server_name=env.get("DYNO") or env.get("HOSTNAME") or socket.gethostname(),
     )
