@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,8 +30,11 @@ from devenv.servers import ServerDidNotStart, serving
 BENCH_DIR = REPO / "bench"
 RESULTS = BENCH_DIR / "results" / "latest.json"
 CONCURRENCY = (1, 8, 32)
-DURATION_S = 10
-WARMUP_S = 2
+DURATION_S = 5
+WARMUP_S = 1
+# This machine's neighbours come and go: each figure is the median of ROUNDS runs, and the contenders
+# of one comparison take turns, so that a noisy moment hits both alike.
+ROUNDS = 3
 GROWTH_ROWS = (200, 1_000_000)
 GROWTH_CONCURRENCY = 8
 GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "actors:create_app()"]
@@ -113,9 +116,27 @@ def measure(wrk: str, url: str, connections: int) -> dict:
     }
 
 
-def run_app(wrk: str, command: list[str], env: dict[str, str], cwd: Path, levels: tuple[int, ...]) -> list[dict]:
-    with serving(command, env, cwd=cwd, ready_path="/") as server:
-        return [measure(wrk, f"{server.url}/", connections) for connections in levels]
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median requests/s, so that its latencies belong to the same run."""
+    return sorted(runs, key=lambda run: run["rps"])[len(runs) // 2]
+
+
+def compare(wrk: str, contenders: dict[str, tuple[list[str], dict[str, str], Path]], levels: tuple[int, ...]) -> dict:
+    """Serve every contender at once, then measure them in turn at each level, ROUNDS times."""
+    with ExitStack() as stack:
+        urls = {
+            name: stack.enter_context(serving(command, env, cwd=cwd, ready_path="/")).url + "/"
+            for name, (command, env, cwd) in contenders.items()
+        }
+        results: dict[str, list[dict]] = {name: [] for name in contenders}
+        for connections in levels:
+            runs: dict[str, list[dict]] = {name: [] for name in contenders}
+            for _ in range(ROUNDS):
+                for name, url in urls.items():
+                    runs[name].append(measure(wrk, url, connections))
+            for name in contenders:
+                results[name].append(median_run(runs[name]))
+        return results
 
 
 def ratio(a: float, b: float) -> float:
@@ -213,21 +234,22 @@ def run(wrk: str) -> dict:
         dvdrental = fresh_database(admin_url, "paasport_bench") if _server else admin_url
         load_dvdrental(dvdrental)
         env = app_environment(dvdrental)
-        print(f"bench: {len(CONCURRENCY)} levels x {DURATION_S} s for each app", flush=True)
-        comparison = {
-            "deployed": run_app(wrk, GUNICORN, env, APP_DIR, CONCURRENCY),
-            "naive": run_app(wrk, NAIVE, env, BENCH_DIR, CONCURRENCY),
-        }
-        growth_runs = []
+        print(f"bench: {len(CONCURRENCY)} levels x {ROUNDS} rounds x {DURATION_S} s for each app", flush=True)
+        comparison = compare(
+            wrk, {"deployed": (GUNICORN, env, APP_DIR), "naive": (NAIVE, env, BENCH_DIR)}, CONCURRENCY
+        )
+        growth_envs = {}
         for rows in GROWTH_ROWS:
             url = fresh_database(admin_url, f"paasport_bench_{rows}")
             generate_actors(url, rows)
-            [run] = run_app(wrk, GUNICORN, app_environment(url), APP_DIR, (GROWTH_CONCURRENCY,))
-            growth_runs.append({"actors": rows, **run})
+            growth_envs[rows] = (GUNICORN, app_environment(url), APP_DIR)
+        growth = compare(wrk, growth_envs, (GROWTH_CONCURRENCY,))
+        growth_runs = [{"actors": rows, **runs[0]} for rows, runs in growth.items()]
         return {
             "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
             "versions": versions(wrk, dvdrental),
-            "settings": {"duration_s": DURATION_S, "warmup_s": WARMUP_S, "web_concurrency": env["WEB_CONCURRENCY"]},
+            "settings": {"duration_s": DURATION_S, "warmup_s": WARMUP_S, "rounds": ROUNDS,
+                         "web_concurrency": env["WEB_CONCURRENCY"]},
             "deployed_vs_naive": comparison,
             "growth": {"connections": GROWTH_CONCURRENCY, "runs": growth_runs},
             "goals": evaluate(comparison, growth_runs),

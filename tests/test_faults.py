@@ -93,7 +93,7 @@ def test_database_outage_under_load(actors_database_url, postgres):
 
 
 def test_sigterm_lets_in_flight_requests_finish(actors_database_url):
-    env = clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="1")
+    env = clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="1", WEB_THREADS="3")
     with serving(GUNICORN, env) as server:
         with ThreadPoolExecutor(3) as pool, actor_table_locked(actors_database_url):
             in_flight = [pool.submit(httpx.get, f"{server.url}/api/actors", timeout=30) for _ in range(3)]

@@ -7,6 +7,7 @@ The pool never blocks start-up: with the database down the app still serves /hea
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import TypeVar
 
 import psycopg
@@ -21,6 +22,9 @@ CONNECT_TIMEOUT_S = 3
 # psycopg_pool retries a failed connect with exponential backoff until this many seconds pass, then
 # lets the next request start afresh: a short window bounds the recovery delay after an outage.
 RECONNECT_WINDOW_S = 2.0
+# How long the database counts as down after a request found it so, and how long requests then wait.
+PRESUMED_DOWN_S = 1.0
+PRESUMED_DOWN_WAIT_S = 0.1
 
 
 class DatabaseUnavailable(Exception):
@@ -45,35 +49,60 @@ def make_pool(config: Config) -> ConnectionPool:
     )
 
 
+class Database:
+    """One worker's pool, and whether the database was just found down.
+
+    Once a request could not get a connection, the next ones for a moment wait only briefly: an
+    outage then answers 503 at once instead of queueing requests behind each other's full pool
+    timeout. The pool keeps reconnecting meanwhile, and serves again as soon as it has a connection.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.pool = make_pool(config)
+        self._presumed_down_until = 0.0
+
+    def open(self) -> None:
+        self.pool.open(wait=False)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def run(self, work: Callable[[psycopg.Connection], T], timeout: float | None = None) -> T:
+        """Run `work` on a pooled connection; failure or a wait past `timeout` becomes DatabaseUnavailable.
+
+        Connections are not checked on the way out of the pool (that costs a round trip per request):
+        one found dead instead (the server restarted while it sat idle) is dropped and `work` retried.
+        """
+        if monotonic() < self._presumed_down_until:
+            timeout = PRESUMED_DOWN_WAIT_S
+        for _ in range(self.pool.max_size + 1):
+            conn = None
+            try:
+                with self.pool.connection(timeout=timeout) as conn:
+                    return work(conn)
+            except PoolTimeout as exc:
+                self._presumed_down_until = monotonic() + PRESUMED_DOWN_S
+                raise DatabaseUnavailable("no database connection within the pool timeout") from exc
+            except psycopg.OperationalError as exc:  # lost connection, statement timeout, server shutting down
+                if conn is None or not conn.broken:
+                    raise DatabaseUnavailable(type(exc).__name__) from exc
+        self._presumed_down_until = monotonic() + PRESUMED_DOWN_S
+        raise DatabaseUnavailable("every pooled connection was broken")
+
+
 def init_app(app: Flask, config: Config) -> None:
-    """Attach a pool to the app; it starts connecting in the background."""
-    pool = make_pool(config)
-    pool.open(wait=False)
-    app.extensions[EXTENSION_KEY] = pool
+    """Attach the database to the app; its pool starts connecting in the background."""
+    database = Database(config)
+    database.open()
+    app.extensions[EXTENSION_KEY] = database
 
 
-def get_pool() -> ConnectionPool:
+def get() -> Database:
     return current_app.extensions[EXTENSION_KEY]
 
 
 def run(work: Callable[[psycopg.Connection], T], timeout: float | None = None) -> T:
-    """Run `work` on a pooled connection; failure or a wait past `timeout` becomes DatabaseUnavailable.
-
-    Connections are not checked on the way out of the pool (that costs a round trip per request):
-    one found dead instead (the server restarted while it sat idle) is dropped and `work` retried.
-    """
-    pool = get_pool()
-    for _ in range(pool.max_size + 1):
-        conn = None
-        try:
-            with pool.connection(timeout=timeout) as conn:
-                return work(conn)
-        except PoolTimeout as exc:
-            raise DatabaseUnavailable("no database connection within the pool timeout") from exc
-        except psycopg.OperationalError as exc:  # lost connection, statement timeout, server shutting down
-            if conn is None or not conn.broken:
-                raise DatabaseUnavailable(type(exc).__name__) from exc
-    raise DatabaseUnavailable("every pooled connection was broken")
+    return get().run(work, timeout)
 
 
 def ping(timeout: float) -> None:

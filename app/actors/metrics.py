@@ -42,7 +42,7 @@ POOL_CONNECTIONS = Gauge(
 
 
 def _record_pool() -> None:
-    stats = db.get_pool().get_stats()
+    stats = db.get().pool.get_stats()
     POOL_CONNECTIONS.labels("open").set(stats.get("pool_size", 0))
     POOL_CONNECTIONS.labels("idle").set(stats.get("pool_available", 0))
     POOL_CONNECTIONS.labels("waiting").set(stats.get("requests_waiting", 0))
