@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 
 from devenv.local import APP_DIR, REPO, app_environment
-from devenv.postgres import EmbeddedPostgres
+from devenv.postgres import EmbeddedPostgres, PostgresNotFound
 from devenv.servers import ServerDidNotStart, serving
 
 BENCH_DIR = REPO / "bench"
@@ -215,7 +215,7 @@ def versions(wrk: str, database_url: str) -> dict:
 def main() -> int:
     try:
         results = run(find_wrk())
-    except BenchError as error:
+    except (BenchError, PostgresNotFound) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
     except (ServerDidNotStart, subprocess.CalledProcessError, psycopg.Error) as error:

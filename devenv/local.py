@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devenv.postgres import EmbeddedPostgres, tools_env
+from devenv.postgres import EmbeddedPostgres, PostgresNotFound, tools_env
 
 REPO = Path(__file__).resolve().parents[1]
 APP_DIR = REPO / "app"
@@ -50,6 +50,14 @@ def serve(env: dict[str, str]) -> int:
 
 
 def main() -> int:
+    try:
+        return run()
+    except PostgresNotFound as error:
+        print(f"local: {error}", file=sys.stderr)
+        return 2
+
+
+def run() -> int:
     if os.environ.get("DATABASE_URL"):
         print("local: using DATABASE_URL from the environment", flush=True)
         return serve(app_environment(os.environ["DATABASE_URL"]))

@@ -1,8 +1,9 @@
 """An embedded PostgreSQL server for `make local`, the tests and the benchmark.
 
-It runs the binaries that the `pgserver` wheel ships (server, pg_restore, pg_dump), on 127.0.0.1
-only, with trust auth for local development. Unlike `pgserver.get_server` it listens on TCP and
-can be stopped and started at will, which the outage tests need.
+It runs the binaries that the `pgserver` wheel ships (server, pg_restore, pg_dump; wheels exist for
+Python 3.11 and 3.12), else those of an installed PostgreSQL, on 127.0.0.1 only, with trust auth for
+local development. Unlike `pgserver.get_server` it listens on TCP and can be stopped and started at
+will, which the outage tests need.
 """
 
 from __future__ import annotations
@@ -14,17 +15,51 @@ import socket
 import stat
 import subprocess
 import warnings
+from functools import cache
 from pathlib import Path
 
-with warnings.catch_warnings():  # pgserver warns on import where XDG_RUNTIME_DIR is unset; we don't use it
-    warnings.simplefilter("ignore")
-    import pgserver
 import psycopg
 from psycopg import sql
 
-BIN_DIR = Path(pgserver.__file__).parent / "pginstall" / "bin"
 # PostgreSQL refuses to run as root (CI runs as root): run it as this unprivileged user then.
 SERVICE_USER = "pgserver"
+
+
+class PostgresNotFound(RuntimeError):
+    """No PostgreSQL server binaries on this machine; the message says how to get some."""
+
+
+def _installed_bin_dir() -> Path | None:
+    """The bin directory of an installed PostgreSQL: pg_config's, Debian's newest, or pg_ctl's on PATH."""
+    candidates = []
+    if pg_config := shutil.which("pg_config"):
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        candidates.append(Path(found.stdout.strip()))
+    debian = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(debian, key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
+                         reverse=True)
+    if pg_ctl := shutil.which("pg_ctl"):
+        candidates.append(Path(pg_ctl).parent)
+    return next((path for path in candidates if (path / "initdb").is_file()), None)
+
+
+@cache
+def bin_dir() -> Path:
+    """Where initdb, pg_ctl, pg_restore and friends are: the pgserver wheel's, else an installed PostgreSQL's."""
+    try:
+        with warnings.catch_warnings():  # pgserver warns on import where XDG_RUNTIME_DIR is unset; we don't use it
+            warnings.simplefilter("ignore")
+            import pgserver
+    except ImportError:
+        installed = _installed_bin_dir()
+        if installed is None:
+            raise PostgresNotFound(
+                "no PostgreSQL to embed: the pgserver wheel installs on Python 3.11 and 3.12 only, and no "
+                "PostgreSQL is installed. Use Python 3.12, install PostgreSQL (apt-get install postgresql, "
+                "brew install postgresql), or set DATABASE_URL to a server of your own"
+            ) from None
+        return installed
+    return Path(pgserver.__file__).parent / "pginstall" / "bin"
 
 
 def free_port() -> int:
@@ -36,13 +71,16 @@ def free_port() -> int:
 
 def tools_env() -> dict[str, str]:
     """The environment with the embedded server's client tools (pg_restore, psql) first on PATH."""
-    return {**os.environ, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return {**os.environ, "PATH": f"{bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 class EmbeddedPostgres:
     """One PostgreSQL cluster in `datadir`, served on 127.0.0.1:`port`."""
 
-    def __init__(self, datadir: Path, port: int | None = None, *, durable: bool = True) -> None:
+    def __init__(
+        self, datadir: Path, port: int | None = None, *, durable: bool = True, binaries: Path | None = None
+    ) -> None:
+        self.binaries = binaries or bin_dir()
         self.datadir = Path(datadir).resolve()
         self.port = port or free_port()
         self.durable = durable  # throwaway test clusters skip fsync
@@ -54,7 +92,7 @@ class EmbeddedPostgres:
     def _invoke(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         as_user = {"user": self._run_as, "group": self._run_as, "extra_groups": []} if self._run_as else {}
         return subprocess.run(
-            [str(BIN_DIR / tool), *args], **as_user, capture_output=True, text=True, timeout=timeout, check=False
+            [str(self.binaries / tool), *args], **as_user, capture_output=True, text=True, timeout=timeout, check=False
         )
 
     def _run(self, tool: str, *args: str, timeout: float = 60) -> None:

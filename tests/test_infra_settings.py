@@ -27,6 +27,10 @@ from tests.conftest import REPO
         ("platform=", "paasport:platform", "is missing"),
         ("linkerd_inject=maybe", "paasport:linkerd_inject", "not true or false"),
         ("acme_email=ops", "paasport:acme_email", "e-mail"),
+        ("backup_schedule=daily", "paasport:backup_schedule", "a cron schedule"),
+        ("backup_keep=0", "paasport:backup_keep", "between 1 and 366"),
+        ("backup_storage_size=lots", "paasport:backup_storage_size", "Kubernetes quantity"),
+        ("backup_enabled=yes", "paasport:backup_enabled", "not true or false"),
     ],
 )
 def test_bad_config_fails_with_a_message_naming_key_stack_file_and_fix(override, key, says):
@@ -75,18 +79,3 @@ def test_the_k8s_stack_file_chooses_its_platform_by_config():
     assert stack["paasport:platform"] == "k8s"
     assert stack["paasport:hpa_enabled"] is True
 
-
-@pytest.mark.parametrize(
-    ("override", "key", "says"),
-    [
-        ("backup_schedule=daily", "paasport:backup_schedule", "a cron schedule"),
-        ("backup_keep=0", "paasport:backup_keep", "between 1 and 366"),
-        ("backup_storage_size=lots", "paasport:backup_storage_size", "Kubernetes quantity"),
-        ("backup_enabled=yes", "paasport:backup_enabled", "not true or false"),
-    ],
-)
-def test_bad_backup_settings_fail_with_the_key_and_the_fix(override, key, says):
-    with pytest.raises(ConfigError) as caught:
-        infra_plan.run("k8s", [override])
-    line = next(line for line in str(caught.value).splitlines() if key in line)
-    assert says in line and f"Fix: in Pulumi.k8s.yaml set `{key}: " in line

@@ -23,7 +23,7 @@ import pytest
 from conftest import APP_DIR, clean_env
 from psycopg import sql
 
-from devenv.postgres import BIN_DIR, EmbeddedPostgres, free_port
+from devenv.postgres import EmbeddedPostgres, bin_dir, free_port
 
 pytestmark = pytest.mark.usefixtures("pg_tools_path")
 
@@ -84,7 +84,7 @@ def pg_dump(postgres: EmbeddedPostgres, dbname: str, setup_sql: str | sql.Compos
     url = postgres.create_database(dbname)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(setup_sql)
-    subprocess.run([str(BIN_DIR / "pg_dump"), "-Ft", "-f", str(archive), url], check=True, capture_output=True)
+    subprocess.run([str(bin_dir() / "pg_dump"), "-Ft", "-f", str(archive), url], check=True, capture_output=True)
     return archive
 
 
