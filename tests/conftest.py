@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -106,6 +107,18 @@ def client(app: Flask) -> FlaskClient:
 def serving(command: list[str] | str, env: dict[str, str], *, shell: bool = False):
     """Serve `command` from app/ (as the container and Heroku do) on a free port until the block ends."""
     return devenv_serving(command, env, cwd=APP_DIR, shell=shell)
+
+
+def booted_workers(server) -> int:
+    return sum("Booting worker" in line for line in server.lines)
+
+
+def wait_for_workers(server, count: int, timeout: float = 15) -> None:
+    """gunicorn answers once its first worker is up; wait until `count` have booted."""
+    deadline = time.monotonic() + timeout
+    while booted_workers(server) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} workers booted:\n{server.output}"
+        time.sleep(0.05)
 
 
 GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "actors:create_app()"]

@@ -8,7 +8,7 @@ import time
 import httpx
 import psycopg
 import pytest
-from conftest import GUNICORN, clean_env, create_actor_table, serving
+from conftest import GUNICORN, clean_env, create_actor_table, serving, wait_for_workers
 
 from actors import config, create_app
 from actors.security import HEADERS
@@ -269,6 +269,7 @@ def test_gunicorn_refuses_a_bad_setting_in_one_line():
 @pytest.fixture(scope="module")
 def two_workers(actors_database_url):
     with serving(GUNICORN, clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="2")) as server:
+        wait_for_workers(server, 2)
         yield server
 
 
