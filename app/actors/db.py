@@ -7,7 +7,6 @@ The pool never blocks start-up: with the database down the app still serves /hea
 from __future__ import annotations
 
 from collections.abc import Callable
-from time import monotonic
 from typing import TypeVar
 
 import psycopg
@@ -22,22 +21,27 @@ CONNECT_TIMEOUT_S = 3
 # psycopg_pool retries a failed connect with exponential backoff until this many seconds pass, then
 # lets the next request start afresh: a short window bounds the recovery delay after an outage.
 RECONNECT_WINDOW_S = 2.0
-# How long the database counts as down after a request found it so, and how long requests then wait.
-PRESUMED_DOWN_S = 1.0
-PRESUMED_DOWN_WAIT_S = 0.1
+# How long a request waits for a connection while the database is known to be down.
+DOWN_WAIT_S = 0.1
 
 
 class DatabaseUnavailable(Exception):
     """The database could not serve the request in time; the caller answers 503."""
 
 
-def make_pool(config: Config) -> ConnectionPool:
+def make_pool(
+    config: Config,
+    on_connected: Callable[[psycopg.Connection], None] | None = None,
+    on_reconnect_failed: Callable[[ConnectionPool], None] | None = None,
+) -> ConnectionPool:
     return ConnectionPool(
         config.conninfo,
         min_size=1,
         max_size=config.pool_size,
         timeout=config.pool_timeout,
         reconnect_timeout=RECONNECT_WINDOW_S,
+        configure=on_connected,
+        reconnect_failed=on_reconnect_failed,
         kwargs={
             "connect_timeout": CONNECT_TIMEOUT_S,
             "application_name": "actors",
@@ -50,16 +54,23 @@ def make_pool(config: Config) -> ConnectionPool:
 
 
 class Database:
-    """One worker's pool, and whether the database was just found down.
+    """One worker's pool, and whether the database is down.
 
-    Once a request could not get a connection, the next ones for a moment wait only briefly: an
-    outage then answers 503 at once instead of queueing requests behind each other's full pool
-    timeout. The pool keeps reconnecting meanwhile, and serves again as soon as it has a connection.
+    Once the pool has failed to connect for RECONNECT_WINDOW_S, requests wait only briefly for a
+    connection: an outage then answers 503 at once instead of queueing requests behind each other's
+    full pool timeout. The pool keeps reconnecting meanwhile, and its first new connection ends it.
+    (A pool merely exhausted by slow queries still lets requests wait the whole pool timeout.)
     """
 
     def __init__(self, config: Config) -> None:
-        self.pool = make_pool(config)
-        self._presumed_down_until = 0.0
+        self.pool = make_pool(config, on_connected=self._connected, on_reconnect_failed=self._unreachable)
+        self.down = False
+
+    def _connected(self, _conn: psycopg.Connection) -> None:
+        self.down = False
+
+    def _unreachable(self, _pool: ConnectionPool) -> None:
+        self.down = True
 
     def open(self) -> None:
         self.pool.open(wait=False)
@@ -73,20 +84,18 @@ class Database:
         Connections are not checked on the way out of the pool (that costs a round trip per request):
         one found dead instead (the server restarted while it sat idle) is dropped and `work` retried.
         """
-        if monotonic() < self._presumed_down_until:
-            timeout = PRESUMED_DOWN_WAIT_S
+        if self.down:
+            timeout = DOWN_WAIT_S
         for _ in range(self.pool.max_size + 1):
             conn = None
             try:
                 with self.pool.connection(timeout=timeout) as conn:
                     return work(conn)
             except PoolTimeout as exc:
-                self._presumed_down_until = monotonic() + PRESUMED_DOWN_S
                 raise DatabaseUnavailable("no database connection within the pool timeout") from exc
             except psycopg.OperationalError as exc:  # lost connection, statement timeout, server shutting down
                 if conn is None or not conn.broken:
                     raise DatabaseUnavailable(type(exc).__name__) from exc
-        self._presumed_down_until = monotonic() + PRESUMED_DOWN_S
         raise DatabaseUnavailable("every pooled connection was broken")
 
 
