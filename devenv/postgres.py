@@ -109,8 +109,10 @@ class EmbeddedPostgres:
                 subprocess.run(["useradd", "--system", SERVICE_USER], check=True)
             entry = pwd.getpwnam(SERVICE_USER)
             shutil.chown(self.datadir, entry.pw_uid, entry.pw_gid)
-            for parent in self.datadir.parents:  # let that user reach the folder (pytest's are 0700)
-                parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
+            # that user must reach its data and the binaries, even below a 0700 folder (mktemp -d, pytest's)
+            for place in (self.datadir, self.binaries):
+                for parent in place.parents:
+                    parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
         self.datadir.chmod(0o700)
 
     @property
