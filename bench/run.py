@@ -18,13 +18,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
-from psycopg import sql
 
 from devenv.local import APP_DIR, REPO, app_environment
-from devenv.postgres import EmbeddedPostgres, PostgresNotFound
+from devenv.postgres import EmbeddedPostgres, PostgresNotFound, recreate_database
 from devenv.servers import ServerDidNotStart, serving
 
 BENCH_DIR = REPO / "bench"
@@ -66,14 +64,6 @@ def postgres_server() -> Iterator[tuple[str, EmbeddedPostgres | None]]:
             yield server.url(), server
     finally:
         shutil.rmtree(top, ignore_errors=True)
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    """Create (or re-create) database `name` on the admin URL's server and return its URL."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
 
 
 def load_dvdrental(url: str) -> None:
@@ -231,7 +221,7 @@ def main() -> int:
 
 def run(wrk: str) -> dict:
     with postgres_server() as (admin_url, _server):
-        dvdrental = fresh_database(admin_url, "paasport_bench") if _server else admin_url
+        dvdrental = recreate_database(admin_url, "paasport_bench") if _server else admin_url
         load_dvdrental(dvdrental)
         env = app_environment(dvdrental)
         print(f"bench: {len(CONCURRENCY)} levels x {ROUNDS} rounds x {DURATION_S} s for each app", flush=True)
@@ -240,7 +230,7 @@ def run(wrk: str) -> dict:
         )
         growth_envs = {}
         for rows in GROWTH_ROWS:
-            url = fresh_database(admin_url, f"paasport_bench_{rows}")
+            url = recreate_database(admin_url, f"paasport_bench_{rows}")
             generate_actors(url, rows)
             growth_envs[rows] = (GUNICORN, app_environment(url), APP_DIR)
         growth = compare(wrk, growth_envs, (GROWTH_CONCURRENCY,))

@@ -17,12 +17,21 @@ import subprocess
 import warnings
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 
 # PostgreSQL refuses to run as root (CI runs as root): run it as this unprivileged user then.
 SERVICE_USER = "pgserver"
+
+
+def recreate_database(admin_url: str, name: str) -> str:
+    """Drop database `name` if it exists, create it empty on the admin URL's server, and return its URL."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
 
 
 class PostgresNotFound(RuntimeError):
@@ -141,9 +150,7 @@ class EmbeddedPostgres:
 
     def create_database(self, name: str) -> str:
         """Create an empty database (dropping one of that name) and return its URL."""
-        self._run("dropdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "--if-exists", "--force", name)
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
-        return self.url(name)
+        return recreate_database(self.url(), name)
 
     def ensure_database(self, name: str) -> str:
         """Create the database unless it exists, and return its URL."""

@@ -22,17 +22,19 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
-    port: int = 5000
-    web_concurrency: int = 2
-    threads: int = 2
-    log_level: str = "INFO"
+    """Every setting; `from_environ` holds the defaults."""
+
+    port: int
+    web_concurrency: int
+    threads: int
+    log_level: str
     # libpq connection string; empty means "use the PG* variables", as libpq does by itself.
-    conninfo: str = ""
-    pool_size: int = 2
-    pool_timeout: float = 5.0
-    statement_timeout_ms: int = 5000
-    force_https: bool = True
-    server_name: str = "localhost"
+    conninfo: str
+    pool_size: int
+    pool_timeout: float
+    statement_timeout_ms: int
+    force_https: bool
+    server_name: str
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
