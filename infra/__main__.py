@@ -3,15 +3,15 @@
 import sys
 from pathlib import Path
 
-# The Pulumi host runs this file with infra/ on sys.path; the components import as the `infra` package.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+# The language host runs this directory (runpy) with infra/ first on sys.path and infra/ as working directory
+# (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec); the modules import as the `infra` package.
+_PROJECT_DIR = str(Path(__file__).resolve().parents[1])
+if _PROJECT_DIR not in sys.path:
+    sys.path.insert(1, _PROJECT_DIR)
 
-from infra import heroku, k8s  # noqa: E402
-from infra import settings as config  # noqa: E402
+from infra import heroku, k8s, settings  # noqa: E402
 
-PLATFORMS = {"k8s": k8s.deploy, "heroku": heroku.deploy}
+PLATFORMS = {"k8s": k8s, "heroku": heroku}
 
-settings = config.load()
-PLATFORMS[settings.platform](settings)
+stack_settings = settings.load({name: platform.read_settings for name, platform in PLATFORMS.items()})
+PLATFORMS[stack_settings.platform].deploy(stack_settings)

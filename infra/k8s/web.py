@@ -5,7 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import workload
+from infra.k8s import workload
+from infra.k8s.settings import K8sSettings
 
 SERVICE_PORT = 80
 
@@ -22,17 +23,14 @@ class WebApp(pulumi.ComponentResource):
         image: pulumi.Input[str],
         db: workload.DatabaseEnv,
         extra_env: dict[str, str],
-        replicas: int = 2,
-        hpa_enabled: bool = False,
-        hpa_min_replicas: int = 2,
-        hpa_max_replicas: int = 5,
-        hpa_cpu_percent: int = 70,
-        pull_secret: pulumi.Input[str] | None = None,
-        after: list[pulumi.Resource] | None = None,
+        settings: K8sSettings,
+        pull_secret: pulumi.Input[str] | None,
+        after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paasport:web:WebApp", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        k = settings
         full = f"{name}-web"
         labels = workload.labels(name, "web")
         selector = workload.selector(name, "web")
@@ -62,13 +60,13 @@ class WebApp(pulumi.ComponentResource):
             metadata=meta,
             spec={
                 # With the autoscaler on, it owns the replica count; Pulumi would otherwise reset it on each update.
-                **({} if hpa_enabled else {"replicas": replicas}),
+                **({} if k.hpa_enabled else {"replicas": k.replicas}),
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "template": {"metadata": {"labels": labels, "annotations": scrape}, "spec": pod},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after or []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         self.service = k8s.core.v1.Service(
             full,
@@ -80,25 +78,26 @@ class WebApp(pulumi.ComponentResource):
         k8s.policy.v1.PodDisruptionBudget(
             full, metadata=meta, spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}}, opts=child,
         )
-        if hpa_enabled:
+        if k.hpa_enabled:
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 full,
                 metadata=meta,
                 spec={
                     "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": full},
-                    "minReplicas": hpa_min_replicas,
-                    "maxReplicas": hpa_max_replicas,
+                    "minReplicas": k.hpa_min_replicas,
+                    "maxReplicas": k.hpa_max_replicas,
                     "metrics": [{"type": "Resource", "resource": {
-                        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": hpa_cpu_percent}}}],
+                        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": k.hpa_cpu_percent}}}],
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
             )
-        # Only HTTP reaches the pods (from the ingress controller and Prometheus, in any namespace).
+        # Only HTTP reaches the pods (from the ingress controller and Prometheus, in any namespace), through the
+        # Linkerd proxy when meshed.
         k8s.networking.v1.NetworkPolicy(
             full,
             metadata=meta,
             spec={"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"],
-                  "ingress": [{"ports": [{"protocol": "TCP", "port": workload.PORT}]}]},
+                  "ingress": [{"ports": workload.ports(workload.PORT, meshed=k.linkerd_inject)}]},
             opts=child,
         )
         self.service_name: pulumi.Output[str] = self.service.metadata.name

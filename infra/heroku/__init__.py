@@ -1,24 +1,27 @@
-"""The heroku platform's composition: app, Postgres, build or registry release, formation, domain, log drain."""
+"""The heroku platform: app, Heroku Postgres, build or registry release, formation, features, domain, log drain."""
 
 from __future__ import annotations
 
 import pulumi
 
-from infra.heroku_app import HerokuApp
-from infra.heroku_build import HerokuBuild
-from infra.heroku_domain import CustomDomain
-from infra.heroku_features import PREBOOT, RUNTIME_METRICS, AppFeatures
-from infra.heroku_formation import WebFormation
-from infra.heroku_logs import LogDrain
-from infra.heroku_plans import DYNO_SIZES, PRICES_AS_OF, PRICES_SOURCE, has_continuous_protection, monthly_cost_usd
-from infra.heroku_postgres import HerokuPostgres
-from infra.heroku_registry import RegistryRelease
+from infra.heroku import settings
+from infra.heroku.app import HerokuApp
+from infra.heroku.build import HerokuBuild
+from infra.heroku.domain import CustomDomain
+from infra.heroku.features import PREBOOT, RUNTIME_METRICS, AppFeatures
+from infra.heroku.formation import WebFormation
+from infra.heroku.log_drain import LogDrain
+from infra.heroku.plans import DYNO_SIZES, PRICES_AS_OF, PRICES_SOURCE, has_continuous_protection, monthly_cost_usd
+from infra.heroku.postgres import HerokuPostgres
+from infra.heroku.registry import RegistryRelease
 from infra.settings import Settings
+
+read_settings = settings.read
 
 
 def app_config_vars(s: Settings) -> dict[str, str]:
     """The app's plain settings; no buildpack sets WEB_CONCURRENCY for container apps, so the dyno size does."""
-    h, app = s.heroku, s.app
+    h, app = s.platform_settings, s.app
     return {
         "LOG_LEVEL": app.log_level,
         "WEB_CONCURRENCY": str(DYNO_SIZES[h.dyno_size].web_concurrency),
@@ -33,18 +36,20 @@ def app_config_vars(s: Settings) -> dict[str, str]:
 
 def app_features(s: Settings) -> list[str]:
     """Preboot where the dyno size has it (eco and basic do not), runtime metrics anywhere; each behind its setting."""
-    h = s.heroku
+    h = s.platform_settings
     return ([PREBOOT] if h.preboot and DYNO_SIZES[h.dyno_size].preboot else []) + (
         [RUNTIME_METRICS] if h.runtime_metrics else [])
 
 
 def deploy(s: Settings) -> None:
     """The heroku platform: everything `heroku create` + add-ons + `container:push/release` + `ps:scale` did."""
-    h = s.heroku
+    h = s.platform_settings
     name = s.app.name
+    # The app and its add-on hold the data: with `protect`, Pulumi refuses to delete or replace them.
+    kept = pulumi.ResourceOptions(protect=s.app.protect)
     app = HerokuApp(name, app_name=h.app_name, region=h.region, team=h.team, acm=bool(h.domain),
-                    config_vars=app_config_vars(s), sensitive_config_vars=h.secret_config_vars)
-    postgres = HerokuPostgres(name, app_id=app.app_id, plan=h.postgres_plan)
+                    config_vars=app_config_vars(s), sensitive_config_vars=h.secret_config_vars, opts=kept)
+    postgres = HerokuPostgres(name, app_id=app.app_id, plan=h.postgres_plan, opts=kept)
     if h.deploy == "registry":
         if h.api_key is None:
             pulumi.log.warn("deploy=registry pushes and releases with the Heroku API key: set "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi_kubernetes as k8s
 
-from infra.settings import K8sSettings
+from infra.k8s.settings import K8sSettings
 
 
 def provider(settings: K8sSettings) -> k8s.Provider | None:

@@ -8,6 +8,11 @@ import pulumi
 
 APP_UID = 10001  # the app image's user and group (app/Dockerfile)
 PORT = 8000
+# Linkerd's proxy: meshed clients reach a meshed pod on the proxy's inbound port (transport-header mode, Linkerd's
+# default since 2025, and always for opaque ports such as 5432); Prometheus and the kubelet reach its admin port.
+# Source: Linkerd docs, "Network policies" (linkerd.io/2/reference/network-policies) and "Ports" (proxy-configuration).
+LINKERD_INBOUND_PORT = 4143
+LINKERD_ADMIN_PORT = 4191
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,12 @@ def labels(app: str, component: str) -> dict[str, str]:
 
 def selector(app: str, component: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": app, "app.kubernetes.io/component": component}
+
+
+def ports(*numbers: int, meshed: bool) -> list[dict]:
+    """NetworkPolicy ports for a server on `numbers`; a meshed server also takes traffic on the Linkerd proxy's."""
+    mesh = (LINKERD_INBOUND_PORT, LINKERD_ADMIN_PORT) if meshed else ()
+    return [{"protocol": "TCP", "port": n} for n in (*numbers, *mesh)]
 
 
 def env(db: DatabaseEnv, extra: dict[str, str]) -> list[dict]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import workload
+from infra.k8s import workload
+from infra.k8s.settings import K8sSettings
 
 MOUNT = "/backups"
 # POSIX sh (the image's /bin/sh): dump to a partial file, rename it when complete, then prune the oldest dumps.
@@ -26,35 +27,27 @@ echo "backup: wrote $PGDATABASE-$stamp.dump, keeping the newest $BACKUP_KEEP"
 
 
 class DatabaseBackup(pulumi.ComponentResource):
-    """`schedule` (cron, UTC) dumps the app's database to the `claim_name` volume and keeps the newest `keep` dumps."""
+    """Dumps the app's database on `backup_schedule` (cron, UTC) to a volume of its own, keeping the newest
+    `backup_keep` dumps; with `protect`, Pulumi refuses to delete or replace that volume."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        namespace: pulumi.Input[str],
-        image: str,
-        db: workload.DatabaseEnv,
-        schedule: str = "0 3 * * *",
-        keep: int = 7,
-        storage_size: str = "8Gi",
-        storage_class: str = "",
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, *, namespace: pulumi.Input[str], db: workload.DatabaseEnv, settings: K8sSettings,
+                 protect: bool, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:backup:DatabaseBackup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        pg, backup = settings.postgres, settings.backup
         full = f"{name}-backup"
         labels = workload.labels(name, "backup")
         meta = {"name": full, "namespace": namespace, "labels": labels}
         self.claim = k8s.core.v1.PersistentVolumeClaim(
             full,
             metadata=meta,
-            spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage_size}},
-                  **({"storageClassName": storage_class} if storage_class else {})},
-            opts=child,
+            spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": backup.storage_size}},
+                  **({"storageClassName": pg.storage_class} if pg.storage_class else {})},
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )
         dump = workload.container(
-            "pg-dump", image, db, extra_env={"BACKUP_DIR": MOUNT, "BACKUP_KEEP": str(keep)},
+            "pg-dump", f"{pg.image_registry}/{pg.image_repository}:{pg.image_tag}", db,
+            extra_env={"BACKUP_DIR": MOUNT, "BACKUP_KEEP": str(backup.keep)},
             command=["/bin/sh", "-c", SCRIPT], requests={"cpu": "100m", "memory": "128Mi"},
             limits={"cpu": "1", "memory": "512Mi"}, mounts=[{"name": "backups", "mountPath": MOUNT}],
         )
@@ -69,7 +62,7 @@ class DatabaseBackup(pulumi.ComponentResource):
                 "checkov.io/skip1": "CKV_K8S_43=the PostgreSQL image is pinned by postgres_image_tag, as the chart's",
             }},
             spec={
-                "schedule": schedule,
+                "schedule": backup.schedule,
                 "timeZone": "Etc/UTC",
                 "concurrencyPolicy": "Forbid",
                 "startingDeadlineSeconds": 3600,

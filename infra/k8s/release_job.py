@@ -7,7 +7,12 @@ import hashlib
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import workload
+from infra.k8s import workload
+
+COMMAND = ["python", "-m", "actors.seed"]
+# Room for pulling the image and scheduling the pod, which the Job's own deadline also counts, before Pulumi stops
+# waiting: the Job fails by its deadline first, so `pulumi up` reports the Job's failure, not a timeout.
+AWAIT_MARGIN_S = 120
 
 
 def job_name(app: str, image_ref: str) -> str:
@@ -16,7 +21,14 @@ def job_name(app: str, image_ref: str) -> str:
 
 
 class ReleaseJob(pulumi.ComponentResource):
-    """Runs `command` once per image, after `after` (the database), and finishes before dependents of `job` start."""
+    """Runs the seed once per image, after `after` (the database); dependents of `job` start once it succeeded.
+
+    `timeout_s` is the Job's `activeDeadlineSeconds` (all tries together), and Pulumi waits that long plus a
+    margin (`pulumi.com/timeoutSeconds`; pulumi-kubernetes otherwise waits 10 minutes for a Job,
+    `provider/pkg/await/job.go` DefaultJobTimeoutMins). Finished Jobs stay: Pulumi owns their lifecycle and
+    replaces the Job when the image changes, so no `ttlSecondsAfterFinished` deletes it behind Pulumi's back (a
+    deleted Job would drop out of state at `pulumi refresh`, and the next `up` would seed again).
+    """
 
     def __init__(
         self,
@@ -26,28 +38,23 @@ class ReleaseJob(pulumi.ComponentResource):
         image: pulumi.Input[str],
         db: workload.DatabaseEnv,
         extra_env: dict[str, str],
-        command: list[str] | None = None,
-        pull_secret: pulumi.Input[str] | None = None,
-        ttl_seconds_after_finished: int = 3600,
-        backoff_limit: int = 2,
-        active_deadline_seconds: int = 1800,
-        after: list[pulumi.Resource] | None = None,
+        pull_secret: pulumi.Input[str] | None,
+        timeout_s: int,
+        after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paasport:release:ReleaseJob", name, None, opts)
         labels = workload.labels(name, "release")
-        seed = workload.container(
-            "release", image, db, extra_env=extra_env, command=command or ["python", "-m", "actors.seed"],
-            limits={"cpu": "1", "memory": "1Gi"},
-        )
+        seed = workload.container("release", image, db, extra_env=extra_env, command=COMMAND,
+                                  limits={"cpu": "1", "memory": "1Gi"})
         self.job = k8s.batch.v1.Job(
             f"{name}-release",
             metadata={"name": pulumi.Output.from_input(image).apply(lambda ref: job_name(name, ref)),
-                      "namespace": namespace, "labels": labels},
+                      "namespace": namespace, "labels": labels,
+                      "annotations": {"pulumi.com/timeoutSeconds": str(timeout_s + AWAIT_MARGIN_S)}},
             spec={
-                "ttlSecondsAfterFinished": ttl_seconds_after_finished,
-                "backoffLimit": backoff_limit,
-                "activeDeadlineSeconds": active_deadline_seconds,
+                "backoffLimit": 2,
+                "activeDeadlineSeconds": timeout_s,
                 "template": {
                     # A meshed Job never completes: the Linkerd proxy would outlive the seed container.
                     "metadata": {"labels": labels, "annotations": {"linkerd.io/inject": "disabled"}},
@@ -55,7 +62,7 @@ class ReleaseJob(pulumi.ComponentResource):
                 },
             },
             # A component's depends_on does not reach its children: the Job itself waits for `after`.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after or []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         # Nothing connects to the seed Job: deny all ingress to its pods.
         k8s.networking.v1.NetworkPolicy(

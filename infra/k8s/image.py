@@ -8,8 +8,10 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
-# Relative to the project root, where `pulumi up` runs the program.
-CONTEXT = "app"
+from infra.paths import APP_CONTEXT
+from infra.settings import AppSettings
+
+PLATFORM = "linux/amd64"
 
 
 def registry_server(registry: str) -> str:
@@ -21,20 +23,11 @@ def registry_server(registry: str) -> str:
 class AppImage(pulumi.ComponentResource):
     """`ref` is the image to run: the pushed build's digest (a new build rolls the app) or the prebuilt `image`."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        namespace: pulumi.Input[str],
-        image: str = "",
-        registry: str = "",
-        username: str = "",
-        password: pulumi.Input[str] | None = None,
-        platform: str = "linux/amd64",
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, *, namespace: pulumi.Input[str], app: AppSettings,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:image:AppImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        image, registry, username, password = app.image, app.registry, app.registry_username, app.registry_password
         server = registry_server(image or registry)
         if image:
             self.ref: pulumi.Output[str] = pulumi.Output.from_input(image)
@@ -46,7 +39,8 @@ class AppImage(pulumi.ComponentResource):
             built = docker.Image(
                 name,
                 image_name=f"{registry}/{name}:latest",
-                build=docker.DockerBuildArgs(context=CONTEXT, dockerfile=f"{CONTEXT}/Dockerfile", platform=platform),
+                build=docker.DockerBuildArgs(context=APP_CONTEXT, dockerfile=f"{APP_CONTEXT}/Dockerfile",
+                                             platform=PLATFORM),
                 registry=credentials,
                 opts=child,
             )

@@ -17,14 +17,12 @@ import pulumi.dynamic
 import pulumi_docker as docker
 import yaml
 
-from infra.heroku_api import API_URL, ContainerReleaseProvider
-from infra.heroku_source import archive_bytes
+from infra.heroku.release_api import API_URL, ContainerReleaseProvider
+from infra.heroku.source import archive_bytes
+from infra.paths import APP_CONTEXT, APP_DIR, cache_dir
 
-REPO = Path(__file__).resolve().parents[1]
-CONTEXT = "app"
 REGISTRY = "registry.heroku.com"
-# Relative to the project root, where `pulumi up` runs; git-ignored.
-RELEASE_CONTEXT = ".build/heroku/release"
+PLATFORM = "linux/amd64"
 
 
 def release_dockerfile(heroku_yml: Path) -> str:
@@ -59,20 +57,17 @@ class RegistryRelease(pulumi.ComponentResource):
         *,
         app_name: pulumi.Input[str],
         api_key: pulumi.Input[str] | None,
-        context: str = CONTEXT,
-        platform: str = "linux/amd64",
-        api_url: str = API_URL,
-        after: list[pulumi.Resource] | None = None,
+        after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paasport:heroku_registry:RegistryRelease", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         key = pulumi.Output.secret(api_key if api_key is not None else "")
         auth = docker.RegistryImageAuthConfigArgs(address=REGISTRY, username="_", password=key)
-        release_dir = REPO / RELEASE_CONTEXT
-        release_dir.mkdir(parents=True, exist_ok=True)
-        (release_dir / "Dockerfile").write_text(release_dockerfile(REPO / context / "heroku.yml"))
-        source_hash = hashlib.sha256(archive_bytes(REPO / context)).hexdigest()
+        # The release image's Dockerfile, written where build artefacts go (the user's cache), never the checkout.
+        release_dir = cache_dir("heroku", f"{name}-release")
+        (release_dir / "Dockerfile").write_text(release_dockerfile(APP_DIR / "heroku.yml"))
+        source_hash = hashlib.sha256(archive_bytes(APP_DIR)).hexdigest()
 
         def tag(process: str) -> pulumi.Output[str]:
             return pulumi.Output.concat(REGISTRY, "/", app_name, "/", process, ":latest")
@@ -80,8 +75,8 @@ class RegistryRelease(pulumi.ComponentResource):
         web = docker.RemoteImage(
             f"{name}-web",
             name=tag("web"),
-            build=docker.RemoteImageBuildArgs(context=context, dockerfile="Dockerfile", platform=platform),
-            platform=platform,
+            build=docker.RemoteImageBuildArgs(context=APP_CONTEXT, dockerfile="Dockerfile", platform=PLATFORM),
+            platform=PLATFORM,
             keep_locally=True,
             triggers={"source": source_hash},
             opts=child,
@@ -89,9 +84,9 @@ class RegistryRelease(pulumi.ComponentResource):
         release = docker.RemoteImage(
             f"{name}-release",
             name=tag("release"),
-            build=docker.RemoteImageBuildArgs(context=RELEASE_CONTEXT, dockerfile="Dockerfile", platform=platform,
+            build=docker.RemoteImageBuildArgs(context=str(release_dir), dockerfile="Dockerfile", platform=PLATFORM,
                                               build_args={"WEB_IMAGE": web.name}),
-            platform=platform,
+            platform=PLATFORM,
             keep_locally=True,
             triggers={"web": web.image_id},
             opts=child,
@@ -106,8 +101,7 @@ class RegistryRelease(pulumi.ComponentResource):
             app=app_name,
             images={"web": web.image_id, "release": release.image_id},
             api_key=key,
-            api_url=api_url,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*pushed, *(after or [])]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*pushed, *after]),
         )
         self.web_image_id: pulumi.Output[str] = web.image_id
         self.release_id: pulumi.Output[str] = self.release.release_id

@@ -1,10 +1,13 @@
 """Offline plan: run the very same Pulumi program under Pulumi's mock runtime and show what a stack would create.
 
-    python -m infra.plan --stack k8s [--config KEY=VALUE ...] [--json] [--render DIR [--show-secrets]]
-    python -m infra.plan --parity [--markdown | --json]   (what each platform gives the app; infra/parity.py)
+    python -m offline.plan --stack k8s [--config KEY=VALUE ...] [--json] [--render DIR [--show-secrets]]
 
-The mocks stand in for the engine only (no CLI, cluster, registry or credentials): they record each
-registration with its inputs and dependencies and answer with the outputs later inputs read.
+The program runs as the Python language host runs it (pulumi/pulumi `sdk/python/cmd/pulumi-language-python-exec`):
+`runpy.run_path("infra/")` with infra/ as the working directory, config values as the CLI hands them (Pulumi.yaml's
+defaults, then the stack file's, as strings; objects as JSON). The mocks stand in for the engine only (no CLI,
+cluster, registry or credentials): they record each registration with its inputs and dependencies, answer with
+the outputs later inputs read, and refuse what the real providers refuse before anything is created: a path that
+does not exist from the program directory, where providers run.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -28,8 +32,15 @@ from pulumi.runtime.settings import SETTINGS, set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-REPO = Path(__file__).resolve().parents[1]
+from infra.paths import PROGRAM_DIR, PROJECT_DIR
+from offline import helm
+from offline.helm import HelmError
+
 SECRET = "[secret]"  # noqa: S105 (the redaction marker)
+
+
+class ProviderCheckError(pulumi.RunError):
+    """What a provider's check would refuse at `pulumi preview`, such as a path that does not exist."""
 
 
 @dataclass
@@ -70,10 +81,42 @@ def _uuid(seed: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def _provider_paths(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+    """(input, path) pairs that a provider opens from its working directory, the program directory.
+
+    Sources: pulumi-docker `Image` and `RemoteImage` build contexts and Dockerfiles (a Dockerfile relative to the
+    context for RemoteImage); terraform-provider-heroku `heroku_build` (`os.Stat(path)` in CustomizeDiff and
+    Create); pulumi-kubernetes' Provider `kubeconfig` when it is a path, and a Helm chart that is not a
+    registry reference.
+    """
+    build = inputs.get("build") or {}
+    if typ == "docker:index/image:Image":
+        return [("build.context", build.get("context", ".")), ("build.dockerfile", build.get("dockerfile", ""))]
+    if typ == "docker:index/remoteImage:RemoteImage" and build:
+        context = build.get("context", ".")
+        return [("build.context", context), ("build.dockerfile", str(Path(context) / build.get("dockerfile", "")))]
+    if typ == "heroku:build/build:Build":
+        return [("source.path", (inputs.get("source") or {}).get("path", ""))]
+    if typ == "pulumi:providers:kubernetes":
+        kubeconfig = inputs.get("kubeconfig") or ""
+        return [] if not kubeconfig or "\n" in kubeconfig or kubeconfig.lstrip().startswith("{") else [
+            ("kubeconfig", kubeconfig)]
+    if typ.startswith("kubernetes:helm.sh/"):
+        chart = str(inputs.get("chart") or "")
+        remote = chart.startswith(("oci://", "https://")) or (inputs.get("repositoryOpts") or {}).get("repo")
+        return [] if remote else [("chart", chart)]
+    return []
+
+
 class PlanMocks(Mocks):
     """Answers registrations with the outputs the real providers would compute and later inputs read."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
+        for key, path in _provider_paths(args.typ, args.inputs):
+            if not path or not Path(path).exists():  # relative to the working directory: the program directory
+                raise ProviderCheckError(
+                    f"{args.typ} {args.name}: {key} {path!r} does not exist from the program directory "
+                    f"({PROGRAM_DIR}), where the engine runs providers")
         state = dict(args.inputs)
         if args.typ.startswith("kubernetes:") and not args.typ.startswith("kubernetes:helm.sh"):
             # The provider auto-names objects without metadata.name; the plan shows the logical name instead.
@@ -164,9 +207,9 @@ def _config_value(value: Any) -> tuple[str, bool]:
 
 def load_config(stack: str, overrides: list[str]) -> tuple[str, dict[str, str], list[str]]:
     """Project name, config map and secret keys as `pulumi up --stack STACK` would give them to the program."""
-    project_file = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    project_file = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     project = project_file["name"]
-    stack_path = REPO / f"Pulumi.{stack}.yaml"
+    stack_path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if not stack_path.is_file():
         raise pulumi.RunError(f"No stack file {stack_path.name}: create it (e.g. copy Pulumi.k8s.yaml) "
                               f"or pick another --stack.")
@@ -193,7 +236,8 @@ def load_config(stack: str, overrides: list[str]) -> tuple[str, dict[str, str], 
 
 
 def run(stack: str, overrides: list[str] | None = None) -> Plan:
-    """Run `infra/` exactly as the Pulumi Python host does, with the mocks in place of the engine."""
+    """Run `infra/` as the Pulumi Python host does (its working directory, sys.path and config), with the mocks
+    in place of the engine; a `pulumi.RunError` (bad settings, a provider check) says what is wrong."""
     project, config, secret_keys = load_config(stack, overrides or [])
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -206,12 +250,15 @@ def run(stack: str, overrides: list[str] | None = None) -> Plan:
 
     def program() -> None:
         stacks.append(pulumi.runtime.get_root_resource())  # the program's Stack, which collects its exports
-        runpy.run_path(str(REPO / "infra"), run_name="__main__")
+        runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
 
+    cwd = os.getcwd()
+    os.chdir(PROGRAM_DIR)  # the host's --pwd; providers run there too
     try:
         loop.run_until_complete(run_in_stack(program))
         outputs = loop.run_until_complete(_resolve_outputs(stacks[0].outputs))
     finally:
+        os.chdir(cwd)
         loop.close()
         asyncio.set_event_loop(None)
     # Registration order varies with the asyncio schedule; URN order is stable.
@@ -256,7 +303,7 @@ def to_json(plan: Plan) -> dict[str, Any]:
         "stack": plan.stack,
         "resources": [
             {"type": r.type, "name": r.name, "inputs": reveal(r.inputs),
-             "depends_on": [plan.name_of(u) for u in r.dependencies]}
+             "depends_on": sorted(plan.name_of(u) for u in r.dependencies)}
             for r in plan.resources
         ],
         "outputs": reveal(plan.outputs),
@@ -278,15 +325,23 @@ def kubernetes_manifest(reg: Registration, show_secrets: bool = False) -> dict[s
 
 
 def render(plan: Plan, directory: Path, show_secrets: bool = False) -> list[Path]:
-    """Write one YAML file per Kubernetes object (and per Helm chart) into `directory`."""
+    """Write one YAML file per Kubernetes object into `directory`, a Helm chart's as `helm template` renders them.
+
+    Raises `HelmError` when helm is missing or the chart cannot be templated (see `offline.helm`).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for reg in plan.resources:
         manifest = kubernetes_manifest(reg, show_secrets)
         if manifest is None:
             continue
-        kind = "helmchart" if "helmChart" in manifest else manifest["kind"].lower()
-        path = directory / f"{kind}-{reg.name}.yaml"
+        if "helmChart" in manifest:
+            for obj in helm.render_release(manifest["helmChart"]):
+                path = directory / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+                path.write_text(yaml.safe_dump(obj, sort_keys=True))
+                written.append(path)
+            continue
+        path = directory / f"{manifest['kind'].lower()}-{reg.name}.yaml"
         path.write_text(yaml.safe_dump(manifest, sort_keys=True))
         written.append(path)
     return written
@@ -327,47 +382,24 @@ def tree(plan: Plan) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.plan", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", action="append", default=[],
-                        help="stack name: reads Pulumi.STACK.yaml (with --parity: one per platform, default k8s "
-                             "and heroku)")
+    parser = argparse.ArgumentParser(prog="python -m offline.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.STACK.yaml")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key as written in the stack file (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
-    parser.add_argument("--render", type=Path, metavar="DIR", help="write every Kubernetes object as YAML into DIR")
+    parser.add_argument("--render", type=Path, metavar="DIR",
+                        help="write every Kubernetes object as YAML into DIR, the chart's objects included")
     parser.add_argument("--show-secrets", action="store_true", help="write secret values into rendered files")
-    parser.add_argument("--parity", action="store_true",
-                        help="run both platforms' stacks and print what each gives the app, a row per capability")
-    parser.add_argument("--markdown", action="store_true", help="with --parity: the table as Markdown (the README's)")
     args = parser.parse_args(argv)
-    if args.parity:
-        return _parity(args)
-    if len(args.stack) != 1:
-        parser.error("give one --stack (or --parity)")
     try:
-        plan = run(args.stack[0], args.config)
-    except pulumi.RunError as error:
+        plan = run(args.stack, args.config)
+        if args.render:
+            files = render(plan, args.render, args.show_secrets)
+            print(f"wrote {len(files)} manifests to {args.render}", file=sys.stderr)
+    except (pulumi.RunError, HelmError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.render:
-        files = render(plan, args.render, args.show_secrets)
-        print(f"wrote {len(files)} manifests to {args.render}", file=sys.stderr)
     print(json.dumps(to_json(plan), indent=2) if args.json else tree(plan))
-    return 0
-
-
-def _parity(args: argparse.Namespace) -> int:
-    from infra import parity  # it builds on this module
-
-    try:
-        table = parity.run(args.stack or list(parity.PLATFORMS), args.config)
-    except pulumi.RunError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(parity.to_json(table), indent=2))
-    else:
-        print(parity.to_markdown(table) if args.markdown else parity.to_text(table))
     return 0
 
 

@@ -20,7 +20,7 @@ class Ingress(pulumi.ComponentResource):
         service_name: pulumi.Input[str],
         service_port: int,
         tls_secret: pulumi.Input[str],
-        timeout_ms: int = 30000,
+        timeout_ms: int,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paasport:ingress:Ingress", name, None, opts)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 import pulumiverse_heroku as heroku
 
-from infra.heroku_source import write_archive
+from infra.heroku.source import write_archive
+from infra.paths import APP_DIR, cache_dir
 
-REPO = Path(__file__).resolve().parents[1]
-CONTEXT = "app"
-# Relative to the project root, where `pulumi up` runs; git-ignored. A fixed path keeps `source` unchanged.
-ARCHIVE = ".build/heroku/app-source.tar.gz"
 
 
 class HerokuBuild(pulumi.ComponentResource):
@@ -23,21 +18,20 @@ class HerokuBuild(pulumi.ComponentResource):
         name: str,
         *,
         app_id: pulumi.Input[str],
-        context: str = CONTEXT,
-        archive: str = ARCHIVE,
-        after: list[pulumi.Resource] | None = None,
+        after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paasport:heroku_build:HerokuBuild", name, None, opts)
         # The provider checksums this file itself and rejects a `checksum` next to `path`.
-        source = write_archive(REPO / context, REPO / archive)
+        # In the user's cache, named by app: one archive per app, rewritten only when app/ changes. The provider
+        # reads it from `path` (absolute: the engine runs providers in infra/) at preview and at build.
+        source = write_archive(APP_DIR, cache_dir("heroku") / f"{name}-source.tar.gz")
         self.build = heroku.build.Build(
             name,
             app_id=app_id,
-            source=heroku.build.BuildSourceArgs(path=archive, version=source.version),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after or []),
+            source=heroku.build.BuildSourceArgs(path=str(source.path), version=source.version),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         self.version: pulumi.Output[str] = pulumi.Output.from_input(source.version)
-        self.sha256: str = source.sha256
         self.release_id: pulumi.Output[str] = self.build.release_id
         self.register_outputs({"version": self.version, "release_id": self.release_id})

@@ -1,0 +1,66 @@
+"""The k8s platform: namespace, PostgreSQL and its backups, image, release Job, web tier, TLS and ingress."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.k8s import settings
+from infra.k8s.backup import DatabaseBackup
+from infra.k8s.cluster import provider
+from infra.k8s.image import AppImage
+from infra.k8s.ingress import Ingress
+from infra.k8s.namespace import Namespace
+from infra.k8s.postgres import Database
+from infra.k8s.release_job import ReleaseJob
+from infra.k8s.tls import Tls
+from infra.k8s.web import SERVICE_PORT, WebApp
+from infra.k8s.workload import DatabaseEnv
+from infra.settings import Settings
+
+read_settings = settings.read
+
+
+def deploy(s: Settings) -> None:
+    """Create every k8s resource of the stack from its validated settings, then export how to operate it."""
+    k, app = s.platform_settings, s.app
+    name = app.name
+    k8s_provider = provider(k)
+    opts = pulumi.ResourceOptions(providers=[k8s_provider]) if k8s_provider else None
+
+    ns = Namespace(name, settings=k, protect=app.protect, opts=opts)
+    db = Database(name, namespace=ns.name, settings=k, protect=app.protect, opts=opts)
+    db_env = DatabaseEnv(host=db.host, database=k.postgres.database, user=k.postgres.user, secret_name=db.secret_name)
+    backup = (DatabaseBackup(name, namespace=ns.name, db=db_env, settings=k, protect=app.protect, opts=opts)
+              if k.backup.enabled else None)
+    image = AppImage(name, namespace=ns.name, app=app, opts=opts)
+    app_env = {"LOG_LEVEL": app.log_level, "WEB_CONCURRENCY": str(app.web_concurrency)}
+    release = ReleaseJob(
+        name, namespace=ns.name, image=image.ref, db=db_env,
+        extra_env={**app_env, **({"SEED_ARCHIVE": app.seed_archive} if app.seed_archive else {})},
+        pull_secret=image.pull_secret_name, timeout_s=k.release_timeout_s, after=[db.chart], opts=opts,
+    )
+    web = WebApp(name, namespace=ns.name, image=image.ref, db=db_env, extra_env=app_env, settings=k,
+                 pull_secret=image.pull_secret_name, after=[release.job], opts=opts)
+    tls = Tls(name, namespace=ns.name, settings=k, opts=opts)
+    Ingress(name, namespace=ns.name, hostname=k.hostname, service_name=web.service_name, service_port=SERVICE_PORT,
+            tls_secret=tls.secret_name, timeout_ms=k.ingress_timeout_ms, opts=opts)
+    _export(name, k, ns, db, image, web, backup)
+
+
+def _export(name: str, k: settings.K8sSettings, ns: Namespace, db: Database, image: AppImage, web: WebApp,
+            backup: DatabaseBackup | None) -> None:
+    """The stack outputs: the app's address and the kubectl commands that operate it."""
+    kubectl = pulumi.Output.concat("kubectl --namespace ", ns.name)
+    deployment = pulumi.Output.concat("deployment/", web.deployment_name)
+    pulumi.export("url", f"https://{k.hostname}/")
+    pulumi.export("namespace", ns.name)
+    pulumi.export("image", image.ref)
+    pulumi.export("db_host", db.host)
+    pulumi.export("db_password", db.password)
+    pulumi.export("kubectl_scale", pulumi.Output.concat(kubectl, " scale ", deployment, " --replicas=3"))
+    pulumi.export("kubectl_rollout", pulumi.Output.concat(kubectl, " rollout status ", deployment))
+    pulumi.export("kubectl_rollback", pulumi.Output.concat(kubectl, " rollout undo ", deployment))
+    pulumi.export("kubectl_logs", pulumi.Output.concat(kubectl, " logs --follow --prefix ", deployment))
+    if backup is not None:
+        pulumi.export("kubectl_backup_now", pulumi.Output.concat(
+            kubectl, " create job --from=cronjob/", backup.cron_job.metadata.name, " ", name, "-backup-manual"))
