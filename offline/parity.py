@@ -1,6 +1,6 @@
 """What each platform gives the app, derived from the resources each stack creates: one capability per row.
 
-    python -m infra.plan --parity [--markdown | --json] [--config KEY=VALUE ...]
+    python -m offline.parity [--markdown | --json] [--config KEY=VALUE ...]
 
 Every row has one detector: a function of a stack's offline plan (`infra.plan.Plan`) that returns the cell (what
 provides the capability, the resources that do, the settings that control them) or None. None is rendered from the
@@ -10,24 +10,28 @@ when the detector finds nothing, so a stack that stops creating a resource chang
 
 from __future__ import annotations
 
+import argparse
 import ast
 import io
+import json
+import sys
 import tarfile
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
 from pulumi.runtime import rpc
 
-from infra import plan as infra_plan
-from infra.heroku_features import PREBOOT, RUNTIME_METRICS
-from infra.heroku_plans import DYNO_SIZES, POSTGRES_PLANS, PRICES_AS_OF, has_continuous_protection, monthly_cost_usd
+from infra.heroku.features import PREBOOT, RUNTIME_METRICS
+from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS, PRICES_AS_OF, has_continuous_protection, monthly_cost_usd
+from offline import plan as offline_plan
 
 PLATFORMS = {"k8s": "Kubernetes", "heroku": "Heroku"}
-GUNICORN_CONF = infra_plan.REPO / "app" / "gunicorn.conf.py"
+GUNICORN_CONF = offline_plan.PROJECT_DIR / "app" / "gunicorn.conf.py"
 HEROKU_SIGKILL_AFTER_S = 30  # the dyno manager's SIGTERM-to-SIGKILL grace (Dev Center: dynos, "graceful shutdown")
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -75,31 +79,31 @@ class Capability:
     """One row: its detector and, per platform, the explanation shown when the detector finds nothing."""
 
     name: str
-    detect: Callable[[infra_plan.Plan], Cell | None]
+    detect: Callable[[offline_plan.Plan], Cell | None]
     gaps: dict[str, Gap]
 
 
-def label(reg: infra_plan.Registration) -> str:
+def label(reg: offline_plan.Registration) -> str:
     """`Kind name` of a registration, as the table names it."""
     if reg.type in CHARTS:
         return f"Helm {'release' if reg.type.endswith('Release') else 'chart'} {reg.name}"
     return f"{reg.type.rsplit(':', 1)[-1]} {reg.name}"
 
 
-def _all(plan: infra_plan.Plan, *types: str) -> list[infra_plan.Registration]:
+def _all(plan: offline_plan.Plan, *types: str) -> list[offline_plan.Registration]:
     return [r for r in plan.resources if r.type in types]
 
 
-def _first(plan: infra_plan.Plan, *types: str) -> infra_plan.Registration | None:
+def _first(plan: offline_plan.Plan, *types: str) -> offline_plan.Registration | None:
     found = _all(plan, *types)
     return found[0] if found else None
 
 
-def _inputs(reg: infra_plan.Registration) -> dict[str, Any]:
-    return infra_plan.reveal(reg.inputs)
+def _inputs(reg: offline_plan.Registration) -> dict[str, Any]:
+    return offline_plan.reveal(reg.inputs)
 
 
-def _web_container(deployment: infra_plan.Registration) -> dict[str, Any]:
+def _web_container(deployment: offline_plan.Registration) -> dict[str, Any]:
     return _inputs(deployment)["spec"]["template"]["spec"]["containers"][0]
 
 
@@ -112,11 +116,11 @@ def _gunicorn(setting: str) -> int | None:
     return None
 
 
-def _features(plan: infra_plan.Plan) -> dict[str, infra_plan.Registration]:
+def _features(plan: offline_plan.Plan) -> dict[str, offline_plan.Registration]:
     return {_inputs(r)["name"]: r for r in _all(plan, FEATURE) if _inputs(r).get("enabled", True)}
 
 
-def _dyno(plan: infra_plan.Plan) -> tuple[infra_plan.Registration, str, int] | None:
+def _dyno(plan: offline_plan.Plan) -> tuple[offline_plan.Registration, str, int] | None:
     formation = next((r for r in _all(plan, FORMATION) if _inputs(r).get("type") == "web"), None)
     if formation is None:
         return None
@@ -124,12 +128,12 @@ def _dyno(plan: infra_plan.Plan) -> tuple[infra_plan.Registration, str, int] | N
     return formation, spec["size"], spec["quantity"]
 
 
-def _postgres_plan(plan: infra_plan.Plan) -> tuple[infra_plan.Registration, str] | None:
+def _postgres_plan(plan: offline_plan.Plan) -> tuple[offline_plan.Registration, str] | None:
     addon = next((r for r in _all(plan, ADDON) if _inputs(r)["plan"].startswith("heroku-postgresql:")), None)
     return (addon, _inputs(addon)["plan"].split(":", 1)[1]) if addon else None
 
 
-def _chart(plan: infra_plan.Plan) -> tuple[infra_plan.Registration, dict[str, Any]] | None:
+def _chart(plan: offline_plan.Plan) -> tuple[offline_plan.Registration, dict[str, Any]] | None:
     chart = next((r for r in _all(plan, *CHARTS) if _inputs(r)["chart"].endswith("/postgresql")), None)
     return (chart, _inputs(chart)) if chart else None
 
@@ -137,7 +141,7 @@ def _chart(plan: infra_plan.Plan) -> tuple[infra_plan.Registration, dict[str, An
 # --- detectors: one per row, each looking for what would provide the capability on either platform -------------
 
 
-def https(plan: infra_plan.Plan) -> Cell | None:
+def https(plan: offline_plan.Plan) -> Cell | None:
     cert, host = _first(plan, CERTIFICATE), _first(plan, HOST)
     if cert and host and _inputs(host)["spec"]["tlsSecret"]["name"] == _inputs(cert)["spec"]["secretName"]:
         spec = _inputs(cert)["spec"]
@@ -154,7 +158,7 @@ def https(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def custom_domain(plan: infra_plan.Plan) -> Cell | None:
+def custom_domain(plan: offline_plan.Plan) -> Cell | None:
     host, mapping = _first(plan, HOST), _first(plan, MAPPING)
     if host and mapping and _inputs(host)["spec"]["hostname"] == _inputs(mapping)["spec"]["hostname"]:
         return Cell(f"{_inputs(host)['spec']['hostname']}, routed by Emissary to the web Service; point its DNS at "
@@ -166,7 +170,7 @@ def custom_domain(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def https_redirect(plan: infra_plan.Plan) -> Cell | None:
+def https_redirect(plan: offline_plan.Plan) -> Cell | None:
     host = _first(plan, HOST)
     if host and (_inputs(host)["spec"].get("requestPolicy") or {}).get("insecure", {}).get("action") == "Redirect":
         return Cell("Emissary answers http:// with a redirect to https:// (Host requestPolicy.insecure)",
@@ -178,7 +182,7 @@ def https_redirect(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def postgres(plan: infra_plan.Plan) -> Cell | None:
+def postgres(plan: offline_plan.Plan) -> Cell | None:
     chart = _chart(plan)
     if chart:
         reg, spec = chart
@@ -192,7 +196,7 @@ def postgres(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def db_secrets(plan: infra_plan.Plan) -> Cell | None:
+def db_secrets(plan: offline_plan.Plan) -> Cell | None:
     deployment = _first(plan, DEPLOYMENT)
     if deployment:
         env = {e["name"]: e for e in _web_container(deployment)["env"]}
@@ -209,7 +213,7 @@ def db_secrets(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def db_tls(plan: infra_plan.Plan) -> Cell | None:
+def db_tls(plan: offline_plan.Plan) -> Cell | None:
     namespace = _first(plan, NAMESPACE)
     if namespace and (_inputs(namespace)["metadata"].get("annotations") or {}).get("linkerd.io/inject") == "enabled":
         return Cell("Linkerd mTLS between the meshed web pods and PostgreSQL (the release and backup Jobs opt out of "
@@ -221,7 +225,7 @@ def db_tls(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def release_phase(plan: infra_plan.Plan) -> Cell | None:
+def release_phase(plan: offline_plan.Plan) -> Cell | None:
     deployment = _first(plan, DEPLOYMENT)
     job = next((r for r in _all(plan, JOB) if "actors.seed" in " ".join(
         _inputs(r)["spec"]["template"]["spec"]["containers"][0].get("command", []))), None)
@@ -241,9 +245,9 @@ def release_phase(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def _heroku_yml_release(build: infra_plan.Registration) -> str | None:
-    """The release command inside the archive the Build uploads."""
-    archive = infra_plan.REPO / _inputs(build)["source"]["path"]
+def _heroku_yml_release(build: offline_plan.Registration) -> str | None:
+    """The release command inside the archive this run's Build uploads (the program writes it as it runs)."""
+    archive = Path(_inputs(build)["source"]["path"])
     if not archive.is_file():
         return None
     with tarfile.open(fileobj=io.BytesIO(archive.read_bytes()), mode="r:gz") as tar:
@@ -253,7 +257,7 @@ def _heroku_yml_release(build: infra_plan.Registration) -> str | None:
     return " ".join(command) if isinstance(command, list) else command
 
 
-def zero_downtime(plan: infra_plan.Plan) -> Cell | None:
+def zero_downtime(plan: offline_plan.Plan) -> Cell | None:
     deployment = _first(plan, DEPLOYMENT)
     if deployment:
         spec = _inputs(deployment)["spec"]
@@ -268,7 +272,7 @@ def zero_downtime(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def rollback(plan: infra_plan.Plan) -> Cell | None:
+def rollback(plan: offline_plan.Plan) -> Cell | None:
     deployment = _first(plan, DEPLOYMENT)
     if deployment and _inputs(deployment)["spec"].get("revisionHistoryLimit", 10) > 0:
         kept = _inputs(deployment)["spec"].get("revisionHistoryLimit", 10)
@@ -281,7 +285,7 @@ def rollback(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def scaling(plan: infra_plan.Plan) -> Cell | None:
+def scaling(plan: offline_plan.Plan) -> Cell | None:
     deployment, hpa = _first(plan, DEPLOYMENT), _first(plan, HPA)
     if deployment and hpa:
         spec = _inputs(hpa)["spec"]
@@ -296,7 +300,7 @@ def scaling(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def autoscaling(plan: infra_plan.Plan) -> Cell | None:
+def autoscaling(plan: offline_plan.Plan) -> Cell | None:
     hpa = _first(plan, HPA)
     if hpa:
         spec = _inputs(hpa)["spec"]
@@ -306,7 +310,7 @@ def autoscaling(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def health_checks(plan: infra_plan.Plan) -> Cell | None:
+def health_checks(plan: offline_plan.Plan) -> Cell | None:
     deployment = _first(plan, DEPLOYMENT)
     if deployment:
         container = _web_container(deployment)
@@ -318,7 +322,7 @@ def health_checks(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def graceful_shutdown(plan: infra_plan.Plan) -> Cell | None:
+def graceful_shutdown(plan: offline_plan.Plan) -> Cell | None:
     graceful = _gunicorn("graceful_timeout")
     if graceful is None:
         return None
@@ -335,7 +339,7 @@ def graceful_shutdown(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def logs(plan: infra_plan.Plan) -> Cell | None:
+def logs(plan: offline_plan.Plan) -> Cell | None:
     deployment = _first(plan, DEPLOYMENT)
     if deployment:
         return Cell("JSON lines on stdout, kept by the kubelet; `kubectl_logs` output", (label(deployment),),
@@ -347,7 +351,7 @@ def logs(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def metrics(plan: infra_plan.Plan) -> Cell | None:
+def metrics(plan: offline_plan.Plan) -> Cell | None:
     deployment = _first(plan, DEPLOYMENT)
     if deployment and (_inputs(deployment)["spec"]["template"]["metadata"].get("annotations") or {}).get(
             "prometheus.io/scrape") == "true":
@@ -370,7 +374,7 @@ def metrics(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def log_shipping(plan: infra_plan.Plan) -> Cell | None:
+def log_shipping(plan: offline_plan.Plan) -> Cell | None:
     agent = _first(plan, DAEMON_SET)
     if agent:
         return Cell("a node log agent ships every pod's logs", (label(agent),))
@@ -381,7 +385,7 @@ def log_shipping(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def backups(plan: infra_plan.Plan) -> Cell | None:
+def backups(plan: offline_plan.Plan) -> Cell | None:
     cron, claim = _first(plan, CRON_JOB), _first(plan, PVC)
     if cron and claim:
         spec = _inputs(cron)["spec"]
@@ -399,7 +403,7 @@ def backups(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def db_isolation(plan: infra_plan.Plan) -> Cell | None:
+def db_isolation(plan: offline_plan.Plan) -> Cell | None:
     chart = _chart(plan)
     for policy in _all(plan, NETWORK_POLICY):
         spec = _inputs(policy)["spec"]
@@ -412,7 +416,7 @@ def db_isolation(plan: infra_plan.Plan) -> Cell | None:
     return None
 
 
-def cost(plan: infra_plan.Plan) -> Cell | None:
+def cost(plan: offline_plan.Plan) -> Cell | None:
     deployment, chart = _first(plan, DEPLOYMENT), _chart(plan)
     if deployment and chart:
         hpa = _first(plan, HPA)
@@ -572,11 +576,11 @@ class Table:
 
 
 def platform_of(stack: str, overrides: list[str]) -> str:
-    _, config, _ = infra_plan.load_config(stack, overrides)
+    _, config, _ = offline_plan.load_config(stack, overrides)
     return config.get("paasport:platform", "")
 
 
-def table(plans: dict[str, infra_plan.Plan]) -> Table:
+def table(plans: dict[str, offline_plan.Plan]) -> Table:
     """The capability table of `plans` ({platform: plan})."""
     rows = []
     for capability in CAPABILITIES:
@@ -595,7 +599,7 @@ def run(stacks: list[str], overrides: list[str] | None = None) -> Table:
         raise pulumi.RunError(
             f"--parity compares one stack per platform ({', '.join(PLATFORMS)}); got {', '.join(stacks)} "
             f"with platforms {', '.join(platform_of(s, overrides) or '?' for s in stacks)}.")
-    return table({p: infra_plan.run(by_platform[p], overrides) for p in PLATFORMS})
+    return table({p: offline_plan.run(by_platform[p], overrides) for p in PLATFORMS})
 
 
 def _cell_text(cell: Cell | Gap, code: Callable[[str], str]) -> str:
@@ -610,7 +614,7 @@ def to_markdown(t: Table) -> str:
     """The README's table: generated, never edited by hand."""
     stacks = " and ".join(f"`Pulumi.{s}.yaml`" for s in t.stacks.values())
     lines = [
-        f"Generated by `python -m infra.plan --parity --markdown` from the resources that {stacks} create "
+        f"Generated by `python -m offline.parity --markdown` from the resources that {stacks} create "
         "(a test keeps this copy current).",
         "",
         "| Capability | " + " | ".join(f"{PLATFORMS[p]} (`{s}`)" for p, s in t.stacks.items()) + " |",
@@ -647,3 +651,29 @@ def to_json(t: Table) -> dict[str, Any]:
 
     return {"stacks": t.stacks,
             "rows": [{"capability": name, **{p: cell(cells[p]) for p in t.stacks}} for name, cells in t.rows]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.parity", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", action="append", default=[],
+                        help="a stack to compare, one per platform (default: k8s and heroku)")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key in every stack (repeatable)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--markdown", action="store_true", help="the table as Markdown (the README's)")
+    output.add_argument("--json", action="store_true", help="the table as JSON")
+    args = parser.parse_args(argv)
+    try:
+        table = run(args.stack or list(PLATFORMS), args.config)
+    except pulumi.RunError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(to_json(table), indent=2))
+    else:
+        print(to_markdown(table) if args.markdown else to_text(table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
