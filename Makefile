@@ -5,11 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Checkov pins libraries that clash with Pulumi's, so it lives in a venv of its own.
 CHECKOV := .venv-checkov/bin/checkov
+# A real helm renders the PostgreSQL chart for the tests and the offline render; offline/helm.py pins it by sha256.
+HELM := $(BIN)/helm
 
 .PHONY: local test lint bench parity plan clean
 STACK ?= k8s
 
-$(STAMP): requirements.txt requirements-dev.txt app/requirements.txt
+$(STAMP): requirements.txt infra/requirements.txt requirements-dev.txt app/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit("paasport needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -19,12 +21,15 @@ $(CHECKOV):
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30
 
+$(HELM): offline/helm.py | $(STAMP)
+	$(BIN)/python -m offline.helm --install
+
 ## local: serve the app on http://localhost:$${PORT:-5000} with an embedded PostgreSQL (or $$DATABASE_URL)
 local: $(STAMP)
 	$(BIN)/python -m devenv.local
 
 ## test: lint, then every test (real PostgreSQL, real gunicorn, headless Chromium when installed)
-test: $(STAMP) $(CHECKOV) lint
+test: $(STAMP) $(CHECKOV) $(HELM) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -37,11 +42,11 @@ bench: $(STAMP)
 
 ## parity: what each platform gives the app, a row per capability (ARGS="--markdown" or "--json")
 parity: $(STAMP)
-	$(BIN)/python -m infra.plan --parity $(ARGS)
+	$(BIN)/python -m offline.parity $(ARGS)
 
 ## plan: what a stack would create, offline (STACK=k8s or heroku; ARGS="--json" or "--render DIR")
-plan: $(STAMP)
-	$(BIN)/python -m infra.plan --stack $(STACK) $(ARGS)
+plan: $(STAMP) $(HELM)
+	$(BIN)/python -m offline.plan --stack $(STACK) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-checkov .local .pytest_cache .ruff_cache

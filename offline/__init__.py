@@ -1,0 +1,1 @@
+"""The offline plan, render and parity of the Pulumi program: what a stack would create, checked without an engine."""
