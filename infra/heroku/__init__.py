@@ -47,7 +47,7 @@ def deploy(s: Settings) -> None:
     name = s.app.name
     # The app and its add-on hold the data: with `protect`, Pulumi refuses to delete or replace them.
     kept = pulumi.ResourceOptions(protect=s.app.protect)
-    app = HerokuApp(name, app_name=h.app_name, region=h.region, team=h.team, acm=bool(h.domain),
+    app = HerokuApp(name, app_name=h.app_name, region=h.region, team=h.team,
                     config_vars=app_config_vars(s), sensitive_config_vars=h.secret_config_vars, opts=kept)
     postgres = HerokuPostgres(name, app_id=app.app_id, plan=h.postgres_plan, opts=kept)
     if h.deploy == "registry":
@@ -58,15 +58,18 @@ def deploy(s: Settings) -> None:
         shipped: pulumi.Resource = registry.release
         pulumi.export("web_image_id", registry.web_image_id)
     else:
-        build = HerokuBuild(name, app_id=app.app_id, after=[postgres.addon])
-        shipped = build.build
+        build = HerokuBuild(name, app_id=app.app_id, app_name=app.name, api_key=h.api_key, after=[postgres.addon])
+        shipped = build.released  # the build's release phase has succeeded, not just the build
         pulumi.export("build_version", build.version)
-    WebFormation(name, app_id=app.app_id, size=h.dyno_size, quantity=h.dyno_quantity, after=[shipped])
     features = app_features(s)
-    if features:
-        AppFeatures(name, app_id=app.app_id, names=features)
+    # Preboot is on before the formation changes size or quantity, so that change starts new dynos first.
+    enabled = AppFeatures(name, app_id=app.app_id, names=features).features if features else []
+    web = WebFormation(name, app_id=app.app_id, size=h.dyno_size, quantity=h.dyno_quantity,
+                       after=[shipped, *enabled])
     if h.domain:
-        domain = CustomDomain(name, app_id=app.app_id, hostname=h.domain)
+        # ACM once the formation runs a dyno that can have it (settings refuse a domain on eco).
+        domain = CustomDomain(name, app_id=app.app_id, app_name=app.name, hostname=h.domain, api_key=h.api_key,
+                              acm_after=[web.formation])
         pulumi.export("custom_url", domain.url)
         pulumi.export("dns_target", domain.dns_target)
     if h.log_drain_url is not None:

@@ -1,4 +1,14 @@
-"""The Heroku app: container stack, region/team, ACM for a custom domain, and the app's config vars."""
+"""The Heroku app: container stack, region/team and the app's config vars.
+
+ACM is not switched on here: terraform-provider-heroku would enable it while it creates the app, before any dyno
+exists, and logs that this "will most likely fail" for an app outside a team (`heroku/resource_heroku_app.go`,
+`resourceHerokuAppCreate` -> `updateAcm`). The app is created with `acm` false and infra/heroku/domain.py's
+`AppAcm` enables ACM once the formation runs a dyno that can have it. `acm` is Optional + Computed and not ForceNew
+in the provider's schema (the same file, v5.2.10 as pulumiverse-heroku 1.0.4 bundles; its schema.json has no
+replaceOnChanges), so a change is an in-place update, never a replacement of the app. `ignore_changes` keeps the App
+from switching ACM back off: once `AppAcm` enabled it, a refresh reads `acm: true`, and without it the next update
+would call `updateAcm(false)`; it also leaves ACM on for stacks that created their app with `acm: true`.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +26,6 @@ class HerokuApp(pulumi.ComponentResource):
         app_name: str,
         region: str = "us",
         team: str = "",
-        acm: bool = False,
         config_vars: dict[str, str] | None = None,
         sensitive_config_vars: pulumi.Input[dict[str, str]] | None = None,
         stack: str = "container",
@@ -28,11 +37,11 @@ class HerokuApp(pulumi.ComponentResource):
             name=app_name,
             region=region,
             stack=stack,
-            acm=acm,
+            acm=False,
             organization=heroku.app.AppOrganizationArgs(name=team, locked=True) if team else None,
             config_vars=config_vars or {},
             sensitive_config_vars=pulumi.Output.secret(sensitive_config_vars) if sensitive_config_vars else None,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["acm"]),
         )
         self.app_id: pulumi.Output[str] = self.app.id
         self.name: pulumi.Output[str] = self.app.name

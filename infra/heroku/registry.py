@@ -17,7 +17,7 @@ import pulumi.dynamic
 import pulumi_docker as docker
 import yaml
 
-from infra.heroku.release_api import API_URL, ContainerReleaseProvider
+from infra.heroku.release_api import API_URL, REGISTRY_URL, ContainerReleaseProvider
 from infra.heroku.source import archive_bytes
 from infra.paths import APP_CONTEXT, APP_DIR, cache_dir
 
@@ -34,16 +34,20 @@ def release_dockerfile(heroku_yml: Path) -> str:
 
 
 class ContainerRelease(pulumi.dynamic.Resource, module="heroku", name="ContainerRelease"):
-    """Releases `images` ({process type: image id}) on `app`; fails with Heroku's message if the release does."""
+    """Releases the pushed `manifests` ({process type: manifest digest}) on `app`: each as the config digest the
+    registry holds for it (`images`, what Heroku is sent); fails with Heroku's message if the release does."""
 
+    images: pulumi.Output[dict[str, str]]
     release_id: pulumi.Output[str]
     release_version: pulumi.Output[int]
 
-    def __init__(self, name: str, *, app: pulumi.Input[str], images: pulumi.Input[dict[str, str]],
-                 api_key: pulumi.Input[str], api_url: str = API_URL, timeout_seconds: int = 1800,
+    def __init__(self, name: str, *, app: pulumi.Input[str], manifests: pulumi.Input[dict[str, str]],
+                 api_key: pulumi.Input[str], api_url: str = API_URL, registry_url: str = REGISTRY_URL,
+                 platform: str = PLATFORM, timeout_seconds: int = 1800,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        props = {"app": app, "images": images, "api_key": pulumi.Output.secret(api_key), "api_url": api_url,
-                 "timeout_seconds": timeout_seconds, "release_id": None, "release_version": None}
+        props = {"app": app, "manifests": manifests, "api_key": pulumi.Output.secret(api_key), "api_url": api_url,
+                 "registry_url": registry_url, "platform": platform, "timeout_seconds": timeout_seconds,
+                 "images": None, "release_id": None, "release_version": None}
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["api_key"]))
         super().__init__(ContainerReleaseProvider(), name, props, opts)
 
@@ -96,10 +100,12 @@ class RegistryRelease(pulumi.ComponentResource):
                                  triggers={"image_id": image.image_id}, opts=child)
             for process, image in (("web", web), ("release", release))
         ]
+        # The digests of the manifests just pushed (RegistryImage.sha256_digest): the release reads the config
+        # digest Heroku wants from exactly these, not the local image id (which differs on containerd's store).
         self.release = ContainerRelease(
             name,
             app=app_name,
-            images={"web": web.image_id, "release": release.image_id},
+            manifests={process: push.sha256_digest for process, push in zip(("web", "release"), pushed, strict=True)},
             api_key=key,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*pushed, *after]),
         )

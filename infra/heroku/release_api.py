@@ -1,45 +1,92 @@
-"""`heroku container:release` as a Pulumi dynamic provider: release pushed images through the Platform API.
+"""The Heroku Platform API calls that no Heroku provider makes, as Pulumi dynamic providers (stdlib only).
 
-No Heroku provider can release a container image (terraform-provider-heroku#201), so this one calls the two
-endpoints the Heroku CLI calls: `PATCH /apps/{app}/formation` with the image ids (Accept
-`application/vnd.heroku+json; version=3.docker-releases`), then `GET /apps/{app}/releases` until the new release,
-and its release phase, has succeeded or failed. Pulumi pickles the provider into the state, so it uses only the
-standard library and module-level functions.
+- `ContainerReleaseProvider`: `heroku container:release`. No Heroku provider can release a container image
+  (terraform-provider-heroku#201), so this one does what heroku/cli `src/commands/container/release.ts` does: read
+  each process's manifest from registry.heroku.com (Basic auth, an empty user and the API key as password; Accept
+  `application/vnd.docker.distribution.manifest.v2+json`) and send its `config.digest` as the `docker_image` of
+  `PATCH /apps/{app}/formation` (Accept `application/vnd.heroku+json; version=3.docker-releases`), then poll
+  `GET /apps/{app}/releases` (Range `version ..; max=1, order=desc`) until the new release, and its release phase,
+  has succeeded or failed. The config digest is the image id only on Docker's classic image store, not on the
+  containerd one, so the manifest is read pinned by the digest the push reported (the RegistryImage's
+  `sha256_digest`, the registry's `Docker-Content-Digest`: kreuzwerker/terraform-provider-docker
+  `internal/provider/data_source_docker_registry_image.go`), and its bytes are checked against that digest.
+- `BuildReleaseProvider`: waits for the release of a Heroku Build. terraform-provider-heroku's `heroku_build` waits
+  for the build only (`heroku/resource_heroku_build.go`, `BuildStateRefreshFunc`: pending -> succeeded), not for the
+  release it creates, whose release phase (heroku.yml `release:`) runs after. This polls
+  `GET /apps/{app}/releases/{release_id}` (the Platform API's release Info link, as release.ts does once the release
+  command's output has ended) until it succeeds, or fails with Heroku's description and `output_stream_url`.
+- `AcmProvider`: `POST /apps/{app}/acm` (the schema's app link "Enable ACM"), once a dyno that can have ACM runs;
+  delete sends `DELETE /apps/{app}/acm` ("Disable ACM"). terraform-provider-heroku enables ACM while it creates the
+  app, before any dyno exists, and logs that this "will most likely fail" for apps outside a team
+  (`heroku/resource_heroku_app.go`, `resourceHerokuAppCreate` -> `updateAcm`).
+
+Both kinds of release share one polling loop, `await_release`. Pulumi pickles each provider into the state, so
+this module uses only the standard library and module-level functions (see the `__module__` loop at the end).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import netrc
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 API_URL = "https://api.heroku.com"
+REGISTRY_URL = "https://registry.heroku.com"
 DOCKER_RELEASES = "application/vnd.heroku+json; version=3.docker-releases"
 API_V3 = "application/vnd.heroku+json; version=3"
+# The manifest type `heroku container:release` asks for (heroku/cli src/commands/container/release.ts), then the
+# OCI manifest and the two index types a containerd-store push may have stored under the pushed digest.
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST_ACCEPT = ", ".join((MANIFEST_V2, "application/vnd.oci.image.manifest.v1+json",
+                             "application/vnd.docker.distribution.manifest.list.v2+json",
+                             "application/vnd.oci.image.index.v1+json"))
 # What a failed status means for this stack, added to Heroku's own message.
 HINTS = {
     401: "check the API key (`heroku:apiKey` or HEROKU_API_KEY; `heroku auth:token` prints one)",
     403: "the API key's account may not deploy this app (team membership or permissions)",
     404: "no such app for this API key: check `paasport:app_name` and that the app exists",
-    422: "Heroku rejected the release; are the images pushed to registry.heroku.com/<app>/<process>?",
+    422: "Heroku refused the change; for a release: are the images pushed to registry.heroku.com/<app>/<process>?",
     429: "Heroku's rate limit was hit; run `pulumi up` again in a minute",
 }
 
 
 class HerokuApiError(Exception):
-    """A Heroku Platform API failure, quoting Heroku's own `message`."""
+    """A Heroku Platform API (or registry) failure, quoting Heroku's own `message`; `status` is the HTTP status."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def _request(api_url: str, api_key: str, method: str, path: str, *, accept: str = API_V3,
+def _api_key(props: dict[str, Any], url: str) -> str:
+    """The configured key, else the `heroku login` one: the password of the URL's host in ~/.netrc, which
+    terraform-provider-heroku also reads (`heroku/config.go`, `applyNetrcFile`)."""
+    if props.get("api_key"):
+        return props["api_key"]
+    try:
+        entry = netrc.netrc().authenticators(urllib.parse.urlsplit(url).hostname or "")
+    except (OSError, netrc.NetrcParseError):
+        entry = None
+    if entry and entry[2]:
+        return entry[2]
+    raise HerokuApiError("No Heroku API key: set `pulumi config set --secret heroku:apiKey ...` "
+                         "or export HEROKU_API_KEY before `pulumi up` (or run `heroku login`).")
+
+
+def _request(props: dict[str, Any], method: str, path: str, *, accept: str = API_V3,
              body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
-    """One API call; non-2xx statuses raise `HerokuApiError` with Heroku's id and message."""
-    if not api_key:
-        raise HerokuApiError("No Heroku API key: set `pulumi config set --secret heroku:apiKey ...` "
-                             "or export HEROKU_API_KEY before `pulumi up`.")
+    """One Platform API call; non-2xx statuses raise `HerokuApiError` with Heroku's id and message."""
+    api_url = props.get("api_url") or API_URL
+    api_key = _api_key(props, api_url)
     request = urllib.request.Request(  # noqa: S310 (api_url is an https default or the caller's choice)
         api_url.rstrip("/") + path,
         method=method,
@@ -57,39 +104,34 @@ def _request(api_url: str, api_key: str, method: str, path: str, *, accept: str 
     return json.loads(payload) if payload else None
 
 
-def _api_error(method: str, path: str, status: int, payload: bytes) -> HerokuApiError:
+def _api_error(method: str, path: str, status: int, payload: bytes, hints: dict[int, str] | None = None,
+               service: str = "Heroku API") -> HerokuApiError:
+    """Heroku's `{"id", "message"}` error (or the registry's `{"errors": [{"code", "message"}]}`) as a message."""
     try:
         body = json.loads(payload)
     except ValueError:
         body = {}
     if not isinstance(body, dict):
         body = {}
+    if isinstance(body.get("errors"), list) and body["errors"] and isinstance(body["errors"][0], dict):
+        body = {"id": body["errors"][0].get("code"), "message": body["errors"][0].get("message")}
     message = body.get("message") or payload.decode(errors="replace").strip() or "no message"
     ident = f" {body['id']}" if body.get("id") else ""
-    hint = f" ({HINTS[status]})" if status in HINTS else ""
-    return HerokuApiError(f"Heroku API {method} {path} failed with {status}{ident}: {message}{hint}")
+    hints = HINTS if hints is None else hints
+    hint = f" ({hints[status]})" if status in hints else ""
+    return HerokuApiError(f"{service} {method} {path} failed with {status}{ident}: {message}{hint}", status)
 
 
-def latest_release(props: dict[str, Any]) -> dict[str, Any] | None:
-    """The app's newest release, as `heroku releases` lists it first."""
-    releases = _request(props["api_url"], props["api_key"], "GET", f"/apps/{props['app']}/releases",
-                        headers={"Range": "version ..; max=1, order=desc"})
-    return releases[0] if releases else None
-
-
-def release(props: dict[str, Any]) -> dict[str, Any]:
-    """Point each process type at its image, wait for the resulting release, and return its id and version."""
-    before = latest_release(props)
-    updates = [{"type": process, "docker_image": image} for process, image in sorted(props["images"].items())]
-    _request(props["api_url"], props["api_key"], "PATCH", f"/apps/{props['app']}/formation",
-             accept=DOCKER_RELEASES, body={"updates": updates})
-    deadline = time.monotonic() + float(props.get("timeout_seconds", 1800))
+def await_release(props: dict[str, Any], fetch: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    """Poll `fetch` (the release, or None while it does not exist yet) until the release phase has succeeded,
+    and return the release's id and version; fail with Heroku's description and its output if it failed."""
+    timeout = float(props.get("timeout_seconds") or 1800)
+    deadline = time.monotonic() + timeout
     while True:
-        current = latest_release(props)
-        is_new = current and (before is None or current.get("version", 0) > before.get("version", 0))
-        if is_new and current.get("status") == "succeeded":
+        current = fetch()
+        if current and current.get("status") == "succeeded":
             return {"release_id": current["id"], "release_version": current["version"]}
-        if is_new and current.get("status") == "failed":
+        if current and current.get("status") == "failed":
             stream = current.get("output_stream_url")
             raise HerokuApiError(
                 f"Heroku release v{current['version']} of {props['app']} failed: "
@@ -98,9 +140,116 @@ def release(props: dict[str, Any]) -> dict[str, Any]:
                 + f" (or `heroku releases:output {current['version']} --app {props['app']}`)"
             )
         if time.monotonic() > deadline:
-            raise HerokuApiError(f"Heroku release of {props['app']} still pending after "
-                                 f"{props.get('timeout_seconds', 1800)} s; see `heroku releases --app {props['app']}`")
+            raise HerokuApiError(f"Heroku release of {props['app']} still pending after {timeout:g} s; "
+                                 f"see `heroku releases --app {props['app']}`")
         time.sleep(float(props.get("poll_seconds", 5)))
+
+
+def latest_release(props: dict[str, Any]) -> dict[str, Any] | None:
+    """The app's newest release, as `heroku releases` lists it first."""
+    releases = _request(props, "GET", f"/apps/{props['app']}/releases",
+                        headers={"Range": "version ..; max=1, order=desc"})
+    return releases[0] if releases else None
+
+
+def _registry_manifest(props: dict[str, Any], process: str, reference: str) -> dict[str, Any]:
+    """GET /v2/<app>/<process>/manifests/<digest> from registry.heroku.com, the bytes checked against the digest."""
+    registry_url = props.get("registry_url") or REGISTRY_URL
+    path = f"/v2/{props['app']}/{process}/manifests/{reference}"
+    # heroku/cli release.ts: `Basic ${base64(":" + token)}`, straight to the registry, no token exchange.
+    basic = base64.b64encode(f":{_api_key(props, props.get('api_url') or API_URL)}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 (registry_url is an https default or the caller's choice)
+        registry_url.rstrip("/") + path,
+        headers={"Accept": MANIFEST_ACCEPT, "Authorization": f"Basic {basic}", "User-Agent": "paasport-pulumi"},
+    )
+    hints = {401: "registry.heroku.com refused the API key", 404: f"was {props['app']}/{process} pushed?"}
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            payload = response.read()
+    except urllib.error.HTTPError as error:
+        raise _api_error("GET", registry_url + path, error.code, error.read(), hints, "Heroku registry") from None
+    except urllib.error.URLError as error:
+        raise HerokuApiError(f"Heroku registry GET {registry_url}{path} unreachable: {error.reason}") from None
+    actual = "sha256:" + hashlib.sha256(payload).hexdigest()
+    if actual != reference:
+        raise HerokuApiError(f"registry manifest {props['app']}/{process}@{reference} arrived as {actual}")
+    return json.loads(payload)
+
+
+def config_digest(props: dict[str, Any], process: str, manifest_digest: str) -> str:
+    """The `docker_image` Heroku releases: the pushed manifest's `config.digest` (an index: its platform's)."""
+    manifest = _registry_manifest(props, process, manifest_digest)
+    if "manifests" in manifest:
+        os_, arch = (props.get("platform") or "linux/amd64").split("/")[:2]
+        match = [m for m in manifest["manifests"] if (m.get("platform") or {}).get("os") == os_
+                 and (m.get("platform") or {}).get("architecture") == arch]
+        if not match:
+            raise HerokuApiError(f"{props['app']}/{process}@{manifest_digest} has no {os_}/{arch} image")
+        manifest = _registry_manifest(props, process, match[0]["digest"])
+    digest = (manifest.get("config") or {}).get("digest")
+    if not digest:
+        raise HerokuApiError(f"registry manifest {props['app']}/{process}@{manifest_digest} names no config digest")
+    return digest
+
+
+def release(props: dict[str, Any]) -> dict[str, Any]:
+    """Point each process type at the config digest of its pushed manifest, wait for the resulting release, and
+    return the released image ids and the release's id and version."""
+    images = {process: config_digest(props, process, digest) for process, digest in sorted(props["manifests"].items())}
+    before = latest_release(props)
+    updates = [{"type": process, "docker_image": image} for process, image in images.items()]
+    _request(props, "PATCH", f"/apps/{props['app']}/formation", accept=DOCKER_RELEASES, body={"updates": updates})
+
+    def newest() -> dict[str, Any] | None:
+        current = latest_release(props)
+        is_new = current and (before is None or current.get("version", 0) > before.get("version", 0))
+        return current if is_new else None
+
+    return {"images": images, **await_release(props, newest)}
+
+
+def build_release(props: dict[str, Any]) -> dict[str, Any]:
+    """Wait for the release a Heroku Build created (`release_id`) and its release phase."""
+    if not props.get("release_id"):
+        raise HerokuApiError(f"The Heroku build of {props['app']} reported no release to wait for.")
+    return await_release(props, lambda: _request(props, "GET",
+                                                 f"/apps/{props['app']}/releases/{props['release_id']}"))
+
+
+def enable_acm(props: dict[str, Any]) -> dict[str, Any]:
+    """POST /apps/{app}/acm, unless the app (GET /apps/{app}) has ACM already, e.g. from a stack that created it
+    with `acm: true`; Heroku answers with the app, whose `acm` must now be true."""
+    if (_request(props, "GET", f"/apps/{props['app']}") or {}).get("acm"):
+        return {"acm": True}
+    app = _request(props, "POST", f"/apps/{props['app']}/acm")
+    if not (app or {}).get("acm"):
+        raise HerokuApiError(f"Heroku did not enable ACM on {props['app']} (its answer has acm={app.get('acm')})")
+    return {"acm": True}
+
+
+def disable_acm(props: dict[str, Any]) -> None:
+    """DELETE /apps/{app}/acm; an app that is already gone needs nothing."""
+    try:
+        _request(props, "DELETE", f"/apps/{props['app']}/acm")
+    except HerokuApiError as error:
+        if error.status != 404:
+            raise
+
+
+def _public(props: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Inputs worth keeping as outputs; never the API key."""
+    return {k: props[k] for k in keys if k in props}
+
+
+def _diff(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) -> DiffResult:
+    changed = [k for k in keys if olds.get(k) != news.get(k)]
+    return DiffResult(changes=bool(changed), replaces=["app"] if "app" in changed else [],
+                      delete_before_replace=False)
+
+
+CONTAINER_KEYS = ("app", "manifests", "api_url", "registry_url", "platform")
+BUILD_KEYS = ("app", "release_id", "api_url")
+ACM_KEYS = ("app", "api_url")
 
 
 class ContainerReleaseProvider(ResourceProvider):
@@ -108,25 +257,52 @@ class ContainerReleaseProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = release(props)
-        return CreateResult(id_=f"{props['app']}/{outs['release_id']}", outs={**_public(props), **outs})
+        return CreateResult(id_=f"{props['app']}/{outs['release_id']}",
+                            outs={**_public(props, CONTAINER_KEYS), **outs})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = [k for k in ("app", "images", "api_url") if olds.get(k) != news.get(k)]
-        return DiffResult(changes=bool(keys), replaces=["app"] if "app" in keys else [],
-                          delete_before_replace=False)
+        return _diff(olds, news, CONTAINER_KEYS)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs={**_public(news), **release(news)})
+        return UpdateResult(outs={**_public(news, CONTAINER_KEYS), **release(news)})
 
 
-def _public(props: dict[str, Any]) -> dict[str, Any]:
-    """Inputs worth keeping as outputs; never the API key."""
-    return {k: props[k] for k in ("app", "images", "api_url") if k in props}
+class BuildReleaseProvider(ResourceProvider):
+    """Waits for a build's release on create and whenever the build makes a new one; delete has nothing to undo."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = build_release(props)
+        return CreateResult(id_=f"{props['app']}/{outs['release_id']}", outs={**_public(props, BUILD_KEYS), **outs})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return _diff(olds, news, BUILD_KEYS)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs={**_public(news, BUILD_KEYS), **build_release(news)})
+
+
+class AcmProvider(ResourceProvider):
+    """Enables ACM on create; delete disables it again (the stack no longer asks for a certificate)."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_=f"{props['app']}/acm", outs={**_public(props, ACM_KEYS), **enable_acm(props)})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return _diff(olds, news, ACM_KEYS)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs={**_public(news, ACM_KEYS), **enable_acm(news)})
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        disable_acm(props)
 
 
 # Pulumi stores the provider in the state with dill, which pickles classes and functions of an importable
 # module by reference; the dynamic-provider process need not have this repository on its path. Marked as
 # `__main__`, they are pickled by value, with the stdlib references they use (pulumi/pulumi#7453).
-for _by_value in (HerokuApiError, _request, _api_error, latest_release, release, ContainerReleaseProvider, _public,
-                  *[m for m in vars(ContainerReleaseProvider).values() if callable(m)]):
+for _by_value in (HerokuApiError, _api_key, _request, _api_error, await_release, latest_release, _registry_manifest,
+                  config_digest, release, build_release, enable_acm, disable_acm, _public, _diff,
+                  *[m for cls in (HerokuApiError, ContainerReleaseProvider, BuildReleaseProvider, AcmProvider)
+                    for m in vars(cls).values() if callable(m)],
+                  ContainerReleaseProvider, BuildReleaseProvider, AcmProvider):
     _by_value.__module__ = "__main__"
