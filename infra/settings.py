@@ -18,6 +18,9 @@ from typing import Any
 import pulumi
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# The keys set only with `pulumi config set --secret` (Pulumi.yaml's header); any other key may be set so, too.
+SECRET_KEYS = ("registry_password", "log_drain_url", "secret_config_vars")
+HIDDEN = "its value is not shown: it is a secret"
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
@@ -73,7 +76,16 @@ class Reader:
         self.stack = stack
         self.problems: list[str] = []
 
+    def is_secret(self, key: str) -> bool:
+        """Whether `key` holds a secret: one of SECRET_KEYS, or any key set with `pulumi config set --secret`."""
+        return key in SECRET_KEYS or pulumi.runtime.is_config_secret(self.config.full_key(key))
+
+    def show(self, key: str, value: str) -> str:
+        """`value` quoted for a message about `key`; a secret's value never enters a message."""
+        return f"a value ({HIDDEN})" if self.is_secret(key) else _show(value)
+
     def problem(self, key: str, why: str, example: str, *, secret: bool = False) -> None:
+        secret = secret or self.is_secret(key)
         command = f"pulumi config set --stack {self.stack}{' --secret' if secret else ''} {key} {example}"
         where = f"run `{command}`" if secret else (
             f"in Pulumi.{self.stack}.yaml set `{self.config.name}:{key}: {example}` (or run `{command}`)")
@@ -98,9 +110,9 @@ class Reader:
         if len(value) > max_length:
             self.problem(key, f"is {len(value)} characters long, more than {max_length}", example)
         elif value and pattern is not None and not pattern.match(value):
-            self.problem(key, f"is {_show(value)}, which is not {why}", example)
+            self.problem(key, f"is {self.show(key, value)}, which is not {why}", example)
         elif not value.isprintable():
-            self.problem(key, f"is {_show(value)}, which holds control characters", example)
+            self.problem(key, f"is {self.show(key, value)}, which holds control characters", example)
         return value
 
     def number(self, key: str, *, example: int, minimum: int, maximum: int) -> int:
@@ -110,10 +122,11 @@ class Reader:
         try:
             value = int(raw.strip())
         except ValueError:
-            self.problem(key, f"is {_show(raw)}, not a whole number", str(example))
+            self.problem(key, f"is {self.show(key, raw)}, not a whole number", str(example))
             return example
         if not minimum <= value <= maximum:
-            self.problem(key, f"is {value}, but must be between {minimum} and {maximum}", str(example))
+            self.problem(key, f"is {self.show(key, str(value))}, but must be between {minimum} and {maximum}",
+                         str(example))
             return example
         return value
 
@@ -123,7 +136,7 @@ class Reader:
             return False
         if raw.strip().lower() in ("true", "false"):
             return raw.strip().lower() == "true"
-        self.problem(key, f"is {_show(raw)}, not true or false", "true")
+        self.problem(key, f"is {self.show(key, raw)}, not true or false", "true")
         return False
 
     def choice(self, key: str, choices: Iterable[str], *, required: bool = False) -> str:
@@ -132,7 +145,7 @@ class Reader:
         if required and not value:
             self.problem(key, f"is missing; it must be one of {', '.join(choices)}", choices[0])
         elif value not in choices:
-            self.problem(key, f"is {_show(value)}, which is not one of {', '.join(choices)}", choices[0])
+            self.problem(key, f"is {self.show(key, value)}, which is not one of {', '.join(choices)}", choices[0])
         return value
 
     def secret_text(self, key: str, *, example: str, pattern: re.Pattern[str], why: str) -> pulumi.Output[str] | None:
@@ -141,7 +154,7 @@ class Reader:
         if raw is None or not raw.strip():
             return None
         if not pattern.match(raw.strip()):
-            self.problem(key, f"is not {why} (its value is not shown: it is a secret)", example, secret=True)
+            self.problem(key, f"is not {why} ({HIDDEN})", example, secret=True)
         return pulumi.Output.secret(raw.strip())
 
     def json_object(self, key: str, *, example: str, secret: bool = False) -> dict[str, Any]:
@@ -154,7 +167,7 @@ class Reader:
         except ValueError:
             value = None
         if not isinstance(value, dict):
-            shown = "not shown: it is a secret" if secret else _show(raw)
+            shown = HIDDEN if secret or self.is_secret(key) else f"it is {_show(raw)}"
             self.problem(key, f"is not a JSON object of NAME: value ({shown})", example, secret=secret)
             return {}
         return value

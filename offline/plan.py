@@ -34,6 +34,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.paths import PROGRAM_DIR, PROJECT_DIR
 from offline import helm
+from offline import types as t
 from offline.helm import HelmError
 
 SECRET = "[secret]"  # noqa: S105 (the redaction marker)
@@ -54,6 +55,7 @@ class Registration:
     custom: bool
     inputs: dict[str, Any]
     dependencies: list[str]  # URNs
+    protect: bool  # Pulumi refuses to delete or replace it (`pulumi.ResourceOptions.protect`)
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,14 +92,14 @@ def _provider_paths(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
     registry reference.
     """
     build = inputs.get("build") or {}
-    if typ == "docker:index/image:Image":
+    if typ == t.DOCKER_IMAGE:
         return [("build.context", build.get("context", ".")), ("build.dockerfile", build.get("dockerfile", ""))]
-    if typ == "docker:index/remoteImage:RemoteImage" and build:
+    if typ == t.REMOTE_IMAGE and build:
         context = build.get("context", ".")
         return [("build.context", context), ("build.dockerfile", str(Path(context) / build.get("dockerfile", "")))]
-    if typ == "heroku:build/build:Build":
+    if typ == t.HEROKU_BUILD:
         return [("source.path", (inputs.get("source") or {}).get("path", ""))]
-    if typ == "pulumi:providers:kubernetes":
+    if typ == t.K8S_PROVIDER:
         kubeconfig = inputs.get("kubeconfig") or ""
         return [] if not kubeconfig or "\n" in kubeconfig or kubeconfig.lstrip().startswith("{") else [
             ("kubeconfig", kubeconfig)]
@@ -123,22 +125,22 @@ class PlanMocks(Mocks):
             metadata = dict(state.get("metadata") or {})
             metadata.setdefault("name", args.name)
             state["metadata"] = metadata
-        elif args.typ == "kubernetes:helm.sh/v3:Release":
+        elif args.typ == t.HELM_RELEASE:
             state["status"] = {"name": state.get("name", args.name), "namespace": state.get("namespace", ""),
                                "chart": state.get("chart"), "version": state.get("version"), "status": "deployed"}
         elif args.typ.startswith("random:index/random"):
             state["result"] = f"plan-{_fake(args.name)}"
-        elif args.typ == "docker:index/image:Image":
+        elif args.typ == t.DOCKER_IMAGE:
             name = state.get("imageName", args.name)
             state["repoDigest"] = f"{name.rsplit(':', 1)[0]}@sha256:{_fake(name, 64)}"
-        elif args.typ == "docker:index/remoteImage:RemoteImage":
+        elif args.typ == t.REMOTE_IMAGE:
             name = state.get("name", args.name)
             state["imageId"] = f"sha256:{_fake(name + json.dumps(state.get('triggers'), sort_keys=True), 64)}"
-        elif args.typ == "docker:index/registryImage:RegistryImage":
+        elif args.typ == t.REGISTRY_IMAGE:
             state["sha256Digest"] = f"sha256:{_fake(state.get('name', args.name), 64)}"
         elif args.typ.startswith("heroku:"):
             return self._heroku(args, state)
-        elif args.typ == "pulumi-python:dynamic/heroku:ContainerRelease":
+        elif args.typ == t.CONTAINER_RELEASE:
             state.update(release_id=_uuid(args.name), release_version=1)
             return f"{state.get('app')}/{state['release_id']}", state
         return f"{args.name}-id", state
@@ -147,18 +149,18 @@ class PlanMocks(Mocks):
     def _heroku(args: MockResourceArgs, state: dict) -> tuple[str, dict]:
         """Heroku resources are addressed by UUID; apps also get their herokuapp.com address."""
         id_ = _uuid(args.typ + args.name)
-        if args.typ == "heroku:app/app:App":
+        if args.typ == t.HEROKU_APP:
             name = state.get("name", args.name)
             host = f"{name}-{_fake(name, 12)}.herokuapp.com"
             state.update(uuid=id_, herokuHostname=host, webUrl=f"https://{host}/",
                          gitUrl=f"https://git.heroku.com/{name}.git")
-        elif args.typ == "heroku:addon/addon:Addon":
+        elif args.typ == t.HEROKU_ADDON:
             state.update(name=f"postgresql-{_fake(args.name, 8)}", configVars=["DATABASE_URL"])
-        elif args.typ == "heroku:domain/domain:Domain":
+        elif args.typ == t.HEROKU_DOMAIN:
             state["cname"] = f"{_fake(state.get('hostname', args.name), 8)}-{_fake(args.name, 16)}.herokudns.com"
-        elif args.typ == "heroku:build/build:Build":
+        elif args.typ == t.HEROKU_BUILD:
             state.update(uuid=id_, status="succeeded", releaseId=_uuid(id_ + "release"))
-        elif args.typ == "heroku:drain/drain:Drain":
+        elif args.typ == t.HEROKU_DRAIN:
             state["token"] = f"d.{_uuid(args.name)}"
         return id_, state
 
@@ -187,7 +189,8 @@ class RecordingMonitor(MockMonitor):
                 state[key] = rpc.wrap_rpc_secret(state[key])
         self.registrations.append(Registration(
             type=request.type, name=request.name, urn=urn, parent=request.parent, custom=bool(request.custom),
-            inputs=inputs, dependencies=list(dict.fromkeys(request.dependencies)), outputs=state,
+            inputs=inputs, dependencies=list(dict.fromkeys(request.dependencies)), protect=bool(request.protect),
+            outputs=state,
         ))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
         obj = _sync_await(rpc.serialize_properties(state, {}))
@@ -205,8 +208,13 @@ def _config_value(value: Any) -> tuple[str, bool]:
     return str(value), False
 
 
-def load_config(stack: str, overrides: list[str]) -> tuple[str, dict[str, str], list[str]]:
-    """Project name, config map and secret keys as `pulumi up --stack STACK` would give them to the program."""
+def load_config(stack: str, overrides: list[str], secrets: list[str] | None = None
+                ) -> tuple[str, dict[str, str], list[str]]:
+    """Project name, config map and secret keys as `pulumi up --stack STACK` would give them to the program.
+
+    `secrets` are `KEY=VALUE` overrides set as `pulumi config set --secret KEY VALUE` sets them: the program reads
+    the same string, and the key is a secret key.
+    """
     project_file = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     project = project_file["name"]
     stack_path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
@@ -216,10 +224,12 @@ def load_config(stack: str, overrides: list[str]) -> tuple[str, dict[str, str], 
     config: dict[str, str] = {}
     secret_keys: list[str] = []
 
-    def put(key: str, value: Any) -> None:
+    def put(key: str, value: Any, *, as_secret: bool = False) -> None:
         full = key if ":" in key else f"{project}:{key}"
         config[full], secret = _config_value(value)
-        if secret:
+        if full in secret_keys:
+            secret_keys.remove(full)  # a later value replaces a secret one, as `pulumi config set` does
+        if secret or as_secret:
             secret_keys.append(full)
 
     for key, spec in (project_file.get("config") or {}).items():
@@ -227,18 +237,20 @@ def load_config(stack: str, overrides: list[str]) -> tuple[str, dict[str, str], 
             put(key, spec["default"])
     for key, value in ((yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}).items():
         put(key, value)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise pulumi.RunError(f"--config {item!r} is not KEY=VALUE (e.g. --config replicas=3).")
-        put(key.strip(), value)
+    for flag, items, as_secret in (("--config", overrides, False), ("--secret-config", secrets or [], True)):
+        for item in items:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise pulumi.RunError(f"{flag} {key.strip() or '?'}=... is not KEY=VALUE (e.g. {flag} replicas=3).")
+            put(key.strip(), value, as_secret=as_secret)
     return project, config, secret_keys
 
 
-def run(stack: str, overrides: list[str] | None = None) -> Plan:
+def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | None = None) -> Plan:
     """Run `infra/` as the Pulumi Python host does (its working directory, sys.path and config), with the mocks
-    in place of the engine; a `pulumi.RunError` (bad settings, a provider check) says what is wrong."""
-    project, config, secret_keys = load_config(stack, overrides or [])
+    in place of the engine; a `pulumi.RunError` (bad settings, a provider check) says what is wrong.
+    `secrets` are overrides set as secrets (`pulumi config set --secret`)."""
+    project, config, secret_keys = load_config(stack, overrides or [], secrets)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor(PlanMocks())
@@ -386,13 +398,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.STACK.yaml")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key as written in the stack file (repeatable)")
+    parser.add_argument("--secret-config", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key as `pulumi config set --secret` sets it (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.add_argument("--render", type=Path, metavar="DIR",
                         help="write every Kubernetes object as YAML into DIR, the chart's objects included")
     parser.add_argument("--show-secrets", action="store_true", help="write secret values into rendered files")
     args = parser.parse_args(argv)
     try:
-        plan = run(args.stack, args.config)
+        plan = run(args.stack, args.config, args.secret_config)
         if args.render:
             files = render(plan, args.render, args.show_secrets)
             print(f"wrote {len(files)} manifests to {args.render}", file=sys.stderr)

@@ -83,15 +83,18 @@ def read(r: Reader, app: AppSettings) -> HerokuSettings:
     size = DYNO_SIZES.get(dyno_size)
     quantity = r.number("dyno_quantity", example=1, minimum=1, maximum=100)
     if size and quantity > 1 and not size.scalable:
-        r.problem("dyno_quantity", f"is {quantity}, but {dyno_size} dynos cannot scale beyond 1; use 1, or set "
+        r.problem("dyno_quantity", f"is {r.show('dyno_quantity', str(quantity))}, but "
+                                   f"{r.show('dyno_size', dyno_size)} dynos cannot scale beyond 1; use 1, or set "
                                    "dyno_size to standard-1x or larger", "1")
     domain = r.text("domain", pattern=DNS_NAME, why="a hostname like app.example.com (lowercase, RFC 1123)",
                     example="app.example.com")
     if domain and "." not in domain:
-        r.problem("domain", f"is {domain!r}, which is not a fully qualified hostname", "app.example.com")
+        r.problem("domain", f"is {r.show('domain', domain)}, which is not a fully qualified hostname",
+                  "app.example.com")
     if domain and size and not size.acm:
-        r.problem("dyno_size", f"is {dyno_size}, which gets no automatic certificate (ACM) for the custom domain "
-                               f"{domain}; use basic or larger, or unset domain", "basic")
+        r.problem("dyno_size", f"is {r.show('dyno_size', dyno_size)}, which gets no automatic certificate (ACM) "
+                               f"for the custom domain {r.show('domain', domain)}; use basic or larger, or unset "
+                               "domain", "basic")
     config_vars = _config_vars(r, "config_vars", secret=False)
     secret_config_vars = _config_vars(r, "secret_config_vars", secret=True)
     for name in sorted(set(config_vars) & set(secret_config_vars)):

@@ -75,11 +75,11 @@ def _path_from_program(r: Reader, key: str, value: str, *, must_exist: bool) -> 
     """`value` as the engine's providers resolve it: from infra/, their working directory; absolute here."""
     path = Path(value).expanduser()
     if not path.is_absolute():
-        r.problem(key, f"is {value!r}, a relative path: the engine resolves it from infra/, not from where you "
-                       "ran `pulumi`; give an absolute path", "/home/me/.kube/config")
+        r.problem(key, f"is {r.show(key, value)}, a relative path: the engine resolves it from infra/, not from "
+                       "where you ran `pulumi`; give an absolute path", "/home/me/.kube/config")
         return value
     if must_exist and not path.exists():
-        r.problem(key, f"is {value!r}, which does not exist", "/home/me/.kube/config")
+        r.problem(key, f"is {r.show(key, value)}, which does not exist", "/home/me/.kube/config")
     return str(path)
 
 
@@ -117,7 +117,8 @@ def read(r: Reader, app: AppSettings) -> K8sSettings:
     hpa_min = r.number("hpa_min_replicas", example=2, minimum=1, maximum=1000)
     hpa_max = r.number("hpa_max_replicas", example=5, minimum=1, maximum=1000)
     if hpa_min > hpa_max:
-        r.problem("hpa_max_replicas", f"is {hpa_max}, below hpa_min_replicas ({hpa_min})", str(hpa_min))
+        r.problem("hpa_max_replicas", f"is {r.show('hpa_max_replicas', str(hpa_max))}, below hpa_min_replicas "
+                                      f"({r.show('hpa_min_replicas', str(hpa_min))})", str(hpa_min))
     tls_issuer = r.text("tls_issuer", pattern=DNS_NAME, why="a ClusterIssuer name", example="letsencrypt-prod")
     acme_email = r.text("acme_email", pattern=_EMAIL, why="an e-mail address", example="ops@example.com")
     if not tls_issuer and not acme_email:
@@ -125,8 +126,9 @@ def read(r: Reader, app: AppSettings) -> K8sSettings:
                                 "for the stack's own Let's Encrypt Issuer, or name an existing ClusterIssuer in "
                                 "tls_issuer", "ops@example.com")
     if tls_issuer and acme_email:
-        r.problem("acme_email", f"is set, and so is tls_issuer ({tls_issuer}): the stack either uses that "
-                                "ClusterIssuer or creates its own Issuer with this e-mail, not both; unset one",
+        r.problem("acme_email", f"is set, and so is tls_issuer ({r.show('tls_issuer', tls_issuer)}): the stack "
+                                "either uses that ClusterIssuer or creates its own Issuer with this e-mail, not "
+                                "both; unset one",
                   "''")
     render_dir = r.text("render_dir", example="/srv/gitops/paasport", max_length=4096)
     if render_dir:
