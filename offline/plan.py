@@ -21,6 +21,7 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pulumi
@@ -57,6 +58,7 @@ class Registration:
     dependencies: list[str]  # URNs
     protect: bool  # Pulumi refuses to delete or replace it (`pulumi.ResourceOptions.protect`)
     outputs: dict[str, Any] = field(default_factory=dict)
+    before_update: tuple[str, ...] = ()  # names of the resource hooks the engine runs before an update
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Plan:
     stack: str
     resources: list[Registration]
     outputs: dict[str, Any]  # secret values keep rpc's secret wrapper
+    hooks: dict[str, Callable[[bytes], Awaitable[Any]]] = field(default_factory=dict)  # by name, as the engine calls them
 
     def name_of(self, urn: str) -> str:
         return next((r.name for r in self.resources if r.urn == urn), urn.rsplit("::", 1)[-1])
@@ -174,6 +177,12 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.hooks: dict[str, Callable[[bytes], Awaitable[Any]]] = {}
+
+    def RegisterResourceHook(self, request):
+        # The SDK's callback server holds the hook under this token; the engine would call it through gRPC.
+        self.hooks[request.name] = SETTINGS.callbacks._callbacks[request.callback.token]
+        return super().RegisterResourceHook(request)
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -190,7 +199,7 @@ class RecordingMonitor(MockMonitor):
         self.registrations.append(Registration(
             type=request.type, name=request.name, urn=urn, parent=request.parent, custom=bool(request.custom),
             inputs=inputs, dependencies=list(dict.fromkeys(request.dependencies)), protect=bool(request.protect),
-            outputs=state,
+            outputs=state, before_update=tuple(request.hooks.before_update),
         ))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
         obj = _sync_await(rpc.serialize_properties(state, {}))
@@ -274,7 +283,35 @@ def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | Non
         loop.close()
         asyncio.set_event_loop(None)
     # Registration order varies with the asyncio schedule; URN order is stable.
-    return Plan(stack=stack, resources=sorted(monitor.registrations, key=lambda r: r.urn), outputs=outputs)
+    return Plan(stack=stack, resources=sorted(monitor.registrations, key=lambda r: r.urn), outputs=outputs,
+                hooks=monitor.hooks)
+
+
+def before_update(old: Plan, new: Plan) -> list[str]:
+    """What the engine's `before_update` resource hooks say when `new` is applied over `old`'s state.
+
+    The engine runs them for each resource it updates (same URN, other inputs), with the old and new inputs
+    (pulumi/pulumi `pkg/resource/deploy/step.go`, UpdateStep); a hook that raises fails that update. Returns
+    the error of each hook that refused, "NAME: message", in URN order.
+    """
+    olds = {r.urn: r for r in old.resources}
+    errors = []
+    for reg in new.resources:
+        previous = olds.get(reg.urn)
+        if previous is None or reveal(previous.inputs, True) == reveal(reg.inputs, True):
+            continue
+        for name in reg.before_update:
+            request = resource_pb2.ResourceHookRequest(
+                urn=reg.urn, id=f"{reg.name}-id", name=reg.name, type=reg.type,
+                old_inputs=_struct(previous.inputs), new_inputs=_struct(reg.inputs))
+            response = asyncio.run(new.hooks[name](request.SerializeToString()))
+            if response.error:
+                errors.append(f"{name}: {response.error}")
+    return errors
+
+
+def _struct(inputs: dict[str, Any]) -> Any:
+    return _sync_await(rpc.serialize_properties(inputs, {}))
 
 
 async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
@@ -287,12 +324,13 @@ async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def reveal(value: Any, show_secrets: bool = False) -> Any:
-    """`value` as plain data: secrets unwrapped when `show_secrets`, else each secret leaf "[secret]"."""
+    """`value` as plain data: secrets unwrapped when `show_secrets`, else each secret leaf "[secret]"; mappings
+    with their keys sorted (a protobuf Struct's order varies from process to process, and the plan must not)."""
     if rpc.is_rpc_secret(value):
         inner = reveal(rpc.unwrap_rpc_secret(value), show_secrets)
         return inner if show_secrets else _redact(inner)
     if isinstance(value, dict):
-        return {k: reveal(v, show_secrets) for k, v in value.items()}
+        return {k: reveal(value[k], show_secrets) for k in sorted(value)}
     if isinstance(value, list):
         return [reveal(v, show_secrets) for v in value]
     if isinstance(value, float) and value.is_integer():
@@ -303,7 +341,7 @@ def reveal(value: Any, show_secrets: bool = False) -> Any:
 def _redact(value: Any) -> Any:
     """Keep a secret's shape (e.g. a Secret's keys) but none of its values."""
     if isinstance(value, dict):
-        return {k: _redact(v) for k, v in value.items()}
+        return {k: _redact(value[k]) for k in sorted(value)}
     if isinstance(value, list):
         return [_redact(v) for v in value]
     return SECRET

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.k8s import workload
+from infra.k8s import changes, workload
 from infra.k8s.settings import K8sSettings
 
 MOUNT = "/backups"
@@ -43,7 +43,8 @@ class DatabaseBackup(pulumi.ComponentResource):
             metadata=meta,
             spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": backup.storage_size}},
                   **({"storageClassName": pg.storage_class} if pg.storage_class else {})},
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect,
+                                        hooks=changes.before_update(f"{full}-volume-size", changes.check_volume_shrink)),
         )
         dump = workload.container(
             "pg-dump", f"{pg.image_registry}/{pg.image_repository}:{pg.image_tag}", db,

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.k8s import workload
+from infra.k8s import changes, workload
 from infra.k8s.settings import K8sSettings
 
 PORT = 5432
@@ -14,7 +14,7 @@ EXPORTER_PORT = 9187
 # Keys of the Secret (names, not passwords): the app user's and the admin's, as the chart's auth.secretKeys.
 PASSWORD_KEY = "password"  # noqa: S105
 ADMIN_PASSWORD_KEY = "postgres-password"  # noqa: S105
-# Pods that connect to PostgreSQL.
+# Pods that connect to PostgreSQL (the backup's only while backups are on).
 CLIENTS = ("web", "release", "backup")
 
 
@@ -70,7 +70,8 @@ class Database(pulumi.ComponentResource):
                                  pulumi.ResourceOptions(parent=self, depends_on=[self.secret], protect=protect))
         pod_labels = {"app.kubernetes.io/instance": fullname, "app.kubernetes.io/name": "postgresql"}
         meshed = settings.linkerd_inject
-        ingress = [{"from": [{"podSelector": {"matchLabels": workload.selector(name, c)}} for c in CLIENTS],
+        clients = [c for c in CLIENTS if c != "backup" or settings.backup.enabled]
+        ingress = [{"from": [{"podSelector": {"matchLabels": workload.selector(name, c)}} for c in clients],
                     "ports": workload.ports(PORT, meshed=meshed)}]
         if settings.postgres.metrics:
             ingress.append({"ports": workload.ports(EXPORTER_PORT, meshed=meshed)})
@@ -99,5 +100,7 @@ class Database(pulumi.ComponentResource):
                                      namespace=namespace, values=values, opts=opts, **v4_repository)
         return k8s.helm.v3.Release(
             fullname, chart=pg.chart, version=pg.chart_version, name=fullname, namespace=namespace, values=values,
-            atomic=True, cleanup_on_fail=True, timeout=600, max_history=10, opts=opts, **repository,
+            atomic=True, cleanup_on_fail=True, timeout=600, max_history=10, **repository,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                hooks=changes.before_update(f"{fullname}-volume-size", changes.check_chart_volume))),
         )

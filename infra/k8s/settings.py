@@ -57,6 +57,7 @@ class K8sSettings:
     hpa_min_replicas: int
     hpa_max_replicas: int
     hpa_cpu_percent: int
+    hpa_handover: bool  # spec.replicas has been handed to another field manager: the autoscaler may take over
     tls_issuer: str  # an existing ClusterIssuer; empty: the stack's own namespaced ACME Issuer
     acme_email: str
     acme_server: str
@@ -141,6 +142,7 @@ def read(r: Reader, app: AppSettings) -> K8sSettings:
         hpa_enabled=r.flag("hpa_enabled"),
         hpa_min_replicas=hpa_min,
         hpa_max_replicas=hpa_max,
+        hpa_handover=r.flag("hpa_handover"),
         hpa_cpu_percent=r.number("hpa_cpu_percent", example=70, minimum=1, maximum=100),
         tls_issuer=tls_issuer,
         acme_email=acme_email,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.k8s import workload
+from infra.k8s import changes, workload
 from infra.k8s.settings import K8sSettings
 
 SERVICE_PORT = 80
@@ -57,7 +57,11 @@ class WebApp(pulumi.ComponentResource):
                   "prometheus.io/path": "/metrics"}
         self.deployment = k8s.apps.v1.Deployment(
             full,
-            metadata=meta,
+            # Without the autoscaler the stack sets the replica count, and takes it back from the autoscaler's
+            # field manager (kube-controller-manager, subresource scale) when the autoscaler is turned off:
+            # pulumi-kubernetes forces server-side apply conflicts on a resource so annotated (Provider docs,
+            # enablePatchForce; pulumi/pulumi#13321 shows the conflict otherwise).
+            metadata={**meta, "annotations": {} if k.hpa_enabled else {"pulumi.com/patchForce": "true"}},
             spec={
                 # With the autoscaler on, it owns the replica count; Pulumi would otherwise reset it on each update.
                 **({} if k.hpa_enabled else {"replicas": k.replicas}),
@@ -66,7 +70,10 @@ class WebApp(pulumi.ComponentResource):
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "template": {"metadata": {"labels": labels, "annotations": scrape}, "spec": pod},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=after,
+                hooks=changes.before_update(f"{full}-autoscaler-handover", changes.check_autoscaler_handover,
+                                            namespace=k.namespace, handover=k.hpa_handover)),
         )
         self.service = k8s.core.v1.Service(
             full,

@@ -128,7 +128,11 @@ def assert_k8s_capacity_holds(old_config: tuple[str, ...], new_config: tuple[str
     # Autoscaling > Migrating Deployments and StatefulSets to horizontal autoscaling).
     old_has = "replicas" in field(old.find(DEPLOYMENT)[0].inputs, "spec")
     new_has = "replicas" in field(new.find(DEPLOYMENT)[0].inputs, "spec")
-    during = 1 if old_has and not new_has else (new_declared if new_has else old_running)
+    # With the handover acknowledged (hpa_handover), another field manager keeps the count; without it, the
+    # resource hook refuses the update (tests above), so this model is only reached with it.
+    handover = "hpa_handover=true" in new_config
+    during = (old_declared if handover else 1) if old_has and not new_has else (
+        new_declared if new_has else old_running)
     assert during >= min(old_running, new_running), (
         f"capacity drops to {during} pods during the change (old {old_running}, new {new_running})")
 
@@ -157,10 +161,26 @@ def test_scaling_keeps_state_and_capacity(old, new):
     assert_k8s_capacity_holds(old, new)
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN HAZARD, open: turning the autoscaler on drops spec.replicas, which "
-                   "server-side apply resets to 1; the program cannot see the running count. Steps in the README.")
-def test_turning_the_autoscaler_on_keeps_capacity():
-    assert_k8s_capacity_holds(("hpa_enabled=false", "replicas=4"), ("hpa_enabled=true", "hpa_min_replicas=2"))
+def test_turning_the_autoscaler_on_stops_with_the_handover_steps():
+    old, new = plan(K8S, ("hpa_enabled=false", "replicas=4")), plan(K8S, ("hpa_enabled=true",))
+    [refusal] = offline_plan.before_update(old, new)
+    assert refusal.startswith("paasport-web-autoscaler-handover: turning the autoscaler on would drop Deployment "
+                              "paasport-web to 1 pod")
+    # The steps hand the running count (4) to another field manager, then acknowledge it.
+    assert "replicas: 4" in refusal
+    assert "kubectl --namespace paasport apply --server-side --field-manager=handover-to-hpa" in refusal
+    assert "pulumi config set hpa_handover true" in refusal
+
+
+def test_turning_the_autoscaler_on_after_the_handover_goes_ahead():
+    old = plan(K8S, ("hpa_enabled=false", "replicas=4"))
+    assert offline_plan.before_update(old, plan(K8S, ("hpa_enabled=true", "hpa_handover=true"))) == []
+
+
+def test_a_new_stack_with_the_autoscaler_needs_no_handover():
+    # Hooks guard updates only: creating the Deployment is not an update.
+    empty = offline_plan.Plan(stack=K8S, resources=[], outputs={})
+    assert offline_plan.before_update(empty, plan(K8S, ("hpa_enabled=true",))) == []
 
 
 def test_turning_the_autoscaler_off_keeps_state():
@@ -170,13 +190,12 @@ def test_turning_the_autoscaler_off_keeps_state():
 
 
 @pytest.mark.parametrize(("old", "new"), [
-    ((), ("postgres_storage_size=16Gi",)),
     ((), ("backup_storage_size=16Gi",)),
     ((), ("postgres_chart_version=16.7.28",)),
     ((), ("postgres_image_tag=17.6.0-debian-12-r5",)),
     ((), ("hostname=app.example.org",)),
     ((), ("backup_enabled=false",)),
-], ids=["db-volume-grows", "backup-volume-grows", "chart-upgrade", "image-upgrade", "hostname", "backups-off"])
+], ids=["backup-volume-grows", "chart-upgrade", "image-upgrade", "hostname", "backups-off"])
 def test_k8s_changes_in_place_or_refused_by_protect(old, new):
     changed = assert_state_is_safe(K8S, old, new)
     if "backup_enabled=false" in new:  # the backup volume would be deleted: protected, so `pulumi up` stops
@@ -185,13 +204,22 @@ def test_k8s_changes_in_place_or_refused_by_protect(old, new):
         assert changed == {}
 
 
-@pytest.mark.parametrize("change", ["postgres_storage_size=4Gi", "backup_storage_size=4Gi"])
-@pytest.mark.xfail(strict=True, reason="open: a smaller volume is refused by the API server (a PVC cannot shrink; "
-                   "a StatefulSet's volumeClaimTemplates are immutable), not by the program with steps: the program "
-                   "cannot see the size that runs.")
-def test_a_smaller_volume_is_refused_by_the_program(change):
-    with pytest.raises(ConfigError):
-        plan(K8S, (change,))
+@pytest.mark.parametrize(("change", "hook", "says"), [
+    ("postgres_storage_size=4Gi", "paasport-postgresql-volume-size",
+     "postgres_storage_size changed from 8Gi to 4Gi, but it sizes PostgreSQL's volume only when it is created"),
+    ("postgres_storage_size=16Gi", "paasport-postgresql-volume-size",
+     "kubectl --namespace paasport patch pvc data-paasport-postgresql-0"),
+    ("backup_storage_size=4Gi", "paasport-backup-volume-size",
+     "PersistentVolumeClaim paasport-backup would shrink from 8Gi to 4Gi, which Kubernetes refuses"),
+])
+def test_a_volume_change_kubernetes_refuses_stops_with_steps(change, hook, says):
+    [refusal] = offline_plan.before_update(plan(K8S, ()), plan(K8S, (change,)))
+    assert refusal.startswith(f"{hook}: ")
+    assert says in refusal
+
+
+def test_a_larger_backup_volume_goes_ahead():
+    assert offline_plan.before_update(plan(K8S, ()), plan(K8S, ("backup_storage_size=16Gi",))) == []
 
 
 @pytest.mark.parametrize("change", ["namespace=paasport-prod", "postgres_storage_class=fast", "database_user=app2"])
@@ -237,10 +265,11 @@ def test_regression_preboot_is_enabled_before_the_formation_changes():
 K8S_CHOICES = {
     "replicas": ["1", "2", "5"], "hpa_min_replicas": ["1", "2", "3"], "hpa_max_replicas": ["5", "8"],
     "namespace": ["paasport", "paasport-b"], "postgres_storage_size": ["8Gi", "16Gi"],
-    "backup_storage_size": ["8Gi", "20Gi"], "postgres_storage_class": ["", "fast"], "backup_enabled": ["true", "false"],
+    "postgres_storage_class": ["", "fast"], "backup_enabled": ["true", "false"],
     "hostname": ["paasport.example.com", "b.example.com"], "postgres_chart_version": ["16.7.27", "16.7.28"],
     "linkerd_inject": ["true", "false"], "protect": ["true", "false"], "database_name": ["dvdrental", "other"],
-    "web_concurrency": ["1", "4"],
+    "web_concurrency": ["1", "4"], "hpa_enabled": ["true", "false"], "hpa_handover": ["false", "true"],
+    "backup_storage_size": ["4Gi", "8Gi", "20Gi"],
 }
 HEROKU_CHOICES = {
     "region": ["us", "eu"], "team": ["", "acme"], "app_name": ["paasport-example", "paasport-b"],
@@ -273,9 +302,9 @@ def test_generated_k8s_changes_keep_state_protected_and_capacity(pair):
     except ConfigError:
         return  # refused before anything changes
     assert_state_is_safe(K8S, old, new)
-    old_hpa, new_hpa = (bool(plan(K8S, c).find(HPA)) for c in (old, new))
-    if not (not old_hpa and new_hpa):  # turning the autoscaler on: the known hazard above
-        assert_k8s_capacity_holds(old, new)
+    if offline_plan.before_update(plan(K8S, old), plan(K8S, new)):
+        return  # a resource hook stops `pulumi up` with the steps before anything changes
+    assert_k8s_capacity_holds(old, new)
 
 
 @settings(PAIRS, max_examples=20)
