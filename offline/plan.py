@@ -19,9 +19,9 @@ import json
 import os
 import runpy
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pulumi
@@ -68,7 +68,8 @@ class Plan:
     stack: str
     resources: list[Registration]
     outputs: dict[str, Any]  # secret values keep rpc's secret wrapper
-    hooks: dict[str, Callable[[bytes], Awaitable[Any]]] = field(default_factory=dict)  # by name, as the engine calls them
+    # The registered resource hooks by name, called as the engine calls them (serialized request in).
+    hooks: dict[str, Callable[[bytes], Awaitable[Any]]] = field(default_factory=dict)
 
     def name_of(self, urn: str) -> str:
         return next((r.name for r in self.resources if r.urn == urn), urn.rsplit("::", 1)[-1])

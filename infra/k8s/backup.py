@@ -43,8 +43,9 @@ class DatabaseBackup(pulumi.ComponentResource):
             metadata=meta,
             spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": backup.storage_size}},
                   **({"storageClassName": pg.storage_class} if pg.storage_class else {})},
-            opts=pulumi.ResourceOptions(parent=self, protect=protect,
-                                        hooks=changes.before_update(f"{full}-volume-size", changes.check_volume_shrink)),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=protect,
+                hooks=changes.before_update(f"{full}-volume-size", changes.check_volume_shrink)),
         )
         dump = workload.container(
             "pg-dump", f"{pg.image_registry}/{pg.image_repository}:{pg.image_tag}", db,

@@ -18,7 +18,7 @@ _FACTORS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**1
             "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 
 
-class UnsafeChange(Exception):  # noqa: N818 (the message is what the user reads: "UnsafeChange: ...")
+class UnsafeChange(Exception):
     """A change that one `pulumi up` cannot make without losing data or serving capacity; says what to do."""
 
 
