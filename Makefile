@@ -28,7 +28,7 @@ $(HELM): offline/helm.py | $(STAMP)
 local: $(STAMP)
 	$(BIN)/python -m devenv.local
 
-## test: lint, then every test (real PostgreSQL, real gunicorn, headless Chromium when installed)
+## test: lint, then every test (real PostgreSQL, the app's real server, headless Chromium when installed)
 test: $(STAMP) $(CHECKOV) $(HELM) lint
 	$(BIN)/python -m pytest
 
@@ -36,8 +36,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/hadolint --config app/.hadolint.yaml app/Dockerfile
 
-## bench: the deployed app vs the original article's, and at 200 vs 1,000,000 actors (needs wrk)
-bench: $(STAMP)
+## bench: the deployed app vs the original article's and vs hello world, and at 200 vs 1,000,000 actors (needs wrk)
+# wrk is checked before anything is installed: the bench cannot run without it.
+bench:
+	@command -v wrk >/dev/null 2>&1 || { echo "bench: wrk is not installed: sudo apt-get install wrk (Debian/Ubuntu), brew install wrk (macOS)" >&2; exit 2; }
+	@$(MAKE) --no-print-directory $(STAMP)
 	$(BIN)/python -m bench.run
 
 ## parity: what each platform gives the app, a row per capability (ARGS="--markdown" or "--json")

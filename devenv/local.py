@@ -1,4 +1,4 @@
-"""`make local`: the app on an embedded PostgreSQL, served by gunicorn with the containers' config.
+"""`make local`: the app on an embedded PostgreSQL, served as the image serves it (`python -m actors.serve`).
 
 Like `heroku local`: the database persists under .local/ in the repo, the data is loaded on the
 first run (the seed command is a no-op after that), and Ctrl-C stops the app and the database.
@@ -11,18 +11,18 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
+from devenv import APP_DIR, REPO
 from devenv.postgres import EmbeddedPostgres, PostgresNotFound, tools_env
+from devenv.servers import APP_SERVER
 
-REPO = Path(__file__).resolve().parents[1]
-APP_DIR = REPO / "app"
 DATADIR = REPO / ".local" / "pgdata"
 DATABASE = "actors"
 SHARED_ARCHIVE = REPO.parent / "shared" / "data" / "dvdrental.tar"
 
 
 def app_environment(database_url: str) -> dict[str, str]:
+    """This process's environment for the app on `database_url`: PORT 5000, 2 workers, the shared archive."""
     env = {**tools_env(), "DATABASE_URL": database_url}
     env.setdefault("PORT", "5000")
     env.setdefault("WEB_CONCURRENCY", "2")
@@ -32,21 +32,19 @@ def app_environment(database_url: str) -> dict[str, str]:
 
 
 def serve(env: dict[str, str]) -> int:
-    """Load the data if needed, then run gunicorn until it exits or we are told to stop."""
+    """Load the data if needed, then run the server until it exits or we are told to stop."""
     seed = subprocess.run([sys.executable, "-m", "actors.seed"], cwd=APP_DIR, env=env, check=False)
     if seed.returncode != 0:
         return seed.returncode
     print(f"local: serving on http://localhost:{env['PORT']} (Ctrl-C stops the app and the database)", flush=True)
-    gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "actors:create_app()"], cwd=APP_DIR, env=env
-    )
+    server = subprocess.Popen(APP_SERVER, cwd=APP_DIR, env=env)
 
     def forward(signum: int, _frame: object) -> None:
-        gunicorn.send_signal(signal.SIGTERM)
+        server.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
-    return gunicorn.wait()
+    return server.wait()
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ import socket
 import stat
 import subprocess
 import warnings
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,6 +33,25 @@ def recreate_database(admin_url: str, name: str) -> str:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+
+
+def create_actor_table(url: str, names: Iterable[tuple[str, str]] = (), *, generated: int = 0) -> None:
+    """An `actor` table shaped like the DVD rental one, holding `names` (first, last) in order of id,
+    then `generated` made-up actors ("Actor<n>", "Number<n>"); analysed, so its plans are realistic."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE actor (actor_id serial PRIMARY KEY, first_name varchar(45) NOT NULL,"
+            " last_name varchar(45) NOT NULL, last_update timestamp NOT NULL DEFAULT now())"
+        )
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO actor (first_name, last_name) VALUES (%s, %s)", list(names))
+        if generated:
+            conn.execute(
+                "INSERT INTO actor (first_name, last_name)"
+                " SELECT 'Actor' || n, 'Number' || n FROM generate_series(1, %s) n",
+                [generated],
+            )
+        conn.execute("VACUUM ANALYZE actor")
 
 
 class PostgresNotFound(RuntimeError):

@@ -1,4 +1,4 @@
-"""Run a web server as a child process on a free loopback port, for the tests and the benchmark."""
+"""The app's server command, and a web server run as a child process on a free loopback port (tests, bench)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,9 @@ from pathlib import Path
 import httpx
 
 from devenv.postgres import free_port
+
+# How the image, Heroku and `make local` start the app (app/Dockerfile CMD, app/heroku.yml), run from app/.
+APP_SERVER = [sys.executable, "-m", "actors.serve"]
 
 
 class ServerDidNotStart(RuntimeError):

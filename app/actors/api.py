@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from flask import Blueprint, current_app, request
 
 from actors.sample import parse_count, random_actors
@@ -18,5 +16,5 @@ def actors() -> dict:
     return {
         "server": current_app.config["SERVER_NAME_SHOWN"],
         "count": len(found),
-        "actors": [asdict(actor) for actor in found],
+        "actors": [actor._asdict() for actor in found],
     }

@@ -61,14 +61,18 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={env[name]!r} is not valid: set it to true or false, or unset it")
 
 
-def database_conninfo(env: Mapping[str, str]) -> str:
-    """`DATABASE_URL` with `sslmode=require` unless it names one; empty to let libpq read PG* variables."""
+def database_params(env: Mapping[str, str]) -> dict[str, str]:
+    """libpq connection parameters from `DATABASE_URL`, with `sslmode=require` unless it names one.
+
+    {} when it is unset: libpq then reads the PG* variables itself. Raises ConfigError, which never
+    repeats the URL (it holds the password), for anything but a postgres:// or postgresql:// URL that
+    libpq parses (https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-URIS)
+    with numeric ports.
+    """
     url = env.get("DATABASE_URL", "").strip()
     if not url:
-        return ""
-    invalid = ConfigError(  # never echo the URL: it holds the password
-        "DATABASE_URL is not a valid PostgreSQL URL: use postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
-    )
+        return {}
+    invalid = ConfigError("DATABASE_URL is not a valid PostgreSQL URL: use postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
     if not url.startswith(("postgres://", "postgresql://")):
         raise invalid
     try:
@@ -78,11 +82,17 @@ def database_conninfo(env: Mapping[str, str]) -> str:
     if not all(part.isdigit() for part in str(params.get("port", "5432")).split(",")):
         raise invalid
     params.setdefault("sslmode", "require")
-    return make_conninfo(**params)
+    return {key: str(value) for key, value in params.items()}
+
+
+def database_conninfo(env: Mapping[str, str]) -> str:
+    """`database_params` as a libpq connection string; empty to let libpq read the PG* variables."""
+    params = database_params(env)
+    return make_conninfo(**params) if params else ""
 
 
 def from_environ(env: Mapping[str, str] | None = None) -> Config:
-    """Read and validate every setting the app and its gunicorn config use."""
+    """Read and validate every setting the app and its server (`actors.serve`) use; ConfigError names a bad one."""
     env = os.environ if env is None else env
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if log_level not in LOG_LEVELS:

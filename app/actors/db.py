@@ -106,8 +106,13 @@ def init_app(app: Flask, config: Config) -> None:
     app.extensions[EXTENSION_KEY] = database
 
 
+def get_from(app: Flask) -> Database:
+    return app.extensions[EXTENSION_KEY]
+
+
 def get() -> Database:
-    return current_app.extensions[EXTENSION_KEY]
+    """The current app's database (inside a request)."""
+    return get_from(current_app)
 
 
 def run(work: Callable[[psycopg.Connection], T], timeout: float | None = None) -> T:

@@ -8,11 +8,15 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from actors.db import DatabaseUnavailable
-from actors.logs import request_id
 from actors.sample import BadCount
+from actors.wsgi import request_id as environ_request_id
 
 logger = logging.getLogger("actors")
 RETRY_AFTER_S = "5"
+
+
+def request_id() -> str:
+    return environ_request_id(request.environ)
 
 
 def _wants_json() -> bool:

@@ -1,71 +1,89 @@
-"""JSON log lines on stdout: one per request, and the app's (and gunicorn's) own events."""
+"""JSON log lines on stdout: one per request, and the app's, the server's and the seed's own events.
+
+Every line is one JSON object with `level`, `logger`, `pid`, `message` and `time` (ISO 8601, UTC), plus
+the fields of its event; a request line adds `method`, `path`, `status`, `duration_ms` and `request_id`.
+Events go through `logging` and python-json-logger (https://nhairs.github.io/python-json-logger/).
+The request line, written on every request, is built by `json.dumps` directly instead: the same fields
+for about 8 µs of CPU instead of 32 µs through `logging` (timeit, this repository's machine).
+This module imports no Flask, so the seed command can use it without the web stack.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.config
-import re
-import time
-import uuid
+import os
+import sys
+from datetime import UTC, datetime
 
-from flask import Flask, Response, g, request
-
-REQUEST_ID_HEADER = "X-Request-ID"
-# Heroku's router and most proxies send 20-200 URL-safe characters; anything else is replaced.
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,200}")
 FORMAT = "%(levelname)s %(name)s %(process)d %(message)s"
+RENAMED = {"levelname": "level", "name": "logger", "process": "pid"}
 
-logger = logging.getLogger("actors")
 
+def logging_config(level: str, *, problems_to_stderr: bool = False) -> dict:
+    """A `logging.config.dictConfig` mapping: JSON lines on stdout for every logger at `level`.
 
-def logging_config(level: str) -> dict:
-    """A `logging.config.dictConfig` for JSON on stdout; gunicorn's loggers included."""
+    `problems_to_stderr` sends WARNING and above to stderr instead (the seed command: progress on
+    stdout, the one failure line on stderr). The server's loggers (granian's `_granian`) are included;
+    its access log is off, since the app logs each request itself, with its request id.
+    """
+    handlers: dict[str, dict] = {
+        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+    }
+    if problems_to_stderr:
+        handlers["stdout"]["filters"] = ["below_warning"]
+        handlers["stderr"] = {
+            "class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr", "level": "WARNING"
+        }
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": {"below_warning": {"()": BelowWarning}},
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",
                 "fmt": FORMAT,
-                "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
+                "rename_fields": RENAMED,
                 "timestamp": "time",  # ISO 8601, UTC
             }
         },
-        "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
-        "root": {"handlers": ["stdout"], "level": level},
+        "handlers": handlers,
+        "root": {"handlers": list(handlers), "level": level},
         "loggers": {
-            "gunicorn.error": {"handlers": ["stdout"], "level": level, "propagate": False},
-            # requests are logged by the app with their request id; gunicorn's access log would repeat them
-            "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+            "_granian": {"handlers": list(handlers), "level": level, "propagate": False},
+            "granian.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         },
     }
 
 
-def request_id() -> str:
-    return g.get("request_id", "-")
+class BelowWarning(logging.Filter):
+    """Passes DEBUG and INFO records only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.WARNING
 
 
-def init_app(app: Flask, level: str) -> None:
-    logging.config.dictConfig(logging_config(level))
+def configure(level: str, *, problems_to_stderr: bool = False) -> None:
+    """Apply `logging_config` to this process."""
+    logging.config.dictConfig(logging_config(level, problems_to_stderr=problems_to_stderr))
 
-    @app.before_request
-    def start_timer() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        g.started = time.perf_counter()
 
-    @app.after_request
-    def log_request(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = request_id()
-        duration_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        logger.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round(duration_ms, 2),
-                "request_id": request_id(),
-            },
-        )
-        return response
+class RequestLog:
+    """Writes the request lines of one process, unless its `actors` logger is above INFO."""
+
+    def __init__(self) -> None:
+        self.enabled = logging.getLogger("actors").isEnabledFor(logging.INFO)
+        self.pid = os.getpid()
+
+    def write(self, method: str, path: str, status: int, seconds: float, request_id: str) -> None:
+        """One line for a request answered with `status` after `seconds`."""
+        if not self.enabled:
+            return
+        line = json.dumps({
+            "level": "INFO", "logger": "actors", "pid": self.pid, "message": "request",
+            "method": method, "path": path, "status": status, "duration_ms": round(seconds * 1000, 2),
+            "request_id": request_id, "time": datetime.now(UTC).isoformat(),
+        })  # fmt: skip
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()

@@ -1,16 +1,22 @@
 """Prometheus metrics: requests and latency by route and status, and the DB pool's connections.
 
-Under gunicorn each worker is its own process, so the metrics live in prometheus_client's
-multiprocess mode (files in PROMETHEUS_MULTIPROC_DIR, set up by gunicorn.conf.py) and every
-scrape sums all workers, whichever worker answers it.
+The server runs several worker processes, so the metrics live in prometheus_client's multiprocess
+mode (files in PROMETHEUS_MULTIPROC_DIR, set up by `actors.serve`) and every scrape sums all
+workers, whichever worker answers it
+(https://prometheus.github.io/client_python/multiprocess/).
+A request costs two shared-memory updates (its counter and its histogram); the pool gauges are not
+touched by requests: each worker publishes its pool's figures once a second from a background
+thread, and the worker that answers a scrape publishes its own right then.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
+from pathlib import Path
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -20,11 +26,13 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from psycopg_pool import ConnectionPool
 
 from actors import db
 
 bp = Blueprint("metrics", __name__)
+POOL_PUBLISH_INTERVAL_S = 1.0
 
 REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["route", "method", "status"])
 LATENCY = Histogram(
@@ -39,37 +47,58 @@ POOL_CONNECTIONS = Gauge(
     ["state"],
     multiprocess_mode="livesum",
 )
+# (route, method, status) -> (counter, histogram): `labels()` takes a lock and builds a key each time.
+_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
 
-def _record_pool() -> None:
-    stats = db.get().pool.get_stats()
+def observe(route: str, method: str, status: int, seconds: float) -> None:
+    """Count one request to `route` answered with `status` after `seconds`."""
+    children = _children.get((route, method, status))
+    if children is None:
+        children = _children[(route, method, status)] = (
+            REQUESTS.labels(route, method, str(status)),
+            LATENCY.labels(route, str(status)),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+def publish_pool(pool: ConnectionPool) -> None:
+    stats = pool.get_stats()
     POOL_CONNECTIONS.labels("open").set(stats.get("pool_size", 0))
     POOL_CONNECTIONS.labels("idle").set(stats.get("pool_available", 0))
     POOL_CONNECTIONS.labels("waiting").set(stats.get("requests_waiting", 0))
 
 
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+def watch_pool(pool: ConnectionPool) -> None:
+    """Publish `pool`'s figures every POOL_PUBLISH_INTERVAL_S from a daemon thread, until the pool closes."""
 
-    @app.before_request
-    def start_clock() -> None:
-        g.metrics_started = time.perf_counter()
+    def publish() -> None:
+        while not pool.closed:
+            publish_pool(pool)
+            time.sleep(POOL_PUBLISH_INTERVAL_S)
 
-    @app.after_request
-    def count_request(response: Response) -> Response:
-        # the rule, not the path, so that unknown URLs cannot explode the label set
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        status = str(response.status_code)
-        REQUESTS.labels(route, request.method, status).inc()
-        LATENCY.labels(route, status).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
-        _record_pool()
-        return response
+    threading.Thread(target=publish, name="pool-metrics", daemon=True).start()
+
+
+def _forget_dead_workers(directory: str) -> None:
+    """Drop the live gauges of workers that are gone (a crashed worker that the server replaced)."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid, directory)
+        except PermissionError:  # alive, under another user
+            pass
 
 
 @bp.get("/metrics")
 def scrape() -> Response:
-    _record_pool()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    publish_pool(db.get().pool)
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        _forget_dead_workers(directory)
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
     else:

@@ -3,7 +3,8 @@
 The source is a pg_restore archive (a local path, or an https URL of a .tar or of a .zip holding one), named by
 `--archive` or else `SEED_ARCHIVE`. The load is one transaction, so it is all or nothing: a second run sees the
 `public.actor` table and does nothing, and a failed or killed run leaves the database as it was.
-It needs only the standard library, psycopg and python-json-logger, not the Flask app or its connection pool.
+It needs only the standard library, psycopg and python-json-logger (through `actors.config` and `actors.logs`),
+not the Flask app or its connection pool.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pythonjsonlogger.json import JsonFormatter
+from psycopg.conninfo import make_conninfo
+
+from actors import config, logs
 
 DEFAULT_ARCHIVE = "https://www.postgresqltutorial.com/wp-content/uploads/2019/05/dvdrental.zip"
 DOWNLOAD_TIMEOUT = 30  # seconds without progress before a download is abandoned
@@ -59,36 +61,12 @@ class Interrupted(Exception):
         self.signum = signum
 
 
-def configure_logging() -> None:
-    """JSON lines with the app's fields (see actors.logs): progress on stdout, failures on stderr."""
-    formatter = JsonFormatter(
-        "%(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level", "name": "logger"}, timestamp="time"
-    )
-    progress = logging.StreamHandler(sys.stdout)
-    progress.addFilter(lambda record: record.levelno < logging.WARNING)
-    problems = logging.StreamHandler(sys.stderr)
-    problems.setLevel(logging.WARNING)
-    for handler in (progress, problems):
-        handler.setFormatter(formatter)
-    log.handlers = [progress, problems]
-    log.setLevel(logging.INFO)
-    log.propagate = False
-
-
 def connection_params() -> dict[str, str]:
-    """Connection parameters from `DATABASE_URL` (with `sslmode=require` unless it names one); {} means libpq's PG*."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return {}
+    """Connection parameters from `DATABASE_URL`, checked as the app checks it; {} means libpq's PG*."""
     try:
-        params = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        # libpq's message may quote parts of the URL, password included: don't repeat it.
-        raise SeedError(
-            "DATABASE_URL is not a valid PostgreSQL URL: use postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
-        ) from None
-    params.setdefault("sslmode", "require")
-    return params
+        return config.database_params(os.environ)
+    except config.ConfigError as error:
+        raise SeedError(str(error)) from None
 
 
 def describe_target(params: dict[str, str]) -> str:
@@ -331,7 +309,7 @@ def _raise_interrupted(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; 0 on success or no-op, else one error line on stderr and a non-zero status."""
     args = parse_args(argv)
-    configure_logging()
+    logs.configure("INFO", problems_to_stderr=True)
     signal.signal(signal.SIGTERM, _raise_interrupted)
     signal.signal(signal.SIGINT, _raise_interrupted)
     try:

@@ -1,10 +1,12 @@
-"""The app under trouble, served by real gunicorn on loopback: every loop here is bounded in count and time.
+"""The app under trouble, served by its real server on loopback: every loop here is bounded in count and time.
 
 Outage, graceful shutdown, pool exhaustion and hostile input. (The seed killed mid-load is in test_seed.py.)
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import time
@@ -15,7 +17,8 @@ from contextlib import contextmanager
 import httpx
 import psycopg
 import pytest
-from conftest import GUNICORN, booted_workers, clean_env, serving, wait_for_workers
+
+from tests.support import APP_SERVER, clean_env, metric, serving, started_workers, wait_for_workers
 
 POOL_TIMEOUT_S = 2
 
@@ -46,7 +49,7 @@ def wait_for_waiters(database_url: str, count: int, timeout: float = 10) -> None
 def test_database_outage_under_load(actors_database_url, postgres):
     workers = 2
     env = clean_env(DATABASE_URL=actors_database_url, DB_POOL_TIMEOUT=str(POOL_TIMEOUT_S), WEB_CONCURRENCY=str(workers))
-    with serving(GUNICORN, env) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+    with serving(APP_SERVER, env) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         wait_for_workers(server, workers)
         outcomes: list[tuple[float, int, float]] = []  # (sent at, status, seconds taken)
         stop = threading.Event()
@@ -86,13 +89,42 @@ def test_database_outage_under_load(actors_database_url, postgres):
     )
     assert after_recovery == [200] * 20
     # each worker booted once: none crashed or was replaced
-    assert booted_workers(server) == workers, f"no worker may crash or be restarted:\n{server.output}"
-    assert "WORKER TIMEOUT" not in server.output
+    assert started_workers(server) == workers, f"no worker may crash or be restarted:\n{server.output}"
+
+
+def answering_pids(server, requests: int = 60) -> set[int]:
+    """The worker pids that answered `requests` requests, each on a new connection."""
+    for _ in range(requests):
+        assert httpx.get(f"{server.url}/healthz", headers={"Connection": "close"}).is_success
+    deadline = time.monotonic() + 5
+    while len(answered := [line for line in server.json_lines() if line.get("path") == "/healthz"]) < requests:
+        assert time.monotonic() < deadline, server.output
+        time.sleep(0.05)
+    return {line["pid"] for line in answered}
+
+
+def test_web_concurrency_sets_the_number_of_worker_processes(actors_database_url):
+    with serving(APP_SERVER, clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="3")) as server:
+        wait_for_workers(server, 3)
+        assert len(answering_pids(server)) == 3
+
+
+def test_a_crashed_worker_is_replaced(actors_database_url):
+    with serving(APP_SERVER, clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="2")) as server:
+        wait_for_workers(server, 2)
+        victim = next(iter(answering_pids(server, 20)))
+        os.kill(victim, signal.SIGKILL)
+        wait_for_workers(server, 3, timeout=30)
+        assert [httpx.get(f"{server.url}/api/actors").status_code for _ in range(20)] == [200] * 20
+        assert server.process.poll() is None
+        # the dead worker's pool no longer counts: 2 live workers of at most 2 connections each (WEB_THREADS)
+        time.sleep(1.5)  # each worker publishes its pool's figures once a second
+        assert 1 <= metric(httpx.get(f"{server.url}/metrics").text, "db_pool_connections", state="open") <= 4
 
 
 def test_sigterm_lets_in_flight_requests_finish(actors_database_url):
     env = clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="1", WEB_THREADS="3")
-    with serving(GUNICORN, env) as server:
+    with serving(APP_SERVER, env) as server:
         with ThreadPoolExecutor(3) as pool, actor_table_locked(actors_database_url):
             in_flight = [pool.submit(httpx.get, f"{server.url}/api/actors", timeout=30) for _ in range(3)]
             wait_for_waiters(actors_database_url, 3)
@@ -104,7 +136,7 @@ def test_sigterm_lets_in_flight_requests_finish(actors_database_url):
         # leaving the lock block released it: the in-flight requests complete
         assert [future.result().status_code for future in in_flight] == [200, 200, 200], server.output
         assert server.process.wait(25) == 0
-        assert time.monotonic() - stopping_at < 20, "gunicorn must exit within its graceful timeout"
+        assert time.monotonic() - stopping_at < 20, "the server must exit within its graceful timeout"
 
 
 def test_pool_exhaustion_waits_then_503_then_recovers(actors_database_url):
@@ -115,7 +147,7 @@ def test_pool_exhaustion_waits_then_503_then_recovers(actors_database_url):
         DB_POOL_SIZE="1",
         DB_POOL_TIMEOUT=str(POOL_TIMEOUT_S),
     )
-    with serving(GUNICORN, env) as server:
+    with serving(APP_SERVER, env) as server:
         with ThreadPoolExecutor(4) as pool, actor_table_locked(actors_database_url):
             holder = pool.submit(httpx.get, f"{server.url}/api/actors", timeout=30)
             wait_for_waiters(actors_database_url, 1)  # the pool's only connection is now busy
@@ -144,7 +176,7 @@ def raw_request(url: str, request: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def hostile_target(actors_database_url):
-    with serving(GUNICORN, clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="1")) as server:
+    with serving(APP_SERVER, clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="1")) as server:
         yield server
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import time
+from datetime import datetime, timedelta
 
 import httpx
 import psycopg
 import pytest
-from conftest import GUNICORN, clean_env, create_actor_table, serving, wait_for_workers
 
-from actors import config, create_app
-from actors.security import HEADERS
+from actors import config
+from devenv.postgres import create_actor_table
+from tests.support import APP_DIR, APP_SERVER, clean_env, metric, serving, wait_for_workers
 
 ACTOR_NAME = re.compile(r'<span class="first">Actor\d+</span> <span class="last">Number\d+</span>')
 
@@ -29,14 +31,10 @@ def test_page_takes_a_count(client):
     assert len(ACTOR_NAME.findall(page)) == 12
 
 
-def test_page_escapes_names(postgres):
-    url = postgres.create_database("hostile_names")
+def test_page_escapes_names(running_postgres, make_app):
+    url = running_postgres.create_database("hostile_names")
     create_actor_table(url, [("<script>alert(1)</script>", "O'Brien & <b>Sons</b>")])
-    app = create_app({"DATABASE_URL": url})
-    try:
-        page = app.test_client().get("/").get_data(as_text=True)
-    finally:
-        app.extensions["actors.db"].close()
+    page = make_app(DATABASE_URL=url).test_client().get("/").get_data(as_text=True)
     assert "<script>" not in page.lower()
     assert "<b>" not in page.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.lower()
@@ -63,41 +61,41 @@ def test_selection_is_random_across_requests(client):
     assert len(seen) > 40
 
 
-def test_selection_copes_with_gaps_and_small_tables(postgres):
-    url = postgres.create_database("sparse_actors")
+def test_selection_copes_with_gaps_and_small_tables(running_postgres, make_app):
+    url = running_postgres.create_database("sparse_actors")
     create_actor_table(url, [(f"A{n}", f"B{n}") for n in range(1, 1001)])
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DELETE FROM actor WHERE actor_id % 97 <> 0")  # 10 actors left, far apart
-    app = create_app({"DATABASE_URL": url})
-    try:
-        client = app.test_client()
-        assert client.get("/api/actors?count=8").get_json()["count"] == 8
-        everyone = client.get("/api/actors?count=50").get_json()
-        assert sorted(a["actor_id"] for a in everyone["actors"]) == list(range(97, 1001, 97))
-    finally:
-        app.extensions["actors.db"].close()
+    client = make_app(DATABASE_URL=url).test_client()
+    assert client.get("/api/actors?count=8").get_json()["count"] == 8
+    everyone = client.get("/api/actors?count=50").get_json()
+    assert sorted(a["actor_id"] for a in everyone["actors"]) == list(range(97, 1001, 97))
 
 
-def _nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
-
-
-def test_selection_reads_a_few_rows_not_the_whole_table(postgres):
-    from actors.sample import RANDOM_ACTORS_SQL
-
-    url = postgres.create_database("many_actors")
-    create_actor_table(url, [])
+def actor_scans(url: str) -> tuple[int, int]:
+    """(sequential scans, rows fetched by index scans) of table actor so far, as PostgreSQL counts them."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO actor (first_name, last_name) SELECT 'A', 'B' FROM generate_series(1, 50000)")
-        conn.execute("ANALYZE actor")
-        [[explained]] = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + RANDOM_ACTORS_SQL, {"probes": 10})
-    scans = [node for node in _nodes(explained[0]["Plan"]) if node.get("Relation Name") == "actor"]
-    rows_read = sum(node["Actual Rows"] * node["Actual Loops"] for node in scans)
-    # 10 probes of one row each, plus min() and max(): a sort or scan of the table would read 50,000
-    assert 0 < rows_read <= 12
-    assert all("Index" in node["Node Type"] for node in scans)
+        return conn.execute(
+            "SELECT coalesce(seq_scan, 0), coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'actor'"
+        ).fetchone()
+
+
+def test_a_request_reads_a_few_rows_not_the_whole_table(running_postgres, make_app):
+    url = running_postgres.create_database("many_actors")
+    create_actor_table(url, generated=50_000)
+    before = actor_scans(url)
+    app = make_app(DATABASE_URL=url)
+    for _ in range(10):
+        assert app.test_client().get("/api/actors?count=5").status_code == 200
+    app.extensions["actors.db"].close()  # a backend reports its table statistics when it ends
+    deadline = time.monotonic() + 10
+    while (after := actor_scans(url)) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    sequential, fetched = after[0] - before[0], after[1] - before[1]
+    # 10 requests of 10 probes reading one row each, plus the ids' bounds from the index's two ends:
+    # a sort or scan of the table would read 50,000 rows per request
+    assert sequential == 0
+    assert 0 < fetched <= 10 * 12
 
 
 @pytest.mark.parametrize("count", ["0", "51", "-1", "abc", "1.5", "", " 5", "\uff15", "99999999999999999999"])
@@ -119,35 +117,30 @@ def test_liveness_and_readiness(client):
     assert client.get("/readyz").get_json() == {"status": "ready"}
 
 
-def test_without_a_database_liveness_holds_and_the_rest_answers_503():
-    app = create_app({"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none?sslmode=disable", "DB_POOL_TIMEOUT": "1"})
-    try:
-        client = app.test_client()
-        assert client.get("/healthz").status_code == 200
-        assert client.get("/readyz").status_code == 503
-        api = client.get("/api/actors")
-        assert api.status_code == 503
-        assert api.headers["Retry-After"]
-        page = client.get("/")
-        assert page.status_code == 503
-        assert "The database is not answering right now" in page.get_data(as_text=True)
-    finally:
-        app.extensions["actors.db"].close()
+NO_DATABASE = "postgresql://nobody@127.0.0.1:9/none?sslmode=disable"
 
 
-def test_a_database_known_down_answers_at_once():
-    app = create_app({"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none?sslmode=disable", "DB_POOL_TIMEOUT": "1"})
-    try:
-        client = app.test_client()
-        timings = []
-        for _ in range(5):
-            started = time.monotonic()
-            assert client.get("/api/actors").status_code == 503
-            timings.append(time.monotonic() - started)
-        assert timings[0] >= 0.9, "until the pool gives up reconnecting, a request waits the whole pool timeout"
-        assert max(timings[-2:]) < 0.5, "then requests do not queue behind a known outage"
-    finally:
-        app.extensions["actors.db"].close()
+def test_without_a_database_liveness_holds_and_the_rest_answers_503(make_app):
+    client = make_app(DATABASE_URL=NO_DATABASE, DB_POOL_TIMEOUT="1").test_client()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 503
+    api = client.get("/api/actors")
+    assert api.status_code == 503
+    assert api.headers["Retry-After"] == "5"
+    page = client.get("/")
+    assert page.status_code == 503
+    assert "The database is not answering right now" in page.get_data(as_text=True)
+
+
+def test_a_database_known_down_answers_at_once(make_app):
+    client = make_app(DATABASE_URL=NO_DATABASE, DB_POOL_TIMEOUT="1").test_client()
+    timings = []
+    for _ in range(5):
+        started = time.monotonic()
+        assert client.get("/api/actors").status_code == 503
+        timings.append(time.monotonic() - started)
+    assert timings[0] >= 0.9, "until the pool gives up reconnecting, a request waits the whole pool timeout"
+    assert max(timings[-2:]) < 0.5, "then requests do not queue behind a known outage"
 
 
 def test_database_outage_answers_503_then_recovers_without_restart(client, postgres):
@@ -165,12 +158,30 @@ def test_database_outage_answers_503_then_recovers_without_restart(client, postg
     assert client.get("/readyz").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/", "/api/actors", "/healthz", "/metrics", "/api/actors?count=0", "/missing"])
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+    "Strict-Transport-Security": "max-age=31536000",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/api/actors", "/healthz", "/metrics", "/api/actors?count=0", "/missing", "/static/style.css"]
+)
 def test_security_headers_on_every_response(client, path):
     response = client.get(path)
-    for name, value in HEADERS.items():
-        assert response.headers[name] == value
-    assert "style-src 'self'" in response.headers["Content-Security-Policy"]
+    assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+    assert len(response.headers.getlist("Content-Security-Policy")) == 1
+
+
+@pytest.mark.parametrize("path", ["/", "/api/actors", "/healthz", "/missing"])
+def test_fresh_answers_are_never_cached(client, path):
+    assert client.get(path).headers["Cache-Control"] == "no-store"
 
 
 def test_static_stylesheet_is_served_and_cacheable(client):
@@ -182,27 +193,35 @@ def test_static_stylesheet_is_served_and_cacheable(client):
 
 def test_request_id_is_honoured_or_replaced(client):
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
-    replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\t<>"}).headers["X-Request-ID"]
-    assert re.fullmatch(r"[0-9a-f]{32}", replaced)
+    bad = {"X-Request-ID": "bad id\t<>"}
+    replaced = [client.get("/healthz", headers=bad).headers["X-Request-ID"] for _ in range(3)]
+    fresh = [client.get("/healthz").headers["X-Request-ID"] for _ in range(3)]
+    ids = replaced + fresh
+    assert len(set(ids)) == 6, "every request gets an id of its own"
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]{8,64}", request_id) for request_id in ids), ids
 
 
-def test_debug_mode_cannot_be_switched_on_and_errors_hide_tracebacks(monkeypatch, actors_database_url):
+def test_a_request_id_shows_on_the_error_page(client):
+    response = client.get("/api/actors?count=0", headers={"X-Request-ID": "trace-400"})
+    assert response.get_json() == {
+        "error": "count must be a whole number from 1 to 50", "status": 400, "request_id": "trace-400"
+    }
+
+
+def test_debug_mode_cannot_be_switched_on_and_errors_hide_tracebacks(monkeypatch, make_app, actors_database_url):
     monkeypatch.setenv("FLASK_DEBUG", "1")
-    app = create_app({"DATABASE_URL": actors_database_url, "FLASK_DEBUG": "1"})
-    try:
-        assert app.debug is False
+    app = make_app(DATABASE_URL=actors_database_url, FLASK_DEBUG="1")
+    assert app.debug is False
 
-        @app.get("/boom")
-        def boom():
-            raise RuntimeError("secret internals")
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
 
-        response = app.test_client().get("/boom")
-        assert response.status_code == 500
-        body = response.get_data(as_text=True)
-        assert "Traceback" not in body
-        assert "secret internals" not in body
-    finally:
-        app.extensions["actors.db"].close()
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Traceback" not in body
+    assert "secret internals" not in body
 
 
 @pytest.mark.parametrize(
@@ -253,12 +272,8 @@ def test_server_name_prefers_the_dyno():
     assert config.from_environ({"HOSTNAME": "pod-x"}).server_name == "pod-x"
 
 
-def test_gunicorn_refuses_a_bad_setting_in_one_line():
-    import subprocess
-
-    from conftest import APP_DIR
-
-    result = subprocess.run(GUNICORN, cwd=APP_DIR, env=clean_env(PORT="99999"), capture_output=True, text=True)
+def test_the_server_refuses_a_bad_setting_in_one_line():
+    result = subprocess.run(APP_SERVER, cwd=APP_DIR, env=clean_env(PORT="99999"), capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "actors: configuration error: PORT='99999' is not valid: set it to a whole number from 1 to 65535, or unset it"
@@ -267,7 +282,7 @@ def test_gunicorn_refuses_a_bad_setting_in_one_line():
 
 @pytest.fixture(scope="module")
 def two_workers(actors_database_url):
-    with serving(GUNICORN, clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="2")) as server:
+    with serving(APP_SERVER, clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="2")) as server:
         wait_for_workers(server, 2)
         yield server
 
@@ -280,27 +295,23 @@ def test_one_json_log_line_per_request(two_workers):
         time.sleep(0.05)
     assert len(lines) == 1
     line = lines[0]
-    assert {"method": "GET", "path": "/api/actors", "status": 200, "message": "request"}.items() <= line.items()
-    assert line["duration_ms"] >= 0
-    assert {"time", "level", "logger", "pid"} <= set(line)
-    # gunicorn's own lines are JSON too, and nothing prints the connection string
+    assert set(line) == {
+        "level", "logger", "pid", "message", "method", "path", "status", "duration_ms", "request_id", "time"
+    }
+    assert {"level": "INFO", "logger": "actors", "message": "request", "method": "GET", "path": "/api/actors",
+            "status": 200}.items() <= line.items()
+    assert 0 < line["duration_ms"] < 5000
+    assert datetime.fromisoformat(line["time"]).utcoffset() == timedelta(0)
+    # the server's own lines are JSON too, and nothing prints the connection string
     assert all(text.startswith("{") for text in two_workers.lines if text.strip())
     assert "postgresql://" not in two_workers.output
-
-
-def _sample(metrics_text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in metrics_text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def test_metrics_count_every_request_across_workers(two_workers):
     def scrape() -> str:
         return httpx.get(f"{two_workers.url}/metrics", headers={"Connection": "close"}).text
 
-    before = _sample(scrape(), "http_requests_total", route="/api/actors", status="200")
+    before = metric(scrape(), "http_requests_total", route="/api/actors", status="200")
     for _ in range(30):
         assert httpx.get(f"{two_workers.url}/api/actors", headers={"Connection": "close"}).status_code == 200
     pids = {line["pid"] for line in two_workers.json_lines() if line.get("path") == "/api/actors"}
@@ -308,9 +319,9 @@ def test_metrics_count_every_request_across_workers(two_workers):
     # whichever worker answers the scrape, it reports the sum over both
     for _ in range(6):
         text = scrape()
-        assert _sample(text, "http_requests_total", route="/api/actors", status="200") == before + 30
-        assert _sample(text, "http_request_duration_seconds_count", route="/api/actors", status="200") >= 30
-        assert _sample(text, "db_pool_connections", state="open") >= 1
+        assert metric(text, "http_requests_total", route="/api/actors", status="200") == before + 30
+        assert metric(text, "http_request_duration_seconds_count", route="/api/actors", status="200") >= 30
+        assert metric(text, "db_pool_connections", state="open") >= 1
 
 
 @pytest.mark.parametrize(
@@ -329,12 +340,9 @@ def test_https_and_direct_requests_are_served(client, proto):
     assert client.get("/healthz", headers=headers).status_code == 200
 
 
-def test_the_https_redirect_can_be_switched_off(actors_database_url):
-    app = create_app({"DATABASE_URL": actors_database_url, "FORCE_HTTPS": "false"})
-    try:
-        assert app.test_client().get("/healthz", headers={"X-Forwarded-Proto": "http"}).status_code == 200
-    finally:
-        app.extensions["actors.db"].close()
+def test_the_https_redirect_can_be_switched_off(make_app, actors_database_url):
+    app = make_app(DATABASE_URL=actors_database_url, FORCE_HTTPS="false")
+    assert app.test_client().get("/healthz", headers={"X-Forwarded-Proto": "http"}).status_code == 200
 
 
 def test_force_https_takes_only_a_boolean():

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import APP_DIR, clean_env
 from psycopg import sql
 
 from devenv.postgres import EmbeddedPostgres, bin_dir, free_port
+from tests.support import APP_DIR, clean_env
 
 pytestmark = pytest.mark.usefixtures("pg_tools_path")
 

@@ -1,11 +1,12 @@
-"""A person's view: headless Chromium opens the page that gunicorn serves."""
+"""A person's view: headless Chromium opens the page that the app's server serves."""
 
 from __future__ import annotations
 
 import shutil
 
 import pytest
-from conftest import GUNICORN, clean_env, serving
+
+from tests.support import APP_SERVER, clean_env, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 # The flags a sandboxed, offline machine needs: no background calls home, no GPU, root-safe.
@@ -29,7 +30,7 @@ def test_a_browser_sees_five_actors_and_no_policy_violations(actors_database_url
     from playwright.sync_api import sync_playwright
 
     env = clean_env(DATABASE_URL=actors_database_url, HOSTNAME="browser-test")
-    with serving(GUNICORN, env) as server, sync_playwright() as playwright:
+    with serving(APP_SERVER, env) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()

@@ -1,0 +1,93 @@
+"""`python -m actors.serve`: the web server of every environment (the image, Heroku's web dyno, `make local`).
+
+granian (https://github.com/emmett-framework/granian) serves the app over WSGI, HTTP/1.1, from
+WEB_CONCURRENCY worker processes of WEB_THREADS request threads each, on 0.0.0.0:$PORT, as Heroku
+defines those variables (https://devcenter.heroku.com/articles/dyno-startup-behavior#port-binding).
+It measured best among the servers `make bench` puts side by side (README, "Performance").
+
+At SIGTERM (Kubernetes and Heroku both send it, then SIGKILL 30 s later) each worker stops accepting
+connections and finishes the requests in flight; a worker still busy GRACEFUL_TIMEOUT_S later is
+killed. A worker that crashes is replaced. Nothing is written outside /tmp (the metrics files), so
+the image runs with a read-only root filesystem.
+
+A bad setting prints one line, `actors: configuration error: ...`, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from actors import config, logs
+
+# inside Heroku's 30 s router limit and both platforms' 30 s between SIGTERM and SIGKILL
+GRACEFUL_TIMEOUT_S = 20
+# request line and headers together; more gets a 431 (gunicorn's limits were 4094 and 8190 bytes)
+MAX_REQUEST_HEAD_BYTES = 8192
+APP_FACTORY = "actors:create_app"
+
+
+def metrics_directory() -> tuple[str, bool]:
+    """PROMETHEUS_MULTIPROC_DIR emptied (files of an earlier run would be counted again), or a new one
+    under the temporary directory; and whether it is ours to remove at exit."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not given:
+        return tempfile.mkdtemp(prefix="actors-metrics-"), True
+    Path(given).mkdir(parents=True, exist_ok=True)
+    for stale in Path(given).glob("*.db"):
+        stale.unlink()
+    return given, False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT; 0 after a clean stop, 2 for a bad setting."""
+    parser = argparse.ArgumentParser(prog="python -m actors.serve", description="Serve the app (settings: README).")
+    parser.add_argument(
+        "--app", default=APP_FACTORY, metavar="MODULE:FACTORY",
+        help=f"the WSGI app factory to serve (default {APP_FACTORY}; the bench serves a hello world with it)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = config.from_environ()
+    except config.ConfigError as error:
+        print(f"actors: configuration error: {error}", file=sys.stderr)
+        return 2
+    # prometheus_client reads the variable when the workers import it, after this
+    directory, ours = metrics_directory()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
+    server = Granian(
+        args.app,
+        factory=True,
+        interface=Interfaces.WSGI,
+        address="0.0.0.0",  # noqa: S104 - behind the platform's router, which is the only way in
+        port=settings.port,
+        workers=settings.web_concurrency,
+        blocking_threads=settings.threads,
+        http=HTTPModes.http1,
+        websockets=False,
+        http1_settings=HTTP1Settings(max_buffer_size=MAX_REQUEST_HEAD_BYTES),
+        log_level=LogLevels(settings.log_level.lower()),
+        log_dictconfig=logs.logging_config(settings.log_level),
+        workers_kill_timeout=GRACEFUL_TIMEOUT_S,
+        respawn_failed_workers=True,
+    )
+    try:
+        server.serve()
+    finally:
+        if ours:
+            shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
