@@ -31,8 +31,19 @@ REF_HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA
 _REPOSITORY = rf"(?:{REF_HOST}/)?{_REF_COMPONENT}(?:/{_REF_COMPONENT})*"
 IMAGE_REF = re.compile(rf"^{_REPOSITORY}(?::[\w][\w.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?$")
 REPOSITORY = re.compile(rf"^{_REPOSITORY}$")
-# An https URL of a pg_restore archive, or a path inside the image; no spaces, quotes or control characters.
-_SEED_ARCHIVE = re.compile(r"^(https://[^\s\"'\\]+|[\w./-]+)$")
+# The app's rules, repeated: the program cannot import the app (app/ is not on its path, and actors.config needs
+# psycopg, which is not among the program's requirements). tests/app/test_env_properties.py checks they agree.
+# seed_archive: actors.config.SEED_ARCHIVE_PATTERN, character for character: an https URL without credentials, of
+# RFC 3986 characters (others percent-encoded), or a path (anything without "://"); printable, at most 2048 long.
+SEED_ARCHIVE_PATTERN = (
+    r"^(?:https://"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+    r"|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+    r"(?:[/?#](?:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)?"
+    r"|(?!.*://).+)$"
+)
+_SEED_ARCHIVE = re.compile(SEED_ARCHIVE_PATTERN, re.DOTALL)
 
 
 class ConfigError(pulumi.RunError):
@@ -178,6 +189,27 @@ def _show(value: str, limit: int = 60) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
+def log_level(raw: str) -> str | None:
+    """The app's LOG_LEVEL rule (actors.config.log_level), lower-case: blanks around are ignored, empty is info, the
+    case does not matter (ASCII only); None when `raw` names no level."""
+    value = raw.strip()
+    if not value:
+        return "info"
+    return value.lower() if value.isascii() and value.lower() in LOG_LEVELS else None
+
+
+def read_log_level(r: Reader) -> str:
+    raw = r.present("log_level", "info")
+    if raw is None:
+        return "info"
+    level = log_level(raw)
+    if level is None:
+        r.problem("log_level", f"is {r.show('log_level', raw.strip())}, which is not one of {', '.join(LOG_LEVELS)} "
+                  "(in any case)", "info")
+        return ""
+    return level
+
+
 def read_app(r: Reader) -> AppSettings:
     """The settings of the app itself, the same on every platform."""
     return AppSettings(
@@ -188,10 +220,11 @@ def read_app(r: Reader) -> AppSettings:
                                  example="acme-bot"),
         registry_password=r.secret_text("registry_password", pattern=re.compile(r"^\S+$"), why="a password or token",
                                         example="<token>"),
-        log_level=r.choice("log_level", LOG_LEVELS),
+        log_level=read_log_level(r),
         web_concurrency=r.number("web_concurrency", example=2, minimum=1, maximum=64),
         seed_archive=r.text("seed_archive", pattern=_SEED_ARCHIVE, example="https://example.com/dvdrental.zip",
-                            why="an https URL or a path in the image of a .tar or .zip pg_restore archive",
+                            why="an https URL (without credentials) or a path in the image of a .tar or .zip "
+                                "pg_restore archive",
                             max_length=2048),
         protect=r.flag("protect"),
     )

@@ -24,6 +24,7 @@ import time
 import zipfile
 import zlib
 from pathlib import Path
+from typing import NoReturn
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
@@ -34,6 +35,10 @@ from psycopg.conninfo import make_conninfo
 from actors import config, logs
 
 DEFAULT_ARCHIVE = "https://www.postgresqltutorial.com/wp-content/uploads/2019/05/dvdrental.zip"
+SHOWN_PATH_CHARS = 200
+# Room left beside an archive extracted from a zip: refuse a member that would leave less (or that declares more
+# than there is: a zip bomb) before writing a byte.
+SPARE_BYTES = 64 << 20
 DOWNLOAD_TIMEOUT = 30  # seconds without progress before a download is abandoned
 CONNECT_TIMEOUT = 10
 # Serialises concurrent seeds (e.g. one init container per replica): the second one waits, then finds the data.
@@ -105,12 +110,15 @@ def find_pg_restore() -> str:
 
 
 def shown_url(url: str) -> str:
-    """The URL without credentials or query string (a presigned URL's token is a secret)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return f"{parts.scheme}://{netloc}{parts.path}"
+    """The URL without credentials or query string (a presigned URL's token is a secret), cut short."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+    except ValueError:  # a port out of range, a bad IPv6 literal: show no host rather than what may be a secret
+        return "(an invalid URL)"
+    return shown_path(f"{parts.scheme}://{netloc}{parts.path}")
 
 
 def download(url: str, dest: Path) -> None:
@@ -129,7 +137,7 @@ def download(url: str, dest: Path) -> None:
         raise SeedError(f"cannot download {shown}: HTTP {error.code} {error.reason}") from None
     except URLError as error:
         raise SeedError(f"cannot download {shown}: {error.reason}") from None
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, http.client.HTTPException, ValueError) as error:  # ValueError: a URL urllib cannot use
         raise SeedError(f"cannot download {shown}: {error or type(error).__name__}") from None
 
 
@@ -144,14 +152,68 @@ def extract_from_zip(path: Path, workdir: Path) -> Path:
                 names = ", ".join(m.filename for m in files) or "nothing"
                 raise SeedError(f"zip archive {path.name} must hold exactly one .tar archive; it holds {names}")
             member = candidates[0]
+            free = shutil.disk_usage(workdir).free
+            if member.file_size > free - SPARE_BYTES:
+                raise SeedError(f"zip archive {path.name} holds {member.filename}, of {member.file_size / 1e6:.1f} MB "
+                                f"once extracted: more than the {max(free - SPARE_BYTES, 0) / 1e6:.1f} MB free in "
+                                f"{workdir.parent}")
             log.info(f"extracting {member.filename} from {path.name}")
-            target = workdir / "extracted" / Path(member.filename).name
+            target = workdir / "extracted" / safe_name(member.filename, "archive.tar")
             target.parent.mkdir()
             with bundle.open(member) as source, target.open("wb") as out:
                 shutil.copyfileobj(source, out, 1 << 20)
             return target
-    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:  # NotImplemented: compression
         raise SeedError(f"zip archive {path.name} is corrupt: {error}") from None
+    except RuntimeError as error:  # an encrypted member
+        raise SeedError(f"zip archive {path.name} cannot be read: {error}") from None
+    except OSError as error:  # the disk filled up after all
+        raise SeedError(f"cannot extract from zip archive {path.name}: {error.strerror or error}") from None
+
+
+def shown_path(path: Path | str) -> str:
+    """A path for a message, cut short (a pasted file must not flood the log)."""
+    text = str(path)
+    return text if len(text) <= SHOWN_PATH_CHARS else text[:SHOWN_PATH_CHARS] + "…"
+
+
+def check_source(source: str, channel: str) -> str:
+    """`source` stripped, checked before anything else happens (the database is not even reached); SeedError names
+    `channel` (SEED_ARCHIVE or --archive) when the value cannot be used: by its form (`config.seed_archive_problem`,
+    the stack's `seed_archive` rule too) or, for a local path, because there is no file there."""
+    source = source.strip() or DEFAULT_ARCHIVE
+    problem = config.seed_archive_problem(source)
+    if problem is not None:
+        if "://" in source and not source.startswith("https://"):
+            raise SeedError(f"{channel}: archive URL must be https:// (or use a local path): {shown_url(source)}")
+        if "://" in source and "@" in source.split("://", 1)[1].split("/", 1)[0]:
+            raise SeedError(f"{channel}: the archive URL holds credentials (USER:PASSWORD@), which are never sent: "
+                            f"use a presigned URL or a local path: {shown_url(source)}")
+        shown = shown_url(source) if "://" in source else config.show(source)
+        raise SeedError(f"{channel} {problem}: {shown}")
+    if "://" not in source:
+        local_path(source, channel)
+    return source
+
+
+def safe_name(path: str, default: str) -> str:
+    """The last part of `path` (of a URL or a zip member) as a file name inside the work directory: never "..",
+    never a folder, never too long for the file system, whatever the name it was given."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return default if name in ("", ".", "..") or len(name.encode(errors="replace")) > 200 else name
+
+
+def local_path(source: str, channel: str = "archive") -> Path:
+    """The existing file or directory `source` names (absolute: pg_restore must never take it for an option)."""
+    path = Path(source).expanduser()
+    try:
+        found = path.exists()
+    except (OSError, ValueError) as error:  # e.g. a name too long for the file system
+        raise SeedError(f"{channel} names a path that cannot be read ({getattr(error, 'strerror', None) or error}): "
+                        f"{shown_path(path)}") from None
+    if not found:
+        raise SeedError(f"archive not found: {shown_path(path)} (from {channel})")
+    return path.absolute()
 
 
 def fetch_archive(source: str, workdir: Path) -> Path:
@@ -159,13 +221,11 @@ def fetch_archive(source: str, workdir: Path) -> Path:
     if "://" in source:
         if urlsplit(source).scheme != "https":
             raise SeedError(f"archive URL must be https:// (or use a local path): {shown_url(source)}")
-        path = workdir / (Path(urlsplit(source).path).name or "download")
+        path = workdir / safe_name(urlsplit(source).path, "download")
         download(source, path)
     else:
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise SeedError(f"archive not found: {path}")
-    if zipfile.is_zipfile(path):
+        path = local_path(source)
+    if path.is_file() and zipfile.is_zipfile(path):
         path = extract_from_zip(path, workdir)
     return path
 
@@ -254,8 +314,13 @@ def restore(pg_restore: str, archive: Path, params: dict[str, str], *, force: bo
         raise SeedError(f"restore failed, the database is left as it was: {pg_restore_error(''.join(stderr))}")
 
 
-def seed(source: str, *, force: bool) -> None:
-    """Load the archive unless the data is already there (or `force`), holding a lock against concurrent seeds."""
+def seed(source: str, *, force: bool, channel: str = "SEED_ARCHIVE") -> None:
+    """Load the archive unless the data is already there (or `force`), holding a lock against concurrent seeds.
+
+    Its inputs (`source`, named by `channel`, and DATABASE_URL) are checked first: a bad one fails even when the data
+    is already there, before the database is reached.
+    """
+    source = check_source(source, channel)
     params = connection_params()
     with connect(params) as conn:
         target = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
@@ -284,15 +349,22 @@ def seed(source: str, *, force: bool) -> None:
         )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line like every other error (not usage text and a line of its own)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise SeedError(f"{message} (python -m actors.seed --help lists the options)")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m actors.seed",
         description="Load the DVD rental database into the empty database named by DATABASE_URL (else PG* variables). "
         "A no-op when it is already loaded; the load is one transaction.",
     )
     parser.add_argument(
         "--archive",
-        default=os.environ.get("SEED_ARCHIVE") or DEFAULT_ARCHIVE,
+        default=None,
         help="pg_restore archive: a local path, or an https URL of a .tar or a .zip holding one "
         f"(default: $SEED_ARCHIVE if set, else {DEFAULT_ARCHIVE})",
     )
@@ -308,12 +380,16 @@ def _raise_interrupted(signum: int, _frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; 0 on success or no-op, else one error line on stderr and a non-zero status."""
-    args = parse_args(argv)
     logs.configure("INFO", problems_to_stderr=True)
     signal.signal(signal.SIGTERM, _raise_interrupted)
     signal.signal(signal.SIGINT, _raise_interrupted)
     try:
-        seed(args.archive, force=args.force)
+        args = parse_args(argv)
+        if args.archive is not None:
+            source, channel = args.archive, "--archive"
+        else:
+            source, channel = os.environ.get("SEED_ARCHIVE", ""), "SEED_ARCHIVE"
+        seed(source, force=args.force, channel=channel)
     except SeedError as error:
         log.error(str(error))
         return 1
