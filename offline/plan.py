@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 import os
+import pickle
 import runpy
 import sys
 from collections.abc import Awaitable, Callable
@@ -275,6 +276,10 @@ def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | Non
         runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
 
     cwd = os.getcwd()
+    # pulumi.dynamic's serialize_provider wraps pickle._Pickler._batch_setitems (and replaces save_dict) on every
+    # dynamic resource and never puts them back: in one process each run would nest the wrappers deeper, until
+    # pickling a provider exceeds the recursion limit. A `pulumi up` runs the program once; the plan may run it often.
+    pickler = pickle._Pickler._batch_setitems, pickle._Pickler.save_dict
     os.chdir(PROGRAM_DIR)  # the host's --pwd; providers run there too
     try:
         loop.run_until_complete(run_in_stack(program))
@@ -283,6 +288,7 @@ def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | Non
         os.chdir(cwd)
         loop.close()
         asyncio.set_event_loop(None)
+        pickle._Pickler._batch_setitems, pickle._Pickler.save_dict = pickler
     # Registration order varies with the asyncio schedule; URN order is stable.
     return Plan(stack=stack, resources=sorted(monitor.registrations, key=lambda r: r.urn), outputs=outputs,
                 hooks=monitor.hooks)

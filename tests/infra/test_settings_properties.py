@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from infra.settings import ConfigError
 from offline import plan as offline_plan
-from tests.conftest import REPO
+from tests.support import REPO
 
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
 KEYS: dict[str, str] = {key: spec.get("type", "object") for key, spec in PROJECT["config"].items()}
@@ -225,7 +225,7 @@ def test_a_var_in_both_maps_is_refused_without_showing_the_secret():
     ("k8s", "kubeconfig", "relative/kubeconfig", "is a value (its value is not shown: it is a secret), a relative"),
     ("k8s", "replicas", "zero", "is a value (its value is not shown: it is a secret), not a whole number"),
     ("heroku", "domain", "nodot", "is a value (its value is not shown: it is a secret), which is not a host"),
-    ("heroku", "config_vars", "not json", "is not a JSON object of NAME: value (its value is not shown"),
+    ("heroku", "config_vars", "not json", "is a value (its value is not shown: it is a secret), which is not a JSON"),
 ])
 def test_regression_a_plain_key_set_as_a_secret_is_checked_but_never_quoted(stack, key, value, says):
     result, message = outcome(stack, {}, {key: value + MARKER})

@@ -15,7 +15,7 @@ from kubernetes_validate import utils as kubernetes_validate
 
 from offline import helm, pod_security
 from offline import plan as offline_plan
-from tests.conftest import SHARED
+from tests.support import SHARED
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

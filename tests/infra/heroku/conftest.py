@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import standin
 
+from tests.infra.heroku import standin
 from tests.support import SHARED  # ../shared, next to the repository
 
 SCHEMA = SHARED / "heroku" / "platform-api-schema.json"

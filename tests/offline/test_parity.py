@@ -1,18 +1,19 @@
-"""`python -m infra.plan --parity`: one capability table, derived from what each stack creates, kept in the README."""
+"""`python -m offline.parity`: one capability table, derived from what each stack creates, kept in the README."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import subprocess
-import sys
 
 import pytest
 
-from infra import parity
-from infra import plan as infra_plan
-from tests.conftest import REPO
-from tests.infra_helpers import heroku_plan, k8s_plan
+from offline import parity
+from offline import plan as offline_plan
+from offline.parity import cells as parity_cells
+from offline.parity import heroku as heroku_detectors
+from offline.parity import k8s as k8s_detectors
+from tests.support import REPO, heroku_plan, k8s_plan, offline_cli
 
 # What the committed stack files promise: (Kubernetes provides it, Heroku provides it). A stack that stops
 # providing one of these fails here (and in the README test, whose table would change).
@@ -61,7 +62,7 @@ def test_every_row_explains_a_gap_on_both_platforms_with_a_workaround():
         assert all(g.reason and g.workaround for g in capability.gaps.values()), capability.name
 
 
-def _without(plan: infra_plan.Plan, labels: tuple[str, ...]) -> infra_plan.Plan:
+def _without(plan: offline_plan.Plan, labels: tuple[str, ...]) -> offline_plan.Plan:
     return dataclasses.replace(plan, resources=[r for r in plan.resources if parity.label(r) not in labels])
 
 
@@ -128,17 +129,16 @@ def test_k8s_cost_sums_the_requests_of_what_runs():
     assert "0.55 CPU / 1024 MiB" in cost.what and "up to" not in cost.what and "16 GiB" in cost.what
 
 
-def plan_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "infra.plan", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
+def parity_cli(*args: str) -> subprocess.CompletedProcess:
+    return offline_cli("parity", *args)
 
 
 def test_the_cli_prints_a_readable_table_with_every_row_and_the_same_as_json():
-    text = plan_cli("--parity")
+    text = parity_cli()
     assert text.returncode == 0, text.stderr
     assert all(f"\n{name}\n" in text.stdout for name in PROMISED)
     assert max(len(line) for line in text.stdout.splitlines()) <= 120
-    data = json.loads(plan_cli("--parity", "--json").stdout)
+    data = json.loads(parity_cli("--json").stdout)
     assert data["stacks"] == {"k8s": "k8s", "heroku": "heroku"}
     assert {row["capability"]: (row["k8s"]["available"], row["heroku"]["available"]) for row in data["rows"]} == (
         PROMISED)
@@ -147,15 +147,70 @@ def test_the_cli_prints_a_readable_table_with_every_row_and_the_same_as_json():
 
 
 def test_the_cli_refuses_stacks_that_are_not_one_per_platform():
-    result = plan_cli("--parity", "--stack", "k8s", "--stack", "k8s")
+    result = parity_cli("--stack", "k8s", "--stack", "k8s")
     assert result.returncode == 2 and "one stack per platform" in result.stderr
 
 
 def test_the_readme_shows_the_current_table():
     readme = (REPO / "README.md").read_text()
     block = readme.split(START, 1)[1].split(END, 1)[0].strip()
-    current = plan_cli("--parity", "--markdown")
+    current = parity_cli("--markdown")
     assert current.returncode == 0, current.stderr
     assert block == current.stdout.strip(), (
         "README.md's parity table is stale: replace the lines between the parity markers with the output of "
-        "`python -m infra.plan --parity --markdown`")
+        "`python -m offline.parity --markdown`")
+
+
+def test_each_row_has_a_kubernetes_detector_and_heroku_ones_where_the_platform_can_provide_it():
+    assert all(c.detectors.keys() >= {"k8s"} for c in parity.CAPABILITIES)
+    never_on_heroku = {c.name for c in parity.CAPABILITIES if "heroku" not in c.detectors}
+    assert never_on_heroku == {"Autoscaling", "Health checks", "Network isolation of the DB"}
+    for module in (k8s_detectors, heroku_detectors):  # no detector left over, unused
+        public = {name for name, value in vars(module).items()
+                  if callable(value) and not name.startswith("_") and value.__module__ == module.__name__}
+        assert public <= {c.detector for c in parity.CAPABILITIES}, module.__name__
+
+
+def test_the_https_cell_names_the_issuer_the_certificate_comes_from():
+    existing = parity.CAPABILITIES[0].detect(k8s_plan())
+    assert "from the cluster's existing ClusterIssuer letsencrypt-prod;" in existing.what
+    assert existing.resources == ("Certificate paasport-tls", "Host paasport")
+    own = parity.CAPABILITIES[0].detect(k8s_plan("tls_issuer=", "acme_email=ops@example.com"))
+    assert ("from the stack's own ACME Issuer paasport-acme (HTTP-01 challenges routed by Emissary: Mapping "
+            "paasport-acme-challenge);") in own.what
+    assert own.resources == ("Certificate paasport-tls", "Issuer paasport-acme", "Mapping paasport-acme-challenge",
+                             "Host paasport")
+
+
+def test_an_issuer_whose_challenges_nothing_routes_gives_no_https_cell():
+    plan = k8s_plan("tls_issuer=", "acme_email=ops@example.com")
+    assert parity.CAPABILITIES[0].detect(_without(plan, ("Mapping paasport-acme-challenge",))) is None
+    assert parity.CAPABILITIES[0].detect(_without(plan, ("Issuer paasport-acme",))) is None
+
+
+@pytest.mark.parametrize(("files", "command", "expected"), [
+    ({"gunicorn.conf.py": "workers = 2\ngraceful_timeout = 20\n"},
+     ["gunicorn", "--config", "gunicorn.conf.py", "actors:create_app()"],
+     parity_cells.Shutdown("gunicorn", 20, "app/gunicorn.conf.py")),
+    ({"actors/serve.py": "GRACEFUL_TIMEOUT_S = 15\n"}, ["python", "-m", "actors.serve"],
+     parity_cells.Shutdown("granian", 15, "app/actors/serve.py")),
+    ({"actors/serve.py": "TIMEOUT = 15\n"}, ["python", "-m", "actors.serve"], None),
+    ({}, ["uvicorn", "actors:app"], None),
+])
+def test_the_shutdown_timeout_is_read_from_the_server_the_app_runs(monkeypatch, tmp_path, files, command, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(parity_cells, "APP_DIR", tmp_path)
+    assert parity_cells.shutdown(command) == expected
+
+
+def test_the_graceful_shutdown_cells_follow_the_servers_timeout(monkeypatch):
+    monkeypatch.setattr(k8s_detectors, "shutdown", lambda command: parity_cells.Shutdown("granian", 30, "app/x.py"))
+    monkeypatch.setattr(heroku_detectors, "shutdown", lambda command: parity_cells.Shutdown("granian", 30, "app/x.py"))
+    # 30 s is not under the 30 s both platforms give between SIGTERM and SIGKILL: in-flight requests would be killed.
+    assert k8s_detectors.graceful_shutdown(k8s_plan()) is None
+    assert heroku_detectors.graceful_shutdown(heroku_plan()) is None
+    monkeypatch.setattr(k8s_detectors, "shutdown", lambda command: parity_cells.Shutdown("granian", 29, "app/x.py"))
+    assert "granian stops accepting and finishes requests within 29 s (app/x.py)" in (
+        k8s_detectors.graceful_shutdown(k8s_plan()).what)

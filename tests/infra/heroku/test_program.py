@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
+
 import pytest
 
-from infra import plan as infra_plan
-from infra.heroku_plans import DYNO_SIZES, POSTGRES_PLANS, monthly_cost_usd
-from tests.infra_helpers import heroku_plan, obj, one
+from infra.heroku.plans import monthly_cost_usd
+from offline import plan as offline_plan
+from offline import types as t
+from tests.support import heroku_plan, obj, offline_cli, one
 
-APP = "heroku:app/app:App"
-ADDON = "heroku:addon/addon:Addon"
-BUILD = "heroku:build/build:Build"
-FORMATION = "heroku:formation/formation:Formation"
-DOMAIN = "heroku:domain/domain:Domain"
-DRAIN = "heroku:drain/drain:Drain"
-FEATURE = "heroku:app/feature:Feature"
-RELEASE = "pulumi-python:dynamic/heroku:ContainerRelease"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-REGISTRY_IMAGE = "docker:index/registryImage:RegistryImage"
+APP, ADDON, BUILD, FORMATION = t.HEROKU_APP, t.HEROKU_ADDON, t.HEROKU_BUILD, t.HEROKU_FORMATION
+DOMAIN, DRAIN, FEATURE, RELEASE = t.HEROKU_DOMAIN, t.HEROKU_DRAIN, t.HEROKU_FEATURE, t.CONTAINER_RELEASE
+REMOTE_IMAGE, REGISTRY_IMAGE = t.REMOTE_IMAGE, t.REGISTRY_IMAGE
 REGISTRY = ("deploy=registry",)
 
 
 def test_build_mode_creates_app_postgres_build_formation_and_domain():
     registered = {(r.type, r.name) for r in heroku_plan().resources if r.custom}
     assert registered == {(APP, "paasport"), (ADDON, "paasport-postgres"), (BUILD, "paasport"),
-                          (FORMATION, "paasport-web"), (DOMAIN, "paasport"), (FEATURE, "paasport-log-runtime-metrics")}
+                          (t.BUILD_RELEASE, "paasport-release"), (FORMATION, "paasport-web"), (DOMAIN, "paasport"),
+                          (t.APP_ACM, "paasport-acm"), (FEATURE, "paasport-log-runtime-metrics")}
 
 
 def test_registry_mode_builds_pushes_and_releases_both_images_instead_of_a_build():
@@ -33,10 +32,11 @@ def test_registry_mode_builds_pushes_and_releases_both_images_instead_of_a_build
     assert registered == {(APP, "paasport"), (ADDON, "paasport-postgres"), (FORMATION, "paasport-web"),
                           (DOMAIN, "paasport"), (REMOTE_IMAGE, "paasport-web"), (REMOTE_IMAGE, "paasport-release"),
                           (REGISTRY_IMAGE, "paasport-web-push"), (REGISTRY_IMAGE, "paasport-release-push"),
-                          (RELEASE, "paasport"), (FEATURE, "paasport-log-runtime-metrics")}
+                          (RELEASE, "paasport"), (t.APP_ACM, "paasport-acm"), (FEATURE, "paasport-log-runtime-metrics")}
     web = obj(one(plan, REMOTE_IMAGE, "paasport-web"))
     assert web["name"] == "registry.heroku.com/paasport-example/web:latest"
-    assert (web["build"]["context"], web["build"]["dockerfile"]) == ("app", "Dockerfile")
+    # Providers run in the program directory, infra/: app/ is ../app from there (tests/infra/test_paths.py).
+    assert (web["build"]["context"], web["build"]["dockerfile"]) == ("../app", "Dockerfile")
     assert web["build"]["platform"] == "linux/amd64"
     release_image = obj(one(plan, REMOTE_IMAGE, "paasport-release"))
     assert release_image["name"] == "registry.heroku.com/paasport-example/release:latest"
@@ -44,12 +44,10 @@ def test_registry_mode_builds_pushes_and_releases_both_images_instead_of_a_build
     for process in ("web", "release"):
         push = one(plan, REGISTRY_IMAGE, f"paasport-{process}-push")
         assert obj(push)["name"] == f"registry.heroku.com/paasport-example/{process}:latest"
-        auth = infra_plan.reveal(push.inputs["authConfig"], show_secrets=True)
+        auth = offline_plan.reveal(push.inputs["authConfig"], show_secrets=True)
         assert (auth["address"], auth["username"]) == ("registry.heroku.com", "_")
         assert obj(push)["authConfig"]["password"] == "[secret]"
-    release = obj(one(plan, RELEASE))
-    image_ids = {p: one(plan, REMOTE_IMAGE, f"paasport-{p}").outputs["imageId"] for p in ("web", "release")}
-    assert release["images"] == image_ids
+    release = obj(one(plan, RELEASE))  # what it releases, and when: tests/infra/heroku/test_release_order.py
     assert release["app"] == "paasport-example"
     assert release["api_url"] == "https://api.heroku.com"
     assert release["api_key"] == "[secret]"
@@ -63,14 +61,12 @@ def test_every_resource_belongs_to_a_paasport_heroku_component():
         assert all(r.parent in components for r in plan.resources if r.custom)
 
 
-def test_app_runs_the_container_stack_in_the_configured_region_with_acm_for_the_domain():
+def test_app_runs_the_container_stack_in_the_configured_region_and_team():
     app = obj(one(heroku_plan("region=eu", "team=acme"), APP))
     assert (app["name"], app["stack"], app["region"]) == ("paasport-example", "container", "eu")
-    assert app["acm"] is True
     assert app["organization"]["name"] == "acme"
-    without_domain = heroku_plan("domain=")
-    assert obj(one(without_domain, APP))["acm"] is False
-    assert not without_domain.find(DOMAIN)
+    # ACM and its order: tests/infra/heroku/test_release_order.py
+    assert not heroku_plan("domain=").find(DOMAIN)
     assert "organization" not in obj(one(heroku_plan(), APP))
 
 
@@ -83,26 +79,25 @@ def test_heroku_resources_take_the_app_uuid_not_its_name():
 
 def test_postgres_plan_comes_from_config_and_defaults_to_the_smallest():
     assert obj(one(heroku_plan(), ADDON))["plan"] == "heroku-postgresql:essential-0"
-    assert min(POSTGRES_PLANS, key=POSTGRES_PLANS.get) == "essential-0"
     assert obj(one(heroku_plan("postgres_plan=standard-0"), ADDON))["plan"] == "heroku-postgresql:standard-0"
 
 
 @pytest.mark.parametrize("overrides", [(), REGISTRY])
-def test_the_addon_comes_before_the_build_or_release_and_the_formation_after_it(overrides):
+def test_the_addon_comes_before_the_build_or_release(overrides):
+    # The release phase seeds DATABASE_URL's database: the add-on must be attached first. The formation's
+    # place after the release phase: tests/infra/heroku/test_release_order.py.
     plan = heroku_plan(*overrides)
-    addon = one(plan, ADDON)
     shipped = one(plan, RELEASE if overrides else BUILD)
-    assert addon.urn in shipped.dependencies
-    assert shipped.urn in one(plan, FORMATION).dependencies
-    if overrides:
-        pushes = {r.urn for r in plan.find(REGISTRY_IMAGE)}
-        assert pushes <= set(shipped.dependencies)
+    assert one(plan, ADDON).urn in shipped.dependencies
 
 
 def test_build_uploads_the_reproducible_archive_and_names_its_content_hash():
     plan = heroku_plan()
     source = obj(one(plan, BUILD))["source"]
-    assert source["path"] == ".build/heroku/app-source.tar.gz"
+    # Absolute, in the user's cache: the provider opens it from infra/, and the checkout stays clean.
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    assert source["path"] == str(cache / "paasport" / "heroku" / "paasport-source.tar.gz")
+    assert source["version"] == "sha256:" + hashlib.sha256(Path(source["path"]).read_bytes()).hexdigest()[:12]
     assert "checksum" not in source  # the provider rejects one next to `path` and checksums the file itself
     assert source["version"].startswith("sha256:")
     assert plan.outputs["build_version"] == source["version"]
@@ -113,13 +108,17 @@ def test_formation_scales_web_with_the_configured_size_and_quantity():
     assert (formation["type"], formation["size"], formation["quantity"]) == ("web", "standard-2x", 3)
 
 
-@pytest.mark.parametrize("size", sorted(DYNO_SIZES))
-def test_web_concurrency_matches_the_dyno_size(size):
-    overrides = [f"dyno_size={size}"] + (["domain="] if not DYNO_SIZES[size].acm else [])
+# What Heroku's Python buildpack would set, min(RAM / 256 MB, 2 x cores + 1), from Dev Center's dyno table
+# ("dyno-types", June 2024: memory, and the cores behind each size); container apps get no buildpack.
+WEB_CONCURRENCY = {"eco": 2, "basic": 2, "standard-1x": 2, "standard-2x": 4, "performance-m": 5,
+                   "performance-l": 17, "performance-l-ram": 9, "performance-xl": 17, "performance-2xl": 33}
+
+
+@pytest.mark.parametrize(("size", "workers"), sorted(WEB_CONCURRENCY.items()))
+def test_web_concurrency_matches_the_dyno_size(size, workers):
+    overrides = [f"dyno_size={size}"] + (["domain="] if size == "eco" else [])  # eco gets no ACM
     config = obj(one(heroku_plan(*overrides), APP))["configVars"]
-    workers = int(config["WEB_CONCURRENCY"])
-    assert workers == DYNO_SIZES[size].web_concurrency
-    assert workers >= 1 and workers * 256 <= DYNO_SIZES[size].memory_mb  # >= 256 MB per worker, as the buildpack
+    assert config["WEB_CONCURRENCY"] == str(workers)
 
 
 def test_config_vars_carry_the_app_settings_and_require_tls_to_postgres():
@@ -138,22 +137,22 @@ def test_secrets_stay_secret():
     assert obj(drain)["sensitiveUrl"] == "[secret]" and "url" not in obj(drain)
     app = obj(one(plan, APP))
     assert app["sensitiveConfigVars"] == {"SENTRY_DSN": "[secret]"}
-    revealed = infra_plan.reveal(one(plan, APP).inputs["sensitiveConfigVars"], show_secrets=True)
+    revealed = offline_plan.reveal(one(plan, APP).inputs["sensitiveConfigVars"], show_secrets=True)
     assert revealed == {"SENTRY_DSN": "https://s3cr3t@sentry.example.com/1"}
-    text = str(infra_plan.to_json(plan))
+    text = str(offline_plan.to_json(plan))
     assert "tok3n" not in text and "s3cr3t" not in text
 
 
 def test_the_api_key_is_only_a_secret_input(monkeypatch):
     monkeypatch.setenv("HEROKU_API_KEY", "hrku-0123456789abcdef")
-    plan = infra_plan.run("heroku", ["deploy=registry"])
-    assert "hrku-0123456789abcdef" not in str(infra_plan.to_json(plan))
-    key = infra_plan.reveal(one(plan, RELEASE).inputs["api_key"], show_secrets=True)
+    plan = offline_plan.run("heroku", ["deploy=registry"])
+    assert "hrku-0123456789abcdef" not in str(offline_plan.to_json(plan))
+    key = offline_plan.reveal(one(plan, RELEASE).inputs["api_key"], show_secrets=True)
     assert key == "hrku-0123456789abcdef"
 
 
 def test_outputs_tell_where_the_app_is_what_it_costs_and_how_to_operate_it():
-    outputs = infra_plan.reveal(heroku_plan().outputs)
+    outputs = offline_plan.reveal(heroku_plan().outputs)
     assert outputs["url"].startswith("https://paasport-example-") and outputs["url"].endswith(".herokuapp.com/")
     assert outputs["custom_url"] == "https://paasport.example.com/"
     assert outputs["dns_target"].endswith(".herokudns.com")
@@ -163,7 +162,7 @@ def test_outputs_tell_where_the_app_is_what_it_costs_and_how_to_operate_it():
     assert outputs["heroku_rollback"] == "heroku releases:rollback --app paasport-example"
     assert outputs["monthly_cost_usd"] == 12
     assert "2024-12" in outputs["monthly_cost_basis"]
-    registry = infra_plan.reveal(heroku_plan(*REGISTRY).outputs)
+    registry = offline_plan.reveal(heroku_plan(*REGISTRY).outputs)
     assert registry["deploy"] == "registry" and registry["web_image_id"].startswith("sha256:")
 
 
@@ -176,20 +175,15 @@ def test_monthly_cost_estimate(size, quantity, plan, usd):
     assert monthly_cost_usd(size, quantity, plan) == usd
     overrides = [f"dyno_size={size}", f"dyno_quantity={quantity}", f"postgres_plan={plan}"]
     overrides += ["domain="] if size == "eco" else []
-    assert infra_plan.reveal(heroku_plan(*overrides).outputs)["monthly_cost_usd"] == usd
+    assert offline_plan.reveal(heroku_plan(*overrides).outputs)["monthly_cost_usd"] == usd
 
 
 @pytest.mark.parametrize("mode", ["build", "registry"])
 def test_the_plan_cli_shows_the_full_resource_set_as_json(mode):
     import json
-    import subprocess
-    import sys
 
-    from tests.conftest import REPO
-
-    result = subprocess.run([sys.executable, "-m", "infra.plan", "--stack", "heroku", "--config", f"deploy={mode}",
-                             "--json"], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
-    plan = json.loads(result.stdout)
+    plan = json.loads(offline_cli("plan", "--stack", "heroku", "--config", f"deploy={mode}", "--json",
+                                  check=True).stdout)
     types = {r["type"] for r in plan["resources"]}
     assert {APP, ADDON, FORMATION, DOMAIN} <= types
     assert (BUILD in types) == (mode == "build") and (RELEASE in types) == (mode == "registry")
@@ -208,7 +202,7 @@ def test_preboot_is_enabled_where_the_dyno_size_has_it(size, preboot):
 
 
 def test_essential_postgres_gets_the_backup_schedule_command_and_standard_has_continuous_protection():
-    essential = infra_plan.reveal(heroku_plan().outputs)
+    essential = offline_plan.reveal(heroku_plan().outputs)
     assert essential["heroku_backup_schedule"] == (
         "heroku pg:backups:schedule DATABASE_URL --at '03:00 UTC' --app paasport-example")
     assert "heroku_backup_schedule" not in heroku_plan("postgres_plan=standard-0").outputs

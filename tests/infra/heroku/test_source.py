@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.heroku_source import archive_bytes, source_files, write_archive
-from tests.conftest import APP_DIR
+from infra.heroku.source import archive_bytes, source_files, write_archive
+from tests.support import APP_DIR
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_it_honours_dockerignore_and_keeps_what_heroku_reads(tree):
     (tree / "actors" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
     (tree / "notes.txt").write_text("not for the image")
     files = source_files(tree)
-    assert {"heroku.yml", "Dockerfile", "gunicorn.conf.py", "requirements.txt", "actors/seed.py"} <= set(files)
+    assert {"heroku.yml", "Dockerfile", "requirements.txt", "actors/seed.py", "actors/serve.py"} <= set(files)
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
     assert "notes.txt" not in files
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 GATE = REPO / ".github" / "scripts" / "preview-gate"
@@ -105,7 +105,7 @@ def test_each_stack_is_previewed_with_the_pulumi_action_behind_its_credential_ga
 
 
 def test_the_pulumi_cli_matches_the_sdk_pin():
-    sdk = re.search(r"^pulumi==(\S+)$", (REPO / "requirements.txt").read_text(), flags=re.MULTILINE).group(1)
+    sdk = re.search(r"^pulumi==(\S+)$", (REPO / "infra" / "requirements.txt").read_text(), flags=re.MULTILINE).group(1)
     assert load(REPO / ".github" / "workflows" / "ci.yml")["env"]["PULUMI_VERSION"] == sdk
     for _, _, step in steps():
         if step.get("uses", "").startswith("pulumi/actions@"):

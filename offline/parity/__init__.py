@@ -1,0 +1,280 @@
+"""What each platform gives the app, derived from the resources each stack creates: one capability per row.
+
+    python -m offline.parity [--markdown | --json] [--config KEY=VALUE ...]
+
+Every row has one detector per platform (`offline.parity.k8s`, `offline.parity.heroku`): a function of that
+stack's offline plan (`offline.plan.Plan`) that returns the cell (what provides the capability, the resources
+that do, the settings that control them) or None. None is rendered from the row's explanation for that platform:
+why it is not available and the workaround. The explanations are used only when the detector finds nothing, so a
+stack that stops creating a resource changes its cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from offline import plan as offline_plan
+from offline.parity import heroku, k8s
+from offline.parity.cells import Cell, Gap, label
+
+__all__ = ["CAPABILITIES", "PLATFORMS", "Capability", "Cell", "Gap", "Table", "label", "main", "platform_of", "run",
+           "table", "to_json", "to_markdown", "to_text"]
+
+PLATFORMS = {"k8s": "Kubernetes", "heroku": "Heroku"}
+Detector = Callable[[offline_plan.Plan], Cell | None]
+DETECTORS = {"k8s": k8s, "heroku": heroku}  # each platform's module of detectors, one function per row
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One row: each platform's detector (none: never provided there) and, per platform, the explanation shown
+    when the detector finds nothing."""
+
+    name: str
+    detector: str  # the detector's name in each platform's module
+    gaps: dict[str, Gap]
+    detectors: dict[str, Detector] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        found = {p: getattr(module, self.detector) for p, module in DETECTORS.items() if hasattr(module, self.detector)}
+        if not found:
+            raise TypeError(f"{self.name}: no platform module defines the detector {self.detector}")
+        object.__setattr__(self, "detectors", found)
+
+    def detect_on(self, platform: str, plan: offline_plan.Plan) -> Cell | None:
+        detector = self.detectors.get(platform)
+        return detector(plan) if detector else None
+
+    def detect(self, plan: offline_plan.Plan) -> Cell | None:
+        """The cell any platform's detector finds in `plan` (a plan holds one platform's resources)."""
+        return next((cell for p in PLATFORMS if (cell := self.detect_on(p, plan)) is not None), None)
+
+
+# --- the rows -----------------------------------------------------------------------------------------------------
+
+_NOT_HERE = "this stack creates nothing that provides it"
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability("HTTPS with automatic certificate", "https", {
+        "k8s": Gap("no cert-manager Certificate from an issuer the stack names or creates, with an Emissary Host "
+                   "serving it", "set `hostname`, and `tls_issuer` or `acme_email`"),
+        "heroku": Gap("no Heroku app", "set `app_name`"),
+    }),
+    Capability("Custom domain", "custom_domain", {
+        "k8s": Gap("no Emissary Host and Mapping for a hostname", "set `hostname`"),
+        "heroku": Gap("`domain` is empty, so the app serves only its herokuapp.com address",
+                      "set `domain` (basic dynos or larger) and point its CNAME at `dns_target`"),
+    }),
+    Capability("HTTP to HTTPS redirect", "https_redirect", {
+        "k8s": Gap("the Emissary Host does not redirect insecure requests", "restore its requestPolicy.insecure"),
+        "heroku": Gap("Heroku's router serves http:// as well and never redirects, and FORCE_HTTPS is not true",
+                      "restore FORCE_HTTPS=true in the app's config vars"),
+    }),
+    Capability("Managed PostgreSQL", "postgres", {
+        "k8s": Gap("no PostgreSQL chart", "set `postgres_chart_version`"),
+        "heroku": Gap("no heroku-postgresql add-on", "set `postgres_plan`"),
+    }),
+    Capability("DB credentials as secrets", "db_secrets", {
+        "k8s": Gap("the pods do not read the password from a secret Secret", "restore the Secret and secretKeyRef"),
+        "heroku": Gap("DATABASE_URL is not the add-on's", "remove DATABASE_URL from `config_vars`"),
+    }),
+    Capability("DB TLS", "db_tls", {
+        "k8s": Gap("the chart serves PostgreSQL without TLS and `linkerd_inject` is off, so nothing encrypts the "
+                   "connection", "set `linkerd_inject: true` (Linkerd with its CNI plugin), or turn on the chart's "
+                              "tls values with a cert-manager certificate"),
+        "heroku": Gap("PGSSLMODE is not require", "restore PGSSLMODE=require in the app's config vars"),
+    }),
+    Capability("Data load / release phase", "release_phase", {
+        "k8s": Gap("no seed Job that the Deployment waits for", "restore the release Job"),
+        "heroku": Gap("no build or release with a release phase", "restore app/heroku.yml's release section"),
+    }),
+    Capability("Zero-downtime deploy", "zero_downtime", {
+        "k8s": Gap("the Deployment may take pods out before new ones are ready",
+                   "rolling update with maxUnavailable 0 and a readiness probe"),
+        "heroku": Gap("eco and basic dynos cannot preboot: a deploy stops the old dyno before the new one boots, so "
+                      "requests fail for a few seconds", "`dyno_size: standard-1x` or larger; the stack then enables "
+                                                          "preboot (`preboot`)"),
+    }),
+    Capability("Rollback", "rollback", {
+        "k8s": Gap("the Deployment keeps no earlier ReplicaSets", "set a revisionHistoryLimit above 0"),
+        "heroku": Gap("no build or release to roll back to", "deploy with `pulumi up`"),
+    }),
+    Capability("Horizontal scaling", "scaling", {
+        "k8s": Gap("no Deployment", _NOT_HERE),
+        "heroku": Gap("eco and basic run one web dyno", "`dyno_size: standard-1x` or larger, then `dyno_quantity`"),
+    }),
+    Capability("Autoscaling", "autoscaling", {
+        "k8s": Gap("`hpa_enabled` is false", "set `hpa_enabled: true` (needs metrics-server)"),
+        "heroku": Gap("Heroku Autoscaling is only for performance (and Private/Shield) web dynos and is switched on "
+                      "in the Dashboard: no Platform API or provider resource sets it",
+                      "`dyno_size: performance-m` or larger, then Dashboard > Resources > Enable Autoscaling; or "
+                      "an autoscaling add-on such as Judoscale"),
+    }),
+    Capability("Health checks", "health_checks", {
+        "k8s": Gap("the web container has no liveness and readiness probes", "restore the probes on /healthz, /readyz"),
+        "heroku": Gap("the Common Runtime does not probe dynos, so /healthz and /readyz go unused: it restarts only "
+                      "crashed dynos and ones that miss the 60 s boot timeout",
+                      "an uptime monitor (add-on or external) on /readyz that alerts"),
+    }),
+    Capability("Graceful shutdown", "graceful_shutdown", {
+        "k8s": Gap("the pod's grace period is not longer than the app server's graceful shutdown timeout",
+                   "terminationGracePeriodSeconds above the server's timeout (app/Dockerfile's CMD names the server)"),
+        "heroku": Gap(f"the app server's graceful shutdown timeout is not under Heroku's {heroku.SIGKILL_AFTER_S} s",
+                      f"a timeout below {heroku.SIGKILL_AFTER_S} s in the config of the server heroku.yml runs"),
+    }),
+    Capability("Logs", "logs", {
+        "k8s": Gap("no Deployment", _NOT_HERE),
+        "heroku": Gap("no Heroku app", _NOT_HERE),
+    }),
+    Capability("Metrics", "metrics", {
+        "k8s": Gap("the web pods carry no prometheus.io/scrape annotation", "restore the scrape annotations"),
+        "heroku": Gap("eco dynos get no Application Metrics, `runtime_metrics` is off, and nothing scrapes the app's "
+                      "/metrics on Heroku", "`dyno_size: basic` or larger and `runtime_metrics: true`, or a "
+                                            "metrics add-on"),
+    }),
+    Capability("Log drain / log shipping", "log_shipping", {
+        "k8s": Gap("log collection is cluster-wide (a node agent per node), outside one app's namespace, so the "
+                   "stack ships no agent", "run Fluent Bit, Vector or your cloud's logging agent as a DaemonSet"),
+        "heroku": Gap("`log_drain_url` is unset, and Logplex keeps only the last 1,500 lines",
+                      "`pulumi config set --secret log_drain_url syslog+tls://...`, or a logging add-on"),
+    }),
+    Capability("DB backups", "backups", {
+        "k8s": Gap("`backup_enabled` is false and the chart takes no backups",
+                   "set `backup_enabled: true`, or snapshot the database volume (e.g. Velero)"),
+        "heroku": Gap("essential plans have no Continuous Protection, and a PGBackups schedule has no Platform API "
+                      "endpoint or provider resource for the stack to create",
+                      "run the `heroku_backup_schedule` output once (`heroku pg:backups:schedule DATABASE_URL "
+                      "--at '03:00 UTC'`), or `postgres_plan: standard-0` or higher"),
+    }),
+    Capability("Network isolation of the DB", "db_isolation", {
+        "k8s": Gap("no NetworkPolicy selects the PostgreSQL pods", "restore the database NetworkPolicy"),
+        "heroku": Gap("Heroku Postgres on the Common Runtime accepts connections from anywhere on the internet "
+                      "(credentials and TLS protect it)", "a Private Space with a private Postgres plan (Heroku "
+                                                          "Enterprise), or `heroku pg:credentials:rotate` after "
+                                                          "any leak"),
+    }),
+    Capability("Estimated monthly cost", "cost", {
+        "k8s": Gap("no Deployment or database to size", _NOT_HERE),
+        "heroku": Gap("no web formation or Postgres add-on to price", _NOT_HERE),
+    }),
+)
+
+
+# --- the table ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """The rows for the stacks compared, in CAPABILITIES order; each cell a Cell or the row's Gap."""
+
+    stacks: dict[str, str]  # platform -> stack name
+    rows: list[tuple[str, dict[str, Cell | Gap]]]
+
+
+def platform_of(stack: str, overrides: list[str]) -> str:
+    _, config, _ = offline_plan.load_config(stack, overrides)
+    return config.get("paasport:platform", "")
+
+
+def table(plans: dict[str, offline_plan.Plan]) -> Table:
+    """The capability table of `plans` ({platform: plan})."""
+    rows = []
+    for capability in CAPABILITIES:
+        cells: dict[str, Cell | Gap] = {}
+        for platform, plan in plans.items():
+            cells[platform] = capability.detect_on(platform, plan) or capability.gaps[platform]
+        rows.append((capability.name, cells))
+    return Table(stacks={p: plan.stack for p, plan in plans.items()}, rows=rows)
+
+
+def run(stacks: list[str], overrides: list[str] | None = None) -> Table:
+    """Run each stack offline and tabulate; one stack per platform, in PLATFORMS order."""
+    overrides = overrides or []
+    by_platform = {platform_of(stack, overrides): stack for stack in stacks}
+    if set(by_platform) != set(PLATFORMS) or len(stacks) != len(PLATFORMS):
+        raise pulumi.RunError(
+            f"--parity compares one stack per platform ({', '.join(PLATFORMS)}); got {', '.join(stacks)} "
+            f"with platforms {', '.join(platform_of(s, overrides) or '?' for s in stacks)}.")
+    return table({p: offline_plan.run(by_platform[p], overrides) for p in PLATFORMS})
+
+
+def _cell_text(cell: Cell | Gap, code: Callable[[str], str]) -> str:
+    if isinstance(cell, Gap):
+        return f"not available on this platform: {cell.reason}; workaround: {cell.workaround}"
+    noun = "setting" if len(cell.settings) == 1 else "settings"
+    settings = f"; {noun} {', '.join(code(s) for s in cell.settings)}" if cell.settings else ""
+    return f"{cell.what} ({', '.join(code(r) for r in cell.resources)}{settings})"
+
+
+def to_markdown(t: Table) -> str:
+    """The README's table: generated, never edited by hand."""
+    stacks = " and ".join(f"`Pulumi.{s}.yaml`" for s in t.stacks.values())
+    lines = [
+        f"Generated by `python -m offline.parity --markdown` from the resources that {stacks} create "
+        "(a test keeps this copy current).",
+        "",
+        "| Capability | " + " | ".join(f"{PLATFORMS[p]} (`{s}`)" for p, s in t.stacks.items()) + " |",
+        "| --- |" + " --- |" * len(t.stacks),
+    ]
+    for name, cells in t.rows:
+        texts = [_cell_text(cells[p], lambda s: f"`{s}`").replace("|", "\\|") for p in t.stacks]
+        lines.append(f"| {name} | " + " | ".join(texts) + " |")
+    return "\n".join(lines)
+
+
+def to_text(t: Table, width: int = 120) -> str:
+    """The terminal's table: a block per capability, a wrapped line per platform."""
+    heads = {p: p if p == s else f"{p} ({s})" for p, s in t.stacks.items()}
+    pad = max(len(h) for h in heads.values()) + 2
+    out = [f"Capability parity of {' and '.join(f'Pulumi.{s}.yaml' for s in t.stacks.values())}, derived from the "
+           "resources each creates:"]
+    for name, cells in t.rows:
+        out.append("")
+        out.append(name)
+        for p in t.stacks:
+            out.append(textwrap.fill(_cell_text(cells[p], str), width=width, initial_indent=f"  {heads[p]:<{pad}}",
+                                     subsequent_indent=" " * (pad + 2), break_on_hyphens=False))
+    return "\n".join(out)
+
+
+def to_json(t: Table) -> dict[str, Any]:
+    """The same table as data: per row and platform, either what provides it or why not and the workaround."""
+
+    def cell(c: Cell | Gap) -> dict[str, Any]:
+        if isinstance(c, Gap):
+            return {"available": False, "reason": c.reason, "workaround": c.workaround}
+        return {"available": True, "what": c.what, "resources": list(c.resources), "settings": list(c.settings)}
+
+    return {"stacks": t.stacks,
+            "rows": [{"capability": name, **{p: cell(cells[p]) for p in t.stacks}} for name, cells in t.rows]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.parity", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", action="append", default=[],
+                        help="a stack to compare, one per platform (default: k8s and heroku)")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key in every stack (repeatable)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--markdown", action="store_true", help="the table as Markdown (the README's)")
+    output.add_argument("--json", action="store_true", help="the table as JSON")
+    args = parser.parse_args(argv)
+    try:
+        table = run(args.stack or list(PLATFORMS), args.config)
+    except pulumi.RunError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(to_json(table), indent=2))
+    else:
+        print(to_markdown(table) if args.markdown else to_text(table))
+    return 0
+

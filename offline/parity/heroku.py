@@ -1,0 +1,198 @@
+"""The Heroku stack's detectors: one per capability row the platform can provide, each a function of the stack's
+offline plan that returns the Cell describing what provides the capability, or None (the row's Gap is then shown).
+Rows without a detector here (autoscaling, health checks, network isolation) are always the row's Gap."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import yaml
+
+from infra.heroku.features import PREBOOT, RUNTIME_METRICS
+from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS, PRICES_AS_OF, has_continuous_protection, monthly_cost_usd
+from offline import types as t
+from offline.parity.cells import Cell, Plan, Registration, all_of, first, heroku_web_command, inputs, label, shutdown
+
+SIGKILL_AFTER_S = 30  # the dyno manager's SIGTERM-to-SIGKILL grace (Dev Center: dynos, "graceful shutdown")
+
+
+def _features(plan: Plan) -> dict[str, Registration]:
+    return {inputs(r)["name"]: r for r in all_of(plan, t.HEROKU_FEATURE) if inputs(r).get("enabled", True)}
+
+
+def _dyno(plan: Plan) -> tuple[Registration, str, int] | None:
+    formation = next((r for r in all_of(plan, t.HEROKU_FORMATION) if inputs(r).get("type") == "web"), None)
+    if formation is None:
+        return None
+    spec = inputs(formation)
+    return formation, spec["size"], spec["quantity"]
+
+
+def _postgres_plan(plan: Plan) -> tuple[Registration, str] | None:
+    addon = next((r for r in all_of(plan, t.HEROKU_ADDON) if inputs(r)["plan"].startswith("heroku-postgresql:")),
+                 None)
+    return (addon, inputs(addon)["plan"].split(":", 1)[1]) if addon else None
+
+
+def _heroku_yml_release(build: Registration) -> str | None:
+    """The release command inside the archive this run's Build uploads (the program writes it as it runs)."""
+    archive = Path(inputs(build)["source"]["path"])
+    if not archive.is_file():
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive.read_bytes()), mode="r:gz") as tar:
+        member = tar.extractfile("heroku.yml")
+        manifest = yaml.safe_load(member.read()) if member else {}
+    command = (manifest.get("release") or {}).get("command")
+    return " ".join(command) if isinstance(command, list) else command
+
+
+def https(plan: Plan) -> Cell | None:
+    app, domain = first(plan, t.HEROKU_APP), first(plan, t.HEROKU_DOMAIN)
+    # ACM is the App's `acm`, or the program's own step that enables it once a dyno that can have it runs.
+    acm = first(plan, t.APP_ACM) or (app if app and inputs(app).get("acm") else None)
+    if app and domain and acm:
+        return Cell(f"ACM issues and renews the certificate of {inputs(domain)['hostname']}; the herokuapp.com "
+                    "address has Heroku's", tuple(dict.fromkeys((label(app), label(domain), label(acm)))),
+                    ("domain",))
+    if app:
+        return Cell("Heroku's certificate on the herokuapp.com address (no custom domain, so no ACM)",
+                    (label(app),), ("domain",))
+    return None
+
+
+def custom_domain(plan: Plan) -> Cell | None:
+    domain = first(plan, t.HEROKU_DOMAIN)
+    if domain:
+        return Cell(f"{inputs(domain)['hostname']}; its CNAME points at the `dns_target` output (*.herokudns.com)",
+                    (label(domain),), ("domain",))
+    return None
+
+
+def https_redirect(plan: Plan) -> Cell | None:
+    app = first(plan, t.HEROKU_APP)
+    if app and inputs(app).get("configVars", {}).get("FORCE_HTTPS") == "true":
+        return Cell("the app answers http:// (X-Forwarded-Proto from Heroku's router) with a redirect to https://, "
+                    "and sends HSTS", (label(app),))
+    return None
+
+
+def postgres(plan: Plan) -> Cell | None:
+    addon = _postgres_plan(plan)
+    if addon:
+        return Cell(f"Heroku Postgres {addon[1]}; Heroku runs, patches and maintains it", (label(addon[0]),),
+                    ("postgres_plan",))
+    return None
+
+
+def db_secrets(plan: Plan) -> Cell | None:
+    addon, app = _postgres_plan(plan), first(plan, t.HEROKU_APP)
+    if addon and app and "DATABASE_URL" in addon[0].outputs.get("configVars", []) and (
+            "DATABASE_URL" not in inputs(app).get("configVars", {})):
+        return Cell("the add-on attaches DATABASE_URL itself: the credentials never pass through the stack",
+                    (label(addon[0]),))
+    return None
+
+
+def db_tls(plan: Plan) -> Cell | None:
+    app, addon = first(plan, t.HEROKU_APP), _postgres_plan(plan)
+    if app and addon and inputs(app).get("configVars", {}).get("PGSSLMODE") == "require":
+        return Cell("Heroku Postgres takes TLS; PGSSLMODE=require (and the app's sslmode=require) insist on it",
+                    (label(app), label(addon[0])))
+    return None
+
+
+def release_phase(plan: Plan) -> Cell | None:
+    build = first(plan, t.HEROKU_BUILD)
+    command = _heroku_yml_release(build) if build else None
+    if build and command:
+        return Cell(f"heroku.yml's release phase runs `{command}` on each build; a failed release is not deployed",
+                    (label(build),), ("seed_archive",))
+    release = first(plan, t.CONTAINER_RELEASE)
+    shipped = inputs(release) if release else {}
+    if release and "release" in (shipped.get("manifests") or shipped.get("images") or {}):
+        return Cell("a `release` image (heroku.yml's release command) runs as the release phase of each release",
+                    (label(release),), ("seed_archive",))
+    return None
+
+
+def zero_downtime(plan: Plan) -> Cell | None:
+    preboot = _features(plan).get(PREBOOT)
+    if preboot:
+        return Cell("preboot: new web dynos start and take traffic before the old ones stop", (label(preboot),),
+                    ("preboot", "dyno_size"))
+    return None
+
+
+def rollback(plan: Plan) -> Cell | None:
+    shipped = first(plan, t.HEROKU_BUILD, t.CONTAINER_RELEASE)
+    if shipped:
+        return Cell("`heroku_rollback` output (releases:rollback to an earlier release); durable: the previous app/ "
+                    "and `pulumi up`", (label(shipped),))
+    return None
+
+
+def scaling(plan: Plan) -> Cell | None:
+    dyno = _dyno(plan)
+    if dyno and DYNO_SIZES[dyno[1]].scalable:
+        return Cell(f"{dyno[2]} x {dyno[1]} web dynos (up to 100)", (label(dyno[0]),), ("dyno_quantity", "dyno_size"))
+    return None
+
+
+def graceful_shutdown(plan: Plan) -> Cell | None:
+    stop, dyno = shutdown(heroku_web_command()), _dyno(plan)
+    if stop and dyno and stop.seconds < SIGKILL_AFTER_S:
+        return Cell(f"the dyno manager sends SIGTERM, SIGKILL {SIGKILL_AFTER_S} s later; {stop.server} finishes "
+                    f"requests within {stop.seconds} s ({stop.source})", (label(dyno[0]),))
+    return None
+
+
+def logs(plan: Plan) -> Cell | None:
+    app = first(plan, t.HEROKU_APP)
+    if app:
+        return Cell("JSON lines into Logplex, which keeps the last 1,500; `heroku_logs` output", (label(app),),
+                    ("log_level",))
+    return None
+
+
+def metrics(plan: Plan) -> Cell | None:
+    dyno, runtime = _dyno(plan), _features(plan).get(RUNTIME_METRICS)
+    parts, resources = [], []
+    if dyno and dyno[1] != "eco":
+        parts.append("Application Metrics in the Dashboard (response time, throughput, memory, load)")
+        resources.append(label(dyno[0]))
+    if runtime:
+        parts.append("per-dyno memory and load in the log stream every 20 s")
+        resources.append(label(runtime))
+    if parts:
+        return Cell("; ".join(parts) + "; nothing scrapes the app's /metrics", tuple(resources),
+                    ("dyno_size", "runtime_metrics"))
+    return None
+
+
+def log_shipping(plan: Plan) -> Cell | None:
+    drain = first(plan, t.HEROKU_DRAIN)
+    if drain:
+        return Cell("Logplex forwards the logs to `log_drain_url` (syslog+TLS or HTTPS)", (label(drain),),
+                    ("log_drain_url",))
+    return None
+
+
+def backups(plan: Plan) -> Cell | None:
+    addon = _postgres_plan(plan)
+    if addon and has_continuous_protection(addon[1]):
+        return Cell(f"{addon[1]} has Continuous Protection (physical backups and WAL) and rollback to any point "
+                    "in time", (label(addon[0]),), ("postgres_plan",))
+    return None
+
+
+def cost(plan: Plan) -> Cell | None:
+    dyno, addon = _dyno(plan), _postgres_plan(plan)
+    if dyno and addon and addon[1] in POSTGRES_PLANS:
+        _, size, quantity = dyno
+        usd = monthly_cost_usd(size, quantity, addon[1])
+        return Cell(f"about ${usd:g} a month: {quantity} x {size} + heroku-postgresql:{addon[1]} at list prices "
+                    f"of {PRICES_AS_OF}; `monthly_cost_usd` output", (label(dyno[0]), label(addon[0])),
+                    ("dyno_size", "dyno_quantity", "postgres_plan"))
+    return None

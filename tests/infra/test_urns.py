@@ -1,0 +1,216 @@
+"""Every URN of both stacks, written out. A URN is a resource's identity in Pulumi's state: a changed URN (a new
+name, type, parent or component type) makes `pulumi up` delete the old resource and create a new one, which for
+the namespace, the database or the Heroku app means losing data. So any change fails here: the move of the program
+into infra/k8s and infra/heroku (76a93db) kept every URN of before, listed in BEFORE as 6dc0f7d registered them.
+
+No `pulumi.Alias` is needed: nothing was renamed. Were one ever needed, the alias maps the old URN, and this list
+shows which.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from offline import plan as offline_plan
+
+K8S = "urn:pulumi:k8s::paasport::"
+HEROKU = "urn:pulumi:heroku::paasport::"
+_DRAIN = "paasport:log_drain_url=syslog+tls://logs.example.com:6514"
+# The stacks in every shape whose URNs differ: Pulumi.k8s.yaml as committed, with every optional object, without
+# the autoscaler; Pulumi.heroku.yaml with a log drain and preboot, in both deploy modes.
+CASES = {
+    "k8s": ("k8s", ()),
+    "k8s-full": ("k8s", ("tls_issuer=", "acme_email=ops@example.com", "registry_username=u", "registry_password=p",
+                         "postgres_metrics=true", "backup_enabled=true")),
+    "k8s-hpa-off": ("k8s", ("hpa_enabled=false",)),
+    "heroku-build": ("heroku", (_DRAIN, "dyno_size=standard-1x")),
+    "heroku-registry": ("heroku", ("deploy=registry", _DRAIN, "dyno_size=standard-1x")),
+}
+# Removed on purpose (issue 10, item 7): the stack no longer creates a cluster-wide ClusterIssuer, which another
+# stack could collide with and `pulumi destroy` would take from every stack that used it. With `acme_email` it
+# creates its own namespaced Issuer instead, with the Service and Mapping that route its HTTP-01 challenges
+# (ADDED["k8s-full"]); before, the override `acme_email` made the ClusterIssuer named by `tls_issuer`.
+REMOVED = {
+    "k8s-full": [K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:ClusterIssuer::letsencrypt-prod"],
+}
+
+# As 6dc0f7d (before the move) registered them, for the same settings.
+BEFORE = {
+    "k8s": [
+        K8S + "paasport:backup:DatabaseBackup$kubernetes:batch/v1:CronJob::paasport-backup",
+        K8S + "paasport:backup:DatabaseBackup$kubernetes:core/v1:PersistentVolumeClaim::paasport-backup",
+        K8S + "paasport:backup:DatabaseBackup$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-backup",
+        K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-db",
+        K8S + "paasport:database:Database$kubernetes:helm.sh/v3:Release::paasport-postgresql",
+        K8S + "paasport:database:Database$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-postgresql",
+        K8S + "paasport:database:Database$random:index/randomPassword:RandomPassword::paasport-password",
+        K8S + "paasport:database:Database$random:index/randomPassword:RandomPassword::paasport-postgres-password",
+        K8S + "paasport:image:AppImage$docker:index/image:Image::paasport",
+        K8S + "paasport:ingress:Ingress$kubernetes:getambassador.io/v3alpha1:Host::paasport",
+        K8S + "paasport:ingress:Ingress$kubernetes:getambassador.io/v3alpha1:Mapping::paasport-web",
+        K8S + "paasport:namespace:Namespace$kubernetes:core/v1:Namespace::paasport",
+        K8S + "paasport:release:ReleaseJob$kubernetes:batch/v1:Job::paasport-release",
+        K8S + "paasport:release:ReleaseJob$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-release",
+        K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:Certificate::paasport-tls",
+        K8S + "paasport:web:WebApp$kubernetes:apps/v1:Deployment::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:autoscaling/v2:HorizontalPodAutoscaler::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:core/v1:Service::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:policy/v1:PodDisruptionBudget::paasport-web",
+        K8S + "pulumi:pulumi:Stack$paasport:backup:DatabaseBackup::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:database:Database::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:image:AppImage::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:ingress:Ingress::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:namespace:Namespace::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:release:ReleaseJob::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:tls:Tls::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:web:WebApp::paasport",
+    ],
+    "k8s-full": [
+        K8S + "paasport:backup:DatabaseBackup$kubernetes:batch/v1:CronJob::paasport-backup",
+        K8S + "paasport:backup:DatabaseBackup$kubernetes:core/v1:PersistentVolumeClaim::paasport-backup",
+        K8S + "paasport:backup:DatabaseBackup$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-backup",
+        K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-db",
+        K8S + "paasport:database:Database$kubernetes:helm.sh/v3:Release::paasport-postgresql",
+        K8S + "paasport:database:Database$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-postgresql",
+        K8S + "paasport:database:Database$random:index/randomPassword:RandomPassword::paasport-password",
+        K8S + "paasport:database:Database$random:index/randomPassword:RandomPassword::paasport-postgres-password",
+        K8S + "paasport:image:AppImage$docker:index/image:Image::paasport",
+        K8S + "paasport:image:AppImage$kubernetes:core/v1:Secret::paasport-registry",
+        K8S + "paasport:ingress:Ingress$kubernetes:getambassador.io/v3alpha1:Host::paasport",
+        K8S + "paasport:ingress:Ingress$kubernetes:getambassador.io/v3alpha1:Mapping::paasport-web",
+        K8S + "paasport:namespace:Namespace$kubernetes:core/v1:Namespace::paasport",
+        K8S + "paasport:release:ReleaseJob$kubernetes:batch/v1:Job::paasport-release",
+        K8S + "paasport:release:ReleaseJob$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-release",
+        K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:Certificate::paasport-tls",
+        K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:ClusterIssuer::letsencrypt-prod",
+        K8S + "paasport:web:WebApp$kubernetes:apps/v1:Deployment::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:autoscaling/v2:HorizontalPodAutoscaler::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:core/v1:Service::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:policy/v1:PodDisruptionBudget::paasport-web",
+        K8S + "pulumi:pulumi:Stack$paasport:backup:DatabaseBackup::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:database:Database::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:image:AppImage::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:ingress:Ingress::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:namespace:Namespace::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:release:ReleaseJob::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:tls:Tls::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:web:WebApp::paasport",
+    ],
+    "k8s-hpa-off": [
+        K8S + "paasport:backup:DatabaseBackup$kubernetes:batch/v1:CronJob::paasport-backup",
+        K8S + "paasport:backup:DatabaseBackup$kubernetes:core/v1:PersistentVolumeClaim::paasport-backup",
+        K8S + "paasport:backup:DatabaseBackup$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-backup",
+        K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-db",
+        K8S + "paasport:database:Database$kubernetes:helm.sh/v3:Release::paasport-postgresql",
+        K8S + "paasport:database:Database$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-postgresql",
+        K8S + "paasport:database:Database$random:index/randomPassword:RandomPassword::paasport-password",
+        K8S + "paasport:database:Database$random:index/randomPassword:RandomPassword::paasport-postgres-password",
+        K8S + "paasport:image:AppImage$docker:index/image:Image::paasport",
+        K8S + "paasport:ingress:Ingress$kubernetes:getambassador.io/v3alpha1:Host::paasport",
+        K8S + "paasport:ingress:Ingress$kubernetes:getambassador.io/v3alpha1:Mapping::paasport-web",
+        K8S + "paasport:namespace:Namespace$kubernetes:core/v1:Namespace::paasport",
+        K8S + "paasport:release:ReleaseJob$kubernetes:batch/v1:Job::paasport-release",
+        K8S + "paasport:release:ReleaseJob$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-release",
+        K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:Certificate::paasport-tls",
+        K8S + "paasport:web:WebApp$kubernetes:apps/v1:Deployment::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:core/v1:Service::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-web",
+        K8S + "paasport:web:WebApp$kubernetes:policy/v1:PodDisruptionBudget::paasport-web",
+        K8S + "pulumi:pulumi:Stack$paasport:backup:DatabaseBackup::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:database:Database::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:image:AppImage::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:ingress:Ingress::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:namespace:Namespace::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:release:ReleaseJob::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:tls:Tls::paasport",
+        K8S + "pulumi:pulumi:Stack$paasport:web:WebApp::paasport",
+    ],
+    "heroku-build": [
+        HEROKU + "paasport:heroku_app:HerokuApp$heroku:app/app:App::paasport",
+        HEROKU + "paasport:heroku_build:HerokuBuild$heroku:build/build:Build::paasport",
+        HEROKU + "paasport:heroku_domain:CustomDomain$heroku:domain/domain:Domain::paasport",
+        HEROKU + "paasport:heroku_features:AppFeatures$heroku:app/feature:Feature::paasport-log-runtime-metrics",
+        HEROKU + "paasport:heroku_features:AppFeatures$heroku:app/feature:Feature::paasport-preboot",
+        HEROKU + "paasport:heroku_formation:WebFormation$heroku:formation/formation:Formation::paasport-web",
+        HEROKU + "paasport:heroku_logs:LogDrain$heroku:drain/drain:Drain::paasport",
+        HEROKU + "paasport:heroku_postgres:HerokuPostgres$heroku:addon/addon:Addon::paasport-postgres",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_app:HerokuApp::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_build:HerokuBuild::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_domain:CustomDomain::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_features:AppFeatures::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_formation:WebFormation::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_logs:LogDrain::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_postgres:HerokuPostgres::paasport",
+    ],
+    "heroku-registry": [
+        HEROKU + "paasport:heroku_app:HerokuApp$heroku:app/app:App::paasport",
+        HEROKU + "paasport:heroku_domain:CustomDomain$heroku:domain/domain:Domain::paasport",
+        HEROKU + "paasport:heroku_features:AppFeatures$heroku:app/feature:Feature::paasport-log-runtime-metrics",
+        HEROKU + "paasport:heroku_features:AppFeatures$heroku:app/feature:Feature::paasport-preboot",
+        HEROKU + "paasport:heroku_formation:WebFormation$heroku:formation/formation:Formation::paasport-web",
+        HEROKU + "paasport:heroku_logs:LogDrain$heroku:drain/drain:Drain::paasport",
+        HEROKU + "paasport:heroku_postgres:HerokuPostgres$heroku:addon/addon:Addon::paasport-postgres",
+        HEROKU + "paasport:heroku_registry:RegistryRelease$docker:index/registryImage:RegistryImage"
+        "::paasport-release-push",
+        HEROKU + "paasport:heroku_registry:RegistryRelease$docker:index/registryImage:RegistryImage::paasport-web-push",
+        HEROKU + "paasport:heroku_registry:RegistryRelease$docker:index/remoteImage:RemoteImage::paasport-release",
+        HEROKU + "paasport:heroku_registry:RegistryRelease$docker:index/remoteImage:RemoteImage::paasport-web",
+        HEROKU + "paasport:heroku_registry:RegistryRelease$pulumi-python:dynamic/heroku:ContainerRelease::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_app:HerokuApp::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_domain:CustomDomain::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_features:AppFeatures::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_formation:WebFormation::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_logs:LogDrain::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_postgres:HerokuPostgres::paasport",
+        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_registry:RegistryRelease::paasport",
+    ],
+}
+# What the stacks create since, each on purpose: the ACME Issuer and its challenge route (issue 10, item 7); the
+# wait for the Build's release phase and the ACM step after the formation (the Heroku release work).
+ADDED = {
+    "k8s": [],
+    "k8s-full": [
+        K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
+        K8S + "paasport:tls:Tls$kubernetes:core/v1:Service::paasport-acme-challenge",
+        K8S + "paasport:tls:Tls$kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",
+    ],
+    "k8s-hpa-off": [],
+    "heroku-build": [
+        HEROKU + "paasport:heroku_build:HerokuBuild$pulumi-python:dynamic/heroku:BuildRelease::paasport-release",
+        HEROKU + "paasport:heroku_domain:CustomDomain$pulumi-python:dynamic/heroku:AppAcm::paasport-acm",
+    ],
+    "heroku-registry": [
+        HEROKU + "paasport:heroku_domain:CustomDomain$pulumi-python:dynamic/heroku:AppAcm::paasport-acm",
+    ],
+}
+
+
+def urns(case: str) -> list[str]:
+    stack, overrides = CASES[case]
+    return sorted(r.urn for r in offline_plan.run(stack, list(overrides)).resources)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_resource_of_before_the_move_keeps_its_urn(case):
+    missing = set(BEFORE[case]) - set(urns(case))
+    assert missing == set(REMOVED.get(case, [])), "these would be deleted and created anew by `pulumi up`"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_stacks_register_exactly_these_urns(case):
+    expected = (set(BEFORE[case]) - set(REMOVED.get(case, []))) | set(ADDED[case])
+    assert urns(case) == sorted(expected)
+
+
+def test_the_removed_cluster_issuer_is_replaced_by_the_stacks_own_issuer_and_challenge_route():
+    (cluster_issuer,) = REMOVED["k8s-full"]
+    now = urns("k8s-full")
+    assert cluster_issuer not in now
+    assert [u.rsplit("$", 1)[1] for u in ADDED["k8s-full"]] == [
+        "kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
+        "kubernetes:core/v1:Service::paasport-acme-challenge",
+        "kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",
+    ]
+    assert set(ADDED["k8s-full"]) <= set(now)
