@@ -75,6 +75,12 @@ def random_actors_sql(probes: int) -> str:
     return RANDOM_ACTORS_SQL.format(probes=int(probes))
 
 
+@cache
+def statement_name(probes: int) -> bytes:
+    """The name of the prepared statement with `probes` probes."""
+    return f"actors_random_{int(probes)}".encode()
+
+
 def random_actors(count: int) -> list[Actor]:
     """`count` distinct random actors (fewer only when the table has fewer)."""
     rows = db.run(lambda conn: _draw(conn, count))
@@ -85,8 +91,9 @@ def random_actors(count: int) -> list[Actor]:
 def _draw(conn: psycopg.Connection, count: int) -> list[tuple[int, str, str]]:
     rows: list[tuple[int, str, str]] = []
     for attempt in range(ATTEMPTS):
-        # prepare=True: a server-side prepared statement from the first execution (psycopg's default waits for 5)
-        rows = conn.execute(random_actors_sql(count * 2 ** (attempt + 1)), prepare=True).fetchall()
+        # a server-side prepared statement per number of probes, prepared on each connection's first use
+        probes = count * 2 ** (attempt + 1)
+        rows = db.fetch_prepared(conn, statement_name(probes), random_actors_sql(probes))
         if len(rows) >= count:
             return rows
     found = [row[0] for row in rows]
