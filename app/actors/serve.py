@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -55,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = config.from_environ()
     except config.ConfigError as error:
         print(f"actors: configuration error: {error}", file=sys.stderr)
+        return 2
+    try:  # granian binds later, in Rust, where a failure is a long traceback
+        socket.create_server(("0.0.0.0", settings.port)).close()  # noqa: S104 - the address the server binds
+    except OSError as error:
+        reason = os.strerror(error.errno or 0)
+        print(f"actors: configuration error: PORT={settings.port} cannot be used ({reason}): set PORT to a free port",
+              file=sys.stderr)
         return 2
     # prometheus_client reads the variable when the workers import it, after this
     directory, ours = metrics_directory()

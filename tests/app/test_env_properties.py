@@ -12,6 +12,7 @@ accepts is served for real (/ and /readyz must answer 200), and a sample of what
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 from urllib.parse import quote
 
@@ -368,3 +369,14 @@ def test_the_stack_and_the_app_accept_the_same_log_level(value):
 
 def test_the_seed_archive_pattern_is_the_same_text_in_both_places():
     assert infra_settings.SEED_ARCHIVE_PATTERN == config.SEED_ARCHIVE_PATTERN
+
+
+def test_a_port_in_use_stops_the_server_in_one_line():
+    """granian would bind it in Rust and print a long traceback; the server checks it first."""
+    with socket.create_server(("0.0.0.0", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(APP_SERVER, cwd=APP_DIR, env=clean_env(PORT=str(port)), capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"actors: configuration error: PORT={port} cannot be used (Address already in use): set PORT to a free port"]
