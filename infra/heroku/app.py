@@ -24,11 +24,10 @@ class HerokuApp(pulumi.ComponentResource):
         name: str,
         *,
         app_name: str,
-        region: str = "us",
-        team: str = "",
+        region: str,
+        team: str,
         config_vars: dict[str, str] | None = None,
         sensitive_config_vars: pulumi.Input[dict[str, str]] | None = None,
-        stack: str = "container",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paasport:heroku_app:HerokuApp", name, None, opts)
@@ -36,7 +35,7 @@ class HerokuApp(pulumi.ComponentResource):
             name,
             name=app_name,
             region=region,
-            stack=stack,
+            stack="container",  # the app is a Docker image (heroku.yml), not a buildpack build
             acm=False,
             organization=heroku.app.AppOrganizationArgs(name=team, locked=True) if team else None,
             config_vars=config_vars or {},

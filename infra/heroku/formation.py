@@ -14,9 +14,9 @@ class WebFormation(pulumi.ComponentResource):
         name: str,
         *,
         app_id: pulumi.Input[str],
-        size: str = "basic",
-        quantity: int = 1,
-        after: list[pulumi.Resource] | None = None,
+        size: str,
+        quantity: int,
+        after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paasport:heroku_formation:WebFormation", name, None, opts)
@@ -26,6 +26,6 @@ class WebFormation(pulumi.ComponentResource):
             type="web",
             size=size,
             quantity=quantity,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after or []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         self.register_outputs({"size": self.formation.size, "quantity": self.formation.quantity})

@@ -14,7 +14,7 @@ class HerokuPostgres(pulumi.ComponentResource):
         name: str,
         *,
         app_id: pulumi.Input[str],
-        plan: str = "essential-0",
+        plan: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paasport:heroku_postgres:HerokuPostgres", name, None, opts)

@@ -126,7 +126,7 @@ def test_config_vars_carry_the_app_settings_and_require_tls_to_postgres():
     assert config["LOG_LEVEL"] == "warning"
     assert config["PGSSLMODE"] == "require"
     assert config["SEED_ARCHIVE"] == "https://example.com/dvd.tar"
-    assert config["WEB_THREADS"] == "4"  # from config_vars in Pulumi.heroku.yaml
+    assert config["DB_STATEMENT_TIMEOUT_MS"] == "3000"  # from config_vars in Pulumi.heroku.yaml
     assert "DATABASE_URL" not in config  # the add-on attaches it
 
 
