@@ -50,9 +50,8 @@ GROWTH_ROWS = (200, 1_000_000)
 DURATION_S = 10
 WARMUP_S = 2
 ROUNDS = 3
-# pgbench's clients flat out, then as many as the app's connections (WEB_CONCURRENCY x WEB_THREADS) at its pace
+# pgbench's clients flat out; then, at the app's pace, as many as the connections the app holds
 PGBENCH_CLIENTS = 2
-APP_CONNECTIONS = 4
 WRK_INSTALL = "wrk is not installed: `sudo apt-get install wrk` (Debian/Ubuntu), `brew install wrk` (macOS)"
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
@@ -278,6 +277,13 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
+def app_connections(env: dict[str, str]) -> int:
+    """The most connections the app opens with `env`: its workers times each worker's pool, as its config reads them."""
+    probe = "from actors import config; c = config.from_environ(); print(c.web_concurrency * c.pool_size)"
+    return int(subprocess.run([sys.executable, "-c", probe], cwd=APP_DIR, env=env, capture_output=True, text=True,
+                              check=True).stdout)
+
+
 def run(wrk: str) -> dict:
     with postgres_server() as (admin_url, db_pid):
         dvdrental = recreate_database(admin_url, "paasport_bench") if db_pid else admin_url
@@ -294,7 +300,8 @@ def run(wrk: str) -> dict:
         }, CONCURRENCY, db_pid)  # fmt: skip
         query = {
             "flat out": pgbench_app_query(dvdrental, db_pid, PGBENCH_CLIENTS),
-            "at the app's pace": pgbench_app_query(dvdrental, db_pid, APP_CONNECTIONS, rate=main["paasport"]["rps"]),
+            "at the app's pace": pgbench_app_query(dvdrental, db_pid, app_connections(env),
+                                                   rate=main["paasport"]["rps"]),
         }
         growth_contenders = {}
         for rows in GROWTH_ROWS:
