@@ -384,22 +384,32 @@ def kubernetes_manifest(reg: Registration, show_secrets: bool = False) -> dict[s
 def render(plan: Plan, directory: Path, show_secrets: bool = False) -> list[Path]:
     """Write one YAML file per Kubernetes object into `directory`, a Helm chart's as `helm template` renders them.
 
-    Raises `HelmError` when helm is missing or the chart cannot be templated (see `offline.helm`).
+    `directory` must be empty or new: a manifest left from an earlier render would be applied with the rest.
+    Nothing is written unless every object rendered. Raises `HelmError` when helm is missing or the chart
+    cannot be templated (see `offline.helm`), `OSError` when the directory cannot be written.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise OSError(f"{directory} is not an empty directory: render into a new one (an old manifest there "
+                      "would be applied with the new ones)")
+    objects: list[tuple[str, dict[str, Any]]] = []
     for reg in plan.resources:
         manifest = kubernetes_manifest(reg, show_secrets)
         if manifest is None:
             continue
         if "helmChart" in manifest:
-            for obj in helm.render_release(manifest["helmChart"]):
-                path = directory / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
-                path.write_text(yaml.safe_dump(obj, sort_keys=True))
-                written.append(path)
-            continue
-        path = directory / f"{manifest['kind'].lower()}-{reg.name}.yaml"
-        path.write_text(yaml.safe_dump(manifest, sort_keys=True))
+            try:
+                chart_objects = helm.render_release(manifest["helmChart"])
+            except HelmError as error:
+                raise HelmError(f"{error} (to render without a registry, set postgres_chart to the absolute path "
+                                "of the chart's .tgz)") from None
+            objects += [(f"{obj['kind'].lower()}-{obj['metadata']['name']}", obj) for obj in chart_objects]
+        else:
+            objects.append((f"{manifest['kind'].lower()}-{reg.name}", manifest))
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, obj in objects:
+        path = directory / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(obj, sort_keys=True))
         written.append(path)
     return written
 
@@ -455,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.render:
             files = render(plan, args.render, args.show_secrets)
             print(f"wrote {len(files)} manifests to {args.render}", file=sys.stderr)
-    except (pulumi.RunError, HelmError) as error:
+    except (pulumi.RunError, HelmError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(to_json(plan), indent=2) if args.json else tree(plan))

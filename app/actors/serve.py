@@ -65,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     # prometheus_client reads the variable when the workers import it, after this
-    directory, ours = metrics_directory()
+    try:
+        directory, ours = metrics_directory()
+    except OSError as error:
+        print(f"actors: configuration error: PROMETHEUS_MULTIPROC_DIR cannot be used ({os.strerror(error.errno or 0)}):"
+              " set it to a writable directory, or unset it", file=sys.stderr)
+        return 2
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
     from granian import Granian

@@ -49,7 +49,7 @@ class HerokuBuild(pulumi.ComponentResource):
         # The provider checksums this file itself and rejects a `checksum` next to `path`.
         # In the user's cache, named by app: one archive per app, rewritten only when app/ changes. The provider
         # reads it from `path` (absolute: the engine runs providers in infra/) at preview and at build.
-        source = write_archive(APP_DIR, cache_dir("heroku") / f"{name}-source.tar.gz")
+        source = write_archive(APP_DIR, cache_dir("heroku", pulumi.get_stack()) / f"{name}-source.tar.gz")
         self.build = heroku.build.Build(
             name,
             app_id=app_id,

@@ -30,6 +30,7 @@ import base64
 import hashlib
 import json
 import netrc
+import os
 import time
 import urllib.error
 import urllib.parse
@@ -68,10 +69,13 @@ class HerokuApiError(Exception):
 
 
 def _api_key(props: dict[str, Any], url: str) -> str:
-    """The configured key, else the `heroku login` one: the password of the URL's host in ~/.netrc, which
-    terraform-provider-heroku also reads (`heroku/config.go`, `applyNetrcFile`)."""
+    """The configured key, else HEROKU_API_KEY, else the `heroku login` one: the password of the URL's host in
+    ~/.netrc; terraform-provider-heroku reads the same, in that order (`heroku/config.go`, `applyNetrcFile`).
+    A delete gets the saved outputs, which never hold the key, so the environment matters there."""
     if props.get("api_key"):
         return props["api_key"]
+    if os.environ.get("HEROKU_API_KEY"):
+        return os.environ["HEROKU_API_KEY"]
     try:
         entry = netrc.netrc().authenticators(urllib.parse.urlsplit(url).hostname or "")
     except (OSError, netrc.NetrcParseError):

@@ -57,7 +57,8 @@ def _export(name: str, k: settings.K8sSettings, ns: Namespace, db: Database, ima
     pulumi.export("image", image.ref)
     pulumi.export("db_host", db.host)
     pulumi.export("db_password", db.password)
-    pulumi.export("kubectl_scale", pulumi.Output.concat(kubectl, " scale ", deployment, " --replicas=3"))
+    scale_to = f" --replicas={k.replicas + 1}"  # an example: one pod more than the stack runs
+    pulumi.export("kubectl_scale", pulumi.Output.concat(kubectl, " scale ", deployment, scale_to))
     pulumi.export("kubectl_rollout", pulumi.Output.concat(kubectl, " rollout status ", deployment))
     pulumi.export("kubectl_rollback", pulumi.Output.concat(kubectl, " rollout undo ", deployment))
     pulumi.export("kubectl_logs", pulumi.Output.concat(kubectl, " logs --follow --prefix ", deployment))

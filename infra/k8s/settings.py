@@ -72,15 +72,15 @@ class K8sSettings:
     backup: BackupSettings
 
 
-def _path_from_program(r: Reader, key: str, value: str, *, must_exist: bool) -> str:
+def _path_from_program(r: Reader, key: str, value: str, *, must_exist: bool, example: str) -> str:
     """`value` as the engine's providers resolve it: from infra/, their working directory; absolute here."""
     path = Path(value).expanduser()
     if not path.is_absolute():
         r.problem(key, f"is {r.show(key, value)}, a relative path: the engine resolves it from infra/, not from "
-                       "where you ran `pulumi`; give an absolute path", "/home/me/.kube/config")
+                       "where you ran `pulumi`; give an absolute path", example)
         return value
     if must_exist and not path.exists():
-        r.problem(key, f"is {r.show(key, value)}, which does not exist", "/home/me/.kube/config")
+        r.problem(key, f"is {r.show(key, value)}, which does not exist", example)
     return str(path)
 
 
@@ -89,7 +89,7 @@ def _kubeconfig(r: Reader) -> str:
     value = r.text("kubeconfig", example="/home/me/.kube/config", max_length=1 << 20)
     if not value or "\n" in value or value.lstrip().startswith(("{", "apiVersion")):
         return value
-    return _path_from_program(r, "kubeconfig", value, must_exist=True)
+    return _path_from_program(r, "kubeconfig", value, must_exist=True, example="/home/me/.kube/config")
 
 
 def _chart(r: Reader) -> tuple[str, str]:
@@ -100,7 +100,8 @@ def _chart(r: Reader) -> tuple[str, str]:
         r.problem("postgres_chart_repository", "is set, but postgres_chart is a full reference; with a repository, "
                                                "postgres_chart is the chart's name", "''")
     elif chart and not repository and not _CHART.match(chart):
-        chart = _path_from_program(r, "postgres_chart", chart, must_exist=True)
+        chart = _path_from_program(r, "postgres_chart", chart, must_exist=True,
+                                   example="/srv/charts/postgresql-16.7.27.tgz")
     return chart, repository
 
 
@@ -133,7 +134,7 @@ def read(r: Reader, app: AppSettings) -> K8sSettings:
                   "''")
     render_dir = r.text("render_dir", example="/srv/gitops/paasport", max_length=4096)
     if render_dir:
-        render_dir = _path_from_program(r, "render_dir", render_dir, must_exist=False)
+        render_dir = _path_from_program(r, "render_dir", render_dir, must_exist=False, example="/srv/gitops/paasport")
     chart, chart_repository = _chart(r)
     return K8sSettings(
         hostname=hostname,

@@ -380,3 +380,14 @@ def test_a_port_in_use_stops_the_server_in_one_line():
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"actors: configuration error: PORT={port} cannot be used (Address already in use): set PORT to a free port"]
+
+
+def test_a_metrics_directory_that_cannot_be_made_stops_the_server_in_one_line():
+    """/proc passes a permission check for root, then refuses the mkdir: one line, not a traceback."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    env = clean_env(PORT=str(port), PROMETHEUS_MULTIPROC_DIR="/proc/paasport-metrics")
+    result = subprocess.run(APP_SERVER, cwd=APP_DIR, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("actors: configuration error: PROMETHEUS_MULTIPROC_DIR ")

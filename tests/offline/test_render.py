@@ -94,3 +94,14 @@ def test_rendered_secrets_are_redacted_unless_asked(rendered, tmp_path):
     plan_cli("--render", str(tmp_path), "--show-secrets")
     shown = documents(tmp_path)["secret-paasport-db.yaml"]["stringData"]
     assert shown["password"].startswith("plan-") and shown["password"] != shown["postgres-password"]
+
+
+def test_render_refuses_a_directory_with_an_earlier_render_in_it(rendered):
+    """A stale manifest (say the backup CronJob of a render with backups on) would be applied with the new ones."""
+    before = sorted(p.name for p in rendered.iterdir())
+    result = offline_cli("plan", "--stack", "k8s", "--config", "backup_enabled=false", "--render", str(rendered))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {rendered} is not an empty directory: render into a new one (an old manifest there would be "
+        "applied with the new ones)"]
+    assert sorted(p.name for p in rendered.iterdir()) == before

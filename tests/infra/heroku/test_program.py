@@ -94,9 +94,9 @@ def test_the_addon_comes_before_the_build_or_release(overrides):
 def test_build_uploads_the_reproducible_archive_and_names_its_content_hash():
     plan = heroku_plan()
     source = obj(one(plan, BUILD))["source"]
-    # Absolute, in the user's cache: the provider opens it from infra/, and the checkout stays clean.
+    # Absolute, in the user's cache, one per stack: the provider opens it from infra/; the checkout stays clean.
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    assert source["path"] == str(cache / "paasport" / "heroku" / "paasport-source.tar.gz")
+    assert source["path"] == str(cache / "paasport" / "heroku" / "heroku" / "paasport-source.tar.gz")
     assert source["version"] == "sha256:" + hashlib.sha256(Path(source["path"]).read_bytes()).hexdigest()[:12]
     assert "checksum" not in source  # the provider rejects one next to `path` and checksums the file itself
     assert source["version"].startswith("sha256:")

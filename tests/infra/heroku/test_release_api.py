@@ -301,6 +301,17 @@ def test_deleting_the_acm_step_disables_acm_and_tolerates_a_deleted_app(heroku):
     AcmProvider().delete("acme-gone/acm", props(heroku, app="acme-gone"))  # 404: nothing left to disable
 
 
+def test_deleting_the_acm_step_uses_heroku_api_key_as_the_engine_passes_no_key(heroku, monkeypatch):
+    """The engine calls delete with the saved outputs, which never hold the key: HEROKU_API_KEY supplies it."""
+    heroku.acm = True
+    outputs = {k: v for k, v in props(heroku).items() if k != "api_key"}
+    monkeypatch.setenv("HEROKU_API_KEY", KEY)
+    monkeypatch.setenv("HOME", "/nonexistent")  # no ~/.netrc to fall back on
+    AcmProvider().delete("acme-paasport/acm", outputs)
+    assert heroku.calls() == [("DELETE", "/apps/acme-paasport/acm")]
+    assert heroku.acm is False
+
+
 def test_acm_diff_replaces_only_for_another_app(heroku):
     provider, old = AcmProvider(), props(heroku)
     assert not provider.diff("id", old, {**old, "api_key": "rotated"}).changes
