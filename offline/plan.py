@@ -34,6 +34,7 @@ from pulumi.runtime.settings import SETTINGS, set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.k8s.settings import is_kubeconfig_contents
 from infra.paths import PROGRAM_DIR, PROJECT_DIR
 from offline import helm
 from offline import types as t
@@ -92,9 +93,9 @@ def _provider_paths(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
     """(input, path) pairs that a provider opens from its working directory, the program directory.
 
     Sources: pulumi-docker `Image` and `RemoteImage` build contexts and Dockerfiles (a Dockerfile relative to the
-    context for RemoteImage); terraform-provider-heroku `heroku_build` (`os.Stat(path)` in CustomizeDiff and
-    Create); pulumi-kubernetes' Provider `kubeconfig` when it is a path, and a Helm chart that is not a
-    registry reference.
+    context for RemoteImage), pulumi-docker-build `Image` context and Dockerfile locations; terraform-provider-heroku
+    `heroku_build` (`os.Stat(path)` in CustomizeDiff and Create); pulumi-kubernetes' Provider `kubeconfig` when it
+    is a path, and a Helm chart that is not a registry reference.
     """
     build = inputs.get("build") or {}
     if typ == t.DOCKER_IMAGE:
@@ -102,11 +103,16 @@ def _provider_paths(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
     if typ == t.REMOTE_IMAGE and build:
         context = build.get("context", ".")
         return [("build.context", context), ("build.dockerfile", str(Path(context) / build.get("dockerfile", "")))]
+    if typ == t.BUILDX_IMAGE:
+        return [("context.location", (inputs.get("context") or {}).get("location", "")),
+                ("dockerfile.location", (inputs.get("dockerfile") or {}).get("location", ""))]
     if typ == t.HEROKU_BUILD:
         return [("source.path", (inputs.get("source") or {}).get("path", ""))]
     if typ == t.K8S_PROVIDER:
         kubeconfig = inputs.get("kubeconfig") or ""
-        return [] if not kubeconfig or "\n" in kubeconfig or kubeconfig.lstrip().startswith("{") else [
+        if rpc.is_rpc_secret(kubeconfig):
+            kubeconfig = rpc.unwrap_rpc_secret(kubeconfig)
+        return [] if not kubeconfig or is_kubeconfig_contents(kubeconfig) else [
             ("kubeconfig", kubeconfig)]
     if typ.startswith("kubernetes:helm.sh/"):
         chart = str(inputs.get("chart") or "")
@@ -141,12 +147,17 @@ class PlanMocks(Mocks):
         elif args.typ == t.REMOTE_IMAGE:
             name = state.get("name", args.name)
             state["imageId"] = f"sha256:{_fake(name + json.dumps(state.get('triggers'), sort_keys=True), 64)}"
+        elif args.typ == t.BUILDX_IMAGE:
+            tag = (state.get("tags") or [args.name])[0]
+            state["digest"] = f"sha256:{_fake(tag + json.dumps(state.get('buildArgs'), sort_keys=True), 64)}"
+            state["ref"] = f"{tag}@{state['digest']}"
         elif args.typ == t.REGISTRY_IMAGE:
             state["sha256Digest"] = f"sha256:{_fake(state.get('name', args.name), 64)}"
         elif args.typ.startswith("heroku:"):
             return self._heroku(args, state)
         elif args.typ == t.CONTAINER_RELEASE:
-            state.update(release_id=_uuid(args.name), release_version=1)
+            state.update(release_id=_uuid(args.name), release_version=1,  # and each manifest's config digest
+                         images={k: f"sha256:{_fake(str(v), 64)}" for k, v in (state.get("manifests") or {}).items()})
             return f"{state.get('app')}/{state['release_id']}", state
         return f"{args.name}-id", state
 
@@ -180,6 +191,14 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self.hooks: dict[str, Callable[[bytes], Awaitable[Any]]] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN as the engine makes it (pulumi/pulumi `pkg/resource/deploy/deployment.go`, generateURN, and
+        `sdk/go/common/resource/urn/urn.go`, New): the parent's whole qualified type before the resource's, except
+        for the root stack's (the stock mock monitor puts `pulumi:pulumi:Stack$` in and keeps only the last type)."""
+        qualified = parent.split("::")[2] if parent else ""
+        typ = f"{qualified}${type_}" if qualified and qualified != "pulumi:pulumi:Stack" else type_
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), typ, name])
 
     def RegisterResourceHook(self, request):
         # The SDK's callback server holds the hook under this token; the engine would call it through gRPC.

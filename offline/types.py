@@ -35,6 +35,7 @@ K8S_PROVIDER = "pulumi:providers:kubernetes"  # an explicit provider: kubeconfig
 DOCKER_IMAGE = "docker:index/image:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 REGISTRY_IMAGE = "docker:index/registryImage:RegistryImage"
+BUILDX_IMAGE = "docker-build:index:Image"  # pulumi-docker-build: buildx, either image store
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"  # noqa: S105 (a type token)
 
 # --- Heroku (pulumiverse-heroku) and the program's own dynamic resources -----------------------------------------

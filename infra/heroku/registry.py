@@ -7,18 +7,16 @@ registry.heroku.com/<app>/<process> (user `_`, the API key as password) and rele
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 from pathlib import Path
 
 import pulumi
 import pulumi.dynamic
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 import yaml
 
 from infra.heroku.release_api import API_URL, REGISTRY_URL, ContainerReleaseProvider
-from infra.heroku.source import archive_bytes
 from infra.paths import APP_CONTEXT, APP_DIR, cache_dir
 
 REGISTRY = "registry.heroku.com"
@@ -53,7 +51,15 @@ class ContainerRelease(pulumi.dynamic.Resource, module="heroku", name="Container
 
 
 class RegistryRelease(pulumi.ComponentResource):
-    """Builds, pushes and releases the web and release images, after `after` (the Postgres add-on)."""
+    """Builds, pushes and releases the web and release images, after `after` (the Postgres add-on).
+
+    The images are built and pushed by pulumi-docker-build (buildx and BuildKit), which works on both of Docker's
+    image stores. pulumi-docker's `RemoteImage.build`, used before, needs the containerd image store off
+    (pulumi-docker `sdk/python/pulumi_docker/remote_image.py`, `build`: "Requires the `Use containerd for pulling
+    and storing images` option to be disabled", kreuzwerker/terraform-provider-docker#534), and current Docker
+    installs have it on. Each image's `digest` is the manifest (or index) the registry now holds; the release
+    reads Heroku's config digest from exactly that.
+    """
 
     def __init__(
         self,
@@ -67,48 +73,36 @@ class RegistryRelease(pulumi.ComponentResource):
         super().__init__("paasport:heroku_registry:RegistryRelease", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         key = pulumi.Output.secret(api_key if api_key is not None else "")
-        auth = docker.RegistryImageAuthConfigArgs(address=REGISTRY, username="_", password=key)
+        registries = [docker_build.RegistryArgs(address=REGISTRY, username="_", password=key)]
         # The release image's Dockerfile, written where build artefacts go (the user's cache), never the checkout.
         release_dir = cache_dir("heroku", f"{name}-release")
         (release_dir / "Dockerfile").write_text(release_dockerfile(APP_DIR / "heroku.yml"))
-        source_hash = hashlib.sha256(archive_bytes(APP_DIR)).hexdigest()
 
-        def tag(process: str) -> pulumi.Output[str]:
-            return pulumi.Output.concat(REGISTRY, "/", app_name, "/", process, ":latest")
+        def image(process: str, context: str, build_args: dict[str, pulumi.Input[str]] | None = None
+                  ) -> docker_build.Image:
+            return docker_build.Image(
+                f"{name}-{process}",
+                tags=[pulumi.Output.concat(REGISTRY, "/", app_name, "/", process, ":latest")],
+                push=True,
+                context=docker_build.BuildContextArgs(location=context),
+                dockerfile=docker_build.DockerfileArgs(location=f"{context}/Dockerfile"),
+                build_args=build_args,
+                platforms=[docker_build.Platform(PLATFORM)],
+                registries=registries,
+                opts=child,
+            )
 
-        web = docker.RemoteImage(
-            f"{name}-web",
-            name=tag("web"),
-            build=docker.RemoteImageBuildArgs(context=APP_CONTEXT, dockerfile="Dockerfile", platform=PLATFORM),
-            platform=PLATFORM,
-            keep_locally=True,
-            triggers={"source": source_hash},
-            opts=child,
-        )
-        release = docker.RemoteImage(
-            f"{name}-release",
-            name=tag("release"),
-            build=docker.RemoteImageBuildArgs(context=str(release_dir), dockerfile="Dockerfile", platform=PLATFORM,
-                                              build_args={"WEB_IMAGE": web.name}),
-            platform=PLATFORM,
-            keep_locally=True,
-            triggers={"web": web.image_id},
-            opts=child,
-        )
-        pushed = [
-            docker.RegistryImage(f"{name}-{process}-push", name=image.name, auth_config=auth, keep_remotely=True,
-                                 triggers={"image_id": image.image_id}, opts=child)
-            for process, image in (("web", web), ("release", release))
-        ]
-        # The digests of the manifests just pushed (RegistryImage.sha256_digest): the release reads the config
-        # digest Heroku wants from exactly these, not the local image id (which differs on containerd's store).
+        web = image("web", APP_CONTEXT)
+        # FROM the web image as pushed (`ref`: tag@digest), which BuildKit pulls with the same credentials.
+        release = image("release", str(release_dir), {"WEB_IMAGE": web.ref})
         self.release = ContainerRelease(
             name,
             app=app_name,
-            manifests={process: push.sha256_digest for process, push in zip(("web", "release"), pushed, strict=True)},
+            manifests={"web": web.digest, "release": release.digest},
             api_key=key,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*pushed, *after]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[web, release, *after]),
         )
-        self.web_image_id: pulumi.Output[str] = web.image_id
+        # The image id Heroku runs for web: the config digest the release sent.
+        self.web_image_id: pulumi.Output[str] = self.release.images.apply(lambda images: images["web"])
         self.release_id: pulumi.Output[str] = self.release.release_id
         self.register_outputs({"web_image_id": self.web_image_id, "release_id": self.release_id})

@@ -7,21 +7,29 @@
   `PATCH /apps/{app}/formation` (Accept `application/vnd.heroku+json; version=3.docker-releases`), then poll
   `GET /apps/{app}/releases` (Range `version ..; max=1, order=desc`) until the new release, and its release phase,
   has succeeded or failed. The config digest is the image id only on Docker's classic image store, not on the
-  containerd one, so the manifest is read pinned by the digest the push reported (the RegistryImage's
-  `sha256_digest`, the registry's `Docker-Content-Digest`: kreuzwerker/terraform-provider-docker
-  `internal/provider/data_source_docker_registry_image.go`), and its bytes are checked against that digest.
+  containerd one, so the manifest is read pinned by the digest the push reported (pulumi-docker-build Image's
+  `digest`, the manifest or index the registry holds), and its bytes are checked against that digest.
 - `BuildReleaseProvider`: waits for the release of a Heroku Build. terraform-provider-heroku's `heroku_build` waits
   for the build only (`heroku/resource_heroku_build.go`, `BuildStateRefreshFunc`: pending -> succeeded), not for the
   release it creates, whose release phase (heroku.yml `release:`) runs after. This polls
   `GET /apps/{app}/releases/{release_id}` (the Platform API's release Info link, as release.ts does once the release
-  command's output has ended) until it succeeds, or fails with Heroku's description and `output_stream_url`.
+  command's output has ended) until it succeeds, or fails with Heroku's description and `output_stream_url`; a
+  release that an earlier `pulumi up` left failed is retried (`build_release`).
 - `AcmProvider`: `POST /apps/{app}/acm` (the schema's app link "Enable ACM"), once a dyno that can have ACM runs;
   delete sends `DELETE /apps/{app}/acm` ("Disable ACM"). terraform-provider-heroku enables ACM while it creates the
   app, before any dyno exists, and logs that this "will most likely fail" for apps outside a team
   (`heroku/resource_heroku_app.go`, `resourceHerokuAppCreate` -> `updateAcm`).
 
-Both kinds of release share one polling loop, `await_release`. Pulumi pickles each provider into the state, so
-this module uses only the standard library and module-level functions (see the `__module__` loop at the end).
+Both kinds of release share one polling loop, `await_release`.
+
+How the engine runs this code (pulumi/pulumi `sdk/python/lib/pulumi/dynamic/__main__.py`): each resource stores
+its provider pickled (`__provider`), and the dynamic-provider plugin, started with the program directory (infra/)
+as working directory, unpickles it for every call; `Delete` and `Read` get only the saved outputs, `__provider`
+included. A provider pickled by value would freeze this code, as bytecode, into the state: a later fix to delete
+would never reach resources made before it, and only the Python minor version that pickled it could run it. So
+each provider pickles by reference to this file (`_ByPath`): unpickling runs `runpy.run_path(PROGRAM_PATH)` from
+the plugin's working directory, which is today's code on any Python, and this module imports only the standard
+library and `pulumi.dynamic`. This file's path is therefore part of the state: move it only with a shim left here.
 """
 
 from __future__ import annotations
@@ -30,16 +38,24 @@ import base64
 import hashlib
 import json
 import netrc
+import operator
 import os
+import runpy
+import sys
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
-from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
+# This file as the dynamic-provider plugin finds it from its working directory, the program directory.
+PROGRAM_PATH = "heroku/release_api.py"
+# The stack config key of the Heroku API key (the Heroku provider's `apiKey`).
+API_KEY_CONFIG = "heroku:apiKey"
 API_URL = "https://api.heroku.com"
 REGISTRY_URL = "https://registry.heroku.com"
 DOCKER_RELEASES = "application/vnd.heroku+json; version=3.docker-releases"
@@ -63,19 +79,22 @@ HINTS = {
 class HerokuApiError(Exception):
     """A Heroku Platform API (or registry) failure, quoting Heroku's own `message`; `status` is the HTTP status."""
 
+    one_line = True  # the plugin reports it as its message alone (`_one_line_errors`)
+
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
 
 
 def _api_key(props: dict[str, Any], url: str) -> str:
-    """The configured key, else HEROKU_API_KEY, else the `heroku login` one: the password of the URL's host in
-    ~/.netrc; terraform-provider-heroku reads the same, in that order (`heroku/config.go`, `applyNetrcFile`).
-    A delete gets the saved outputs, which never hold the key, so the environment matters there."""
-    if props.get("api_key"):
-        return props["api_key"]
-    if os.environ.get("HEROKU_API_KEY"):
-        return os.environ["HEROKU_API_KEY"]
+    """The key given as input, else the stack's `heroku:apiKey` (`configured_api_key`, from the config the engine
+    hands every dynamic provider: pulumi/pulumi `pkg/resource/deploy/target.go`, GetPackageConfig), else
+    HEROKU_API_KEY, else the `heroku login` one: the password of the URL's host in ~/.netrc; terraform-provider-heroku
+    reads the last three in that order (`heroku/config.go`, `applyNetrcFile`). A delete gets only the saved
+    outputs, which never hold the key, so there the stack config is what has it."""
+    for key in (props.get("api_key"), props.get("configured_api_key"), os.environ.get("HEROKU_API_KEY")):
+        if key:
+            return key
     try:
         entry = netrc.netrc().authenticators(urllib.parse.urlsplit(url).hostname or "")
     except (OSError, netrc.NetrcParseError):
@@ -213,11 +232,29 @@ def release(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_release(props: dict[str, Any]) -> dict[str, Any]:
-    """Wait for the release a Heroku Build created (`release_id`) and its release phase."""
+    """Wait for the release a Heroku Build created (`release_id`) and its release phase; return its version.
+
+    A release that has already failed when the waiter first looks failed in an earlier `pulumi up` (the cause is
+    since fixed, say the seed's URL or the database): `heroku_build` has no update (terraform-provider-heroku
+    `heroku/resource_heroku_build.go`: Create, Read and Delete only), so no new build would come for the same
+    source. The waiter then does what `heroku releases:retry` does (heroku/cli
+    `packages/cli/src/commands/releases/retry.ts`): `POST /apps/{app}/releases` with that release's slug, which
+    runs the release phase again, and waits for that release instead."""
     if not props.get("release_id"):
         raise HerokuApiError(f"The Heroku build of {props['app']} reported no release to wait for.")
-    return await_release(props, lambda: _request(props, "GET",
-                                                 f"/apps/{props['app']}/releases/{props['release_id']}"))
+    app = props["app"]
+    first = _request(props, "GET", f"/apps/{app}/releases/{props['release_id']}") or {}
+    wanted = first.get("id") or props["release_id"]
+    if first.get("status") == "failed":
+        slug = (first.get("slug") or {}).get("id")
+        if not slug:
+            raise HerokuApiError(f"Heroku release v{first.get('version')} of {app} failed and has no slug to retry: "
+                                 f"run `heroku releases:retry --app {app}`, or change app/ for a new build")
+        retry = _request(props, "POST", f"/apps/{app}/releases", body={
+            "slug": slug, "description": f"Retry of v{first.get('version')}: {first.get('description') or ''}"[:200]})
+        wanted = retry["id"]
+    outs = await_release(props, lambda: _request(props, "GET", f"/apps/{app}/releases/{wanted}"))
+    return {"release_version": outs["release_version"]}
 
 
 def enable_acm(props: dict[str, Any]) -> dict[str, Any]:
@@ -246,67 +283,150 @@ def _public(props: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _diff(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) -> DiffResult:
-    changed = [k for k in keys if olds.get(k) != news.get(k)]
+    """Changes of `keys`, and of the stored provider (`__provider`): a resource saved with an older one gets an
+    update that stores today's, so that its delete and refresh run today's code (see `_unchanged`)."""
+    changed = [k for k in (*keys, PROVIDER_KEY) if olds.get(k) != news.get(k)]
     return DiffResult(changes=bool(changed), replaces=["app"] if "app" in changed else [],
                       delete_before_replace=False)
 
 
+def _unchanged(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...],
+               outputs: tuple[str, ...]) -> UpdateResult | None:
+    """The outputs as they are when only the stored provider changed: no second release, no API call."""
+    if any(olds.get(k) != news.get(k) for k in keys):
+        return None
+    return UpdateResult(outs={**_public(news, keys), **_public(olds, outputs)})
+
+
+PROVIDER_KEY = "__provider"  # pulumi.dynamic's key of the pickled provider
 CONTAINER_KEYS = ("app", "manifests", "api_url", "registry_url", "platform")
 BUILD_KEYS = ("app", "release_id", "api_url")
 ACM_KEYS = ("app", "api_url")
 
 
-class ContainerReleaseProvider(ResourceProvider):
+class _HerokuProvider(ResourceProvider):
+    """What the three providers share: `keys` (inputs kept as outputs, whose change means an update), `outputs`
+    (what `run` adds), the stack's Heroku API key from `configure`, pickling by path, and each failure as one line
+    that names the step (`step`, `verbs`), Heroku's message and what to do."""
+
+    step = ""
+    verbs: ClassVar[dict[str, str]] = {}
+    keys: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    configured_api_key: str | None = None
+
+    def run(self, props: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def resource_id(self, props: dict[str, Any], outs: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self.configured_api_key = req.config.get(API_KEY_CONFIG) or None
+
+    def _call(self, action: str, step: Callable[[dict[str, Any]], Any], props: dict[str, Any]) -> Any:
+        try:
+            return step({**props, "configured_api_key": self.configured_api_key})
+        except HerokuApiError as error:
+            raise HerokuApiError(f"paasport {self.step} ({self.verbs.get(action, action)}): {error}",
+                                 error.status) from None
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._call("create", self.run, props)
+        return CreateResult(id_=self.resource_id(props, outs), outs={**_public(props, self.keys), **outs})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return _diff(olds, news, self.keys)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        same = _unchanged(olds, news, self.keys, self.outputs)
+        return same or UpdateResult(outs={**_public(news, self.keys), **self._call("update", self.run, news)})
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return _ByPath(type(self).__name__), ()
+
+
+class _ByPath:
+    """Pickles as `runpy.run_path(PROGRAM_PATH)[name]`, a class of this file as the plugin finds it: only the
+    standard library's `runpy` and `operator` are named in the pickle, which any Python 3 can load."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self) -> ResourceProvider:  # what the unpickled class does; pickle wants a callable here
+        return globals()[self.name]()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, str]]:
+        return operator.getitem, (_ModuleByPath(), self.name)
+
+
+class _ModuleByPath:
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return runpy.run_path, (PROGRAM_PATH,)
+
+
+class ContainerReleaseProvider(_HerokuProvider):
     """Creates (and, for new images, updates) a release; deleting it leaves the app as it is."""
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = release(props)
-        return CreateResult(id_=f"{props['app']}/{outs['release_id']}",
-                            outs={**_public(props, CONTAINER_KEYS), **outs})
+    step, keys, outputs = "container release", CONTAINER_KEYS, ("images", "release_id", "release_version")
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return _diff(olds, news, CONTAINER_KEYS)
+    def run(self, props: dict[str, Any]) -> dict[str, Any]:
+        return release(props)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs={**_public(news, CONTAINER_KEYS), **release(news)})
+    def resource_id(self, props: dict[str, Any], outs: dict[str, Any]) -> str:
+        return f"{props['app']}/{outs['release_id']}"
 
 
-class BuildReleaseProvider(ResourceProvider):
-    """Waits for a build's release on create and whenever the build makes a new one; delete has nothing to undo."""
+class BuildReleaseProvider(_HerokuProvider):
+    """Waits for a build's release on create and whenever the build makes a new one (retrying one that failed
+    before); delete has nothing to undo."""
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = build_release(props)
-        return CreateResult(id_=f"{props['app']}/{outs['release_id']}", outs={**_public(props, BUILD_KEYS), **outs})
+    step, keys, outputs = "build release", BUILD_KEYS, ("release_version",)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return _diff(olds, news, BUILD_KEYS)
+    def run(self, props: dict[str, Any]) -> dict[str, Any]:
+        return build_release(props)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs={**_public(news, BUILD_KEYS), **build_release(news)})
+    def resource_id(self, props: dict[str, Any], outs: dict[str, Any]) -> str:
+        return f"{props['app']}/{props['release_id']}"
 
 
-class AcmProvider(ResourceProvider):
+class AcmProvider(_HerokuProvider):
     """Enables ACM on create; delete disables it again (the stack no longer asks for a certificate)."""
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(id_=f"{props['app']}/acm", outs={**_public(props, ACM_KEYS), **enable_acm(props)})
+    step, keys, outputs = "ACM", ACM_KEYS, ("acm",)
+    verbs: ClassVar[dict[str, str]] = {"create": "enable", "update": "enable", "delete": "disable"}
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return _diff(olds, news, ACM_KEYS)
+    def run(self, props: dict[str, Any]) -> dict[str, Any]:
+        return enable_acm(props)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs={**_public(news, ACM_KEYS), **enable_acm(news)})
+    def resource_id(self, props: dict[str, Any], outs: dict[str, Any]) -> str:
+        return f"{props['app']}/acm"
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        disable_acm(props)
+        self._call("delete", disable_acm, props)
 
 
-# Pulumi stores the provider in the state with dill, which pickles classes and functions of an importable
-# module by reference; the dynamic-provider process need not have this repository on its path. Marked as
-# `__main__`, they are pickled by value, with the stdlib references they use (pulumi/pulumi#7453).
-for _by_value in (HerokuApiError, _api_key, _request, _api_error, await_release, latest_release, _registry_manifest,
-                  config_digest, release, build_release, enable_acm, disable_acm, _public, _diff,
-                  *[m for cls in (HerokuApiError, ContainerReleaseProvider, BuildReleaseProvider, AcmProvider)
-                    for m in vars(cls).values() if callable(m)],
-                  ContainerReleaseProvider, BuildReleaseProvider, AcmProvider):
-    _by_value.__module__ = "__main__"
+def _one_line_errors() -> None:
+    """In Pulumi's dynamic-provider process, report a `HerokuApiError` as its message alone.
+
+    That process answers a provider's exception with `traceback.format_exc()` as the gRPC error's details
+    (pulumi/pulumi `sdk/python/lib/pulumi/dynamic/__main__.py`, `_abort_with_traceback`), and the CLI prints the
+    details: a Python traceback for a Heroku refusal. The process serves only this program's dynamic providers, so
+    there `format_exc` gives the one-line message of an error marked `one_line`, and the traceback of anything else.
+    """
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None) != "pulumi.dynamic.__main__":
+        return
+    if getattr(traceback.format_exc, "one_line", False):
+        return
+    format_exc = traceback.format_exc
+
+    def one_line_format_exc(*args: Any, **kwargs: Any) -> str:
+        error = sys.exc_info()[1]
+        return str(error) if getattr(error, "one_line", False) else format_exc(*args, **kwargs)
+
+    one_line_format_exc.one_line = True  # type: ignore[attr-defined]
+    traceback.format_exc = one_line_format_exc
+
+
+_one_line_errors()

@@ -51,7 +51,11 @@ class ReleaseJob(pulumi.ComponentResource):
             f"{name}-release",
             metadata={"name": pulumi.Output.from_input(image).apply(lambda ref: job_name(name, ref)),
                       "namespace": namespace, "labels": labels,
-                      "annotations": {"pulumi.com/timeoutSeconds": str(timeout_s + AWAIT_MARGIN_S)}},
+                      # A failed Job stays in the state; with replaceUnready the next `up` replaces it (delete,
+                      # then create: it is named) and the seed runs again, instead of failing on the old one
+                      # (pulumi-kubernetes `provider/pkg/provider/provider.go` Diff, metadata.ReplaceUnready).
+                      "annotations": {"pulumi.com/timeoutSeconds": str(timeout_s + AWAIT_MARGIN_S),
+                                      "pulumi.com/replaceUnready": "true"}},
             spec={
                 "backoffLimit": 2,
                 "activeDeadlineSeconds": timeout_s,

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pulumi
+
 from infra.settings import DNS_LABEL, DNS_NAME, REF_HOST, REPOSITORY, AppSettings, Reader
 
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
@@ -66,7 +68,7 @@ class K8sSettings:
     release_timeout_s: int  # the release Job's deadline, and how long `pulumi up` waits for it
     linkerd_inject: bool
     render_dir: str  # absolute, or relative to the program directory (infra/) as the engine resolves it
-    kubeconfig: str
+    kubeconfig: str | pulumi.Output[str]  # an absolute path, or the contents as a secret; "": ambient
     kube_context: str
     postgres: PostgresSettings
     backup: BackupSettings
@@ -84,12 +86,29 @@ def _path_from_program(r: Reader, key: str, value: str, *, must_exist: bool, exa
     return str(path)
 
 
-def _kubeconfig(r: Reader) -> str:
-    """A kubeconfig's contents as they are, or the absolute path of one."""
-    value = r.text("kubeconfig", example="/home/me/.kube/config", max_length=1 << 20)
-    if not value or "\n" in value or value.lstrip().startswith(("{", "apiVersion")):
-        return value
-    return _path_from_program(r, "kubeconfig", value, must_exist=True, example="/home/me/.kube/config")
+def is_kubeconfig_contents(value: str) -> bool:
+    """A kubeconfig's YAML or JSON rather than the path of one (a path is one line)."""
+    stripped = value.strip()
+    return "\n" in stripped or stripped.startswith(("{", "apiVersion"))
+
+
+def _kubeconfig(r: Reader) -> str | pulumi.Output[str]:
+    """The absolute path of a kubeconfig, or its contents as a secret: contents hold the cluster's credentials, so
+    they are taken only from a secret (`pulumi config set --secret`), and stay one in the provider's inputs and the
+    state; "" for the ambient kubeconfig."""
+    example = "/home/me/.kube/config"
+    raw = r.raw("kubeconfig") or ""
+    if is_kubeconfig_contents(raw):
+        if not r.is_secret("kubeconfig"):
+            r.problem("kubeconfig", "holds a kubeconfig's contents in plain config, where they would be stored and "
+                                    "shown in plain text: set them as a secret, or give the file's absolute path",
+                      '-- "$(cat ~/.kube/config)"', secret=True)
+            return ""
+        if len(raw) > 1 << 20:
+            r.problem("kubeconfig", f"is {len(raw)} characters long, more than {1 << 20}", example)
+        return pulumi.Output.secret(raw)
+    value = r.text("kubeconfig", example=example, max_length=4096)
+    return _path_from_program(r, "kubeconfig", value, must_exist=True, example=example) if value else ""
 
 
 def _chart(r: Reader) -> tuple[str, str]:

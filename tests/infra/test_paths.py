@@ -22,7 +22,7 @@ def test_app_context_is_the_app_directory_seen_from_the_program_directory():
 
 @pytest.mark.parametrize(("stack", "overrides", "refused"), [
     ("k8s", (), f"{t.DOCKER_IMAGE} paasport: build.context 'app'"),
-    ("heroku", ("deploy=registry",), f"{t.REMOTE_IMAGE} paasport-web: build.context 'app'"),
+    ("heroku", ("deploy=registry",), f"{t.BUILDX_IMAGE} paasport-web: context.location 'app'"),
 ])
 def test_a_provider_path_that_does_not_exist_from_the_program_directory_fails_the_plan(
         monkeypatch, stack, overrides, refused):

@@ -3,6 +3,11 @@ name, type, parent or component type) makes `pulumi up` delete the old resource 
 the namespace, the database or the Heroku app means losing data. So any change fails here: the move of the program
 into infra/k8s and infra/heroku (76a93db) kept every URN of before, listed in BEFORE as 6dc0f7d registered them.
 
+These are the URNs users' states hold: the engine puts a parent's type before a child's, except the root stack's
+(pulumi/pulumi `pkg/resource/deploy/deployment.go`, generateURN), so a top-level component is
+`urn:pulumi:k8s::paasport::paasport:web:WebApp::paasport`; offline.plan makes them the same way (Pulumi's stock
+mock monitor would put `pulumi:pulumi:Stack$` in front, a URN no state has).
+
 No `pulumi.Alias` is needed: nothing was renamed. Were one ever needed, the alias maps the old URN, and this list
 shows which.
 """
@@ -30,8 +35,17 @@ CASES = {
 # stack could collide with and `pulumi destroy` would take from every stack that used it. With `acme_email` it
 # creates its own namespaced Issuer instead, with the Service and Mapping that route its HTTP-01 challenges
 # (ADDED["k8s-full"]); before, the override `acme_email` made the ClusterIssuer named by `tls_issuer`.
+# Removed on purpose (issue 16, item 6): the registry mode's images were pulumi-docker RemoteImage + RegistryImage,
+# whose build needs Docker's containerd image store off; pulumi-docker-build's Image (ADDED) builds and pushes on
+# either store. They hold no data: deleting them keeps the local images and the pushed tags (keep_locally,
+# keep_remotely), and the release then sends the new images' config digests. Another type cannot be aliased.
+_REGISTRY = HEROKU + "paasport:heroku_registry:RegistryRelease$"
 REMOVED = {
     "k8s-full": [K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:ClusterIssuer::letsencrypt-prod"],
+    "heroku-registry": [_REGISTRY + "docker:index/registryImage:RegistryImage::paasport-release-push",
+                        _REGISTRY + "docker:index/registryImage:RegistryImage::paasport-web-push",
+                        _REGISTRY + "docker:index/remoteImage:RemoteImage::paasport-release",
+                        _REGISTRY + "docker:index/remoteImage:RemoteImage::paasport-web"],
 }
 
 # As 6dc0f7d (before the move) registered them, for the same settings.
@@ -57,14 +71,14 @@ BEFORE = {
         K8S + "paasport:web:WebApp$kubernetes:core/v1:Service::paasport-web",
         K8S + "paasport:web:WebApp$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-web",
         K8S + "paasport:web:WebApp$kubernetes:policy/v1:PodDisruptionBudget::paasport-web",
-        K8S + "pulumi:pulumi:Stack$paasport:backup:DatabaseBackup::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:database:Database::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:image:AppImage::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:ingress:Ingress::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:namespace:Namespace::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:release:ReleaseJob::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:tls:Tls::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:web:WebApp::paasport",
+        K8S + "paasport:backup:DatabaseBackup::paasport",
+        K8S + "paasport:database:Database::paasport",
+        K8S + "paasport:image:AppImage::paasport",
+        K8S + "paasport:ingress:Ingress::paasport",
+        K8S + "paasport:namespace:Namespace::paasport",
+        K8S + "paasport:release:ReleaseJob::paasport",
+        K8S + "paasport:tls:Tls::paasport",
+        K8S + "paasport:web:WebApp::paasport",
     ],
     "k8s-full": [
         K8S + "paasport:backup:DatabaseBackup$kubernetes:batch/v1:CronJob::paasport-backup",
@@ -89,14 +103,14 @@ BEFORE = {
         K8S + "paasport:web:WebApp$kubernetes:core/v1:Service::paasport-web",
         K8S + "paasport:web:WebApp$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-web",
         K8S + "paasport:web:WebApp$kubernetes:policy/v1:PodDisruptionBudget::paasport-web",
-        K8S + "pulumi:pulumi:Stack$paasport:backup:DatabaseBackup::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:database:Database::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:image:AppImage::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:ingress:Ingress::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:namespace:Namespace::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:release:ReleaseJob::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:tls:Tls::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:web:WebApp::paasport",
+        K8S + "paasport:backup:DatabaseBackup::paasport",
+        K8S + "paasport:database:Database::paasport",
+        K8S + "paasport:image:AppImage::paasport",
+        K8S + "paasport:ingress:Ingress::paasport",
+        K8S + "paasport:namespace:Namespace::paasport",
+        K8S + "paasport:release:ReleaseJob::paasport",
+        K8S + "paasport:tls:Tls::paasport",
+        K8S + "paasport:web:WebApp::paasport",
     ],
     "k8s-hpa-off": [
         K8S + "paasport:backup:DatabaseBackup$kubernetes:batch/v1:CronJob::paasport-backup",
@@ -118,14 +132,14 @@ BEFORE = {
         K8S + "paasport:web:WebApp$kubernetes:core/v1:Service::paasport-web",
         K8S + "paasport:web:WebApp$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-web",
         K8S + "paasport:web:WebApp$kubernetes:policy/v1:PodDisruptionBudget::paasport-web",
-        K8S + "pulumi:pulumi:Stack$paasport:backup:DatabaseBackup::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:database:Database::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:image:AppImage::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:ingress:Ingress::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:namespace:Namespace::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:release:ReleaseJob::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:tls:Tls::paasport",
-        K8S + "pulumi:pulumi:Stack$paasport:web:WebApp::paasport",
+        K8S + "paasport:backup:DatabaseBackup::paasport",
+        K8S + "paasport:database:Database::paasport",
+        K8S + "paasport:image:AppImage::paasport",
+        K8S + "paasport:ingress:Ingress::paasport",
+        K8S + "paasport:namespace:Namespace::paasport",
+        K8S + "paasport:release:ReleaseJob::paasport",
+        K8S + "paasport:tls:Tls::paasport",
+        K8S + "paasport:web:WebApp::paasport",
     ],
     "heroku-build": [
         HEROKU + "paasport:heroku_app:HerokuApp$heroku:app/app:App::paasport",
@@ -136,13 +150,13 @@ BEFORE = {
         HEROKU + "paasport:heroku_formation:WebFormation$heroku:formation/formation:Formation::paasport-web",
         HEROKU + "paasport:heroku_logs:LogDrain$heroku:drain/drain:Drain::paasport",
         HEROKU + "paasport:heroku_postgres:HerokuPostgres$heroku:addon/addon:Addon::paasport-postgres",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_app:HerokuApp::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_build:HerokuBuild::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_domain:CustomDomain::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_features:AppFeatures::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_formation:WebFormation::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_logs:LogDrain::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_postgres:HerokuPostgres::paasport",
+        HEROKU + "paasport:heroku_app:HerokuApp::paasport",
+        HEROKU + "paasport:heroku_build:HerokuBuild::paasport",
+        HEROKU + "paasport:heroku_domain:CustomDomain::paasport",
+        HEROKU + "paasport:heroku_features:AppFeatures::paasport",
+        HEROKU + "paasport:heroku_formation:WebFormation::paasport",
+        HEROKU + "paasport:heroku_logs:LogDrain::paasport",
+        HEROKU + "paasport:heroku_postgres:HerokuPostgres::paasport",
     ],
     "heroku-registry": [
         HEROKU + "paasport:heroku_app:HerokuApp$heroku:app/app:App::paasport",
@@ -158,13 +172,13 @@ BEFORE = {
         HEROKU + "paasport:heroku_registry:RegistryRelease$docker:index/remoteImage:RemoteImage::paasport-release",
         HEROKU + "paasport:heroku_registry:RegistryRelease$docker:index/remoteImage:RemoteImage::paasport-web",
         HEROKU + "paasport:heroku_registry:RegistryRelease$pulumi-python:dynamic/heroku:ContainerRelease::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_app:HerokuApp::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_domain:CustomDomain::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_features:AppFeatures::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_formation:WebFormation::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_logs:LogDrain::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_postgres:HerokuPostgres::paasport",
-        HEROKU + "pulumi:pulumi:Stack$paasport:heroku_registry:RegistryRelease::paasport",
+        HEROKU + "paasport:heroku_app:HerokuApp::paasport",
+        HEROKU + "paasport:heroku_domain:CustomDomain::paasport",
+        HEROKU + "paasport:heroku_features:AppFeatures::paasport",
+        HEROKU + "paasport:heroku_formation:WebFormation::paasport",
+        HEROKU + "paasport:heroku_logs:LogDrain::paasport",
+        HEROKU + "paasport:heroku_postgres:HerokuPostgres::paasport",
+        HEROKU + "paasport:heroku_registry:RegistryRelease::paasport",
     ],
 }
 # What the stacks create since, each on purpose: the ACME Issuer and its challenge route (issue 10, item 7); the
@@ -183,8 +197,15 @@ ADDED = {
     ],
     "heroku-registry": [
         HEROKU + "paasport:heroku_domain:CustomDomain$pulumi-python:dynamic/heroku:AppAcm::paasport-acm",
+        _REGISTRY + "docker-build:index:Image::paasport-release",
+        _REGISTRY + "docker-build:index:Image::paasport-web",
     ],
 }
+
+
+def test_top_level_urns_carry_no_root_stack_type():
+    assert K8S + "paasport:web:WebApp::paasport" in urns("k8s")
+    assert not [u for u in urns("heroku-build") if "pulumi:pulumi:Stack" in u]
 
 
 def urns(case: str) -> list[str]:

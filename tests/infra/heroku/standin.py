@@ -183,6 +183,7 @@ class HerokuStandIn:
     refuse: dict[tuple[str, str], tuple[int, str, str]] = field(default_factory=dict)
     manifests: dict[tuple[str, str, str], bytes] = field(default_factory=dict)  # (app, process, digest or tag)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    release_creates: list[dict[str, Any]] = field(default_factory=list)  # bodies of POST /apps/{app}/releases
     errors: list[str] = field(default_factory=list)
     api_url: str = ""
     registry_url: str = ""
@@ -412,8 +413,17 @@ def _release_info(s: HerokuStandIn, _r: Request, params: list[Any], _b: Any) -> 
     return 404, {"id": "not_found", "message": "Couldn't find that release."}, {}
 
 
+def _release_create(s: HerokuStandIn, _r: Request, _p: list[Any], body: Any) -> tuple[int, Any, dict[str, str]]:
+    """A new release of a slug (what `heroku releases:retry` sends); its reads see `next_release_statuses`."""
+    s.release_creates.append(body)
+    release = s.add_release(*s.next_release_statuses, description=body.get("description") or "Deploy",
+                            output_stream_url=s.next_release_output)
+    return 201, s.release_answer(release), {}
+
+
 HANDLERS = {
     ("app", "Info"): _app_info,
+    ("release", "Create"): _release_create,
     ("app", "Enable ACM"): _enable_acm,
     ("app", "Disable ACM"): _disable_acm,
     ("formation", "Batch Update"): _formation_batch,

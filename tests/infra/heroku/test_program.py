@@ -15,7 +15,7 @@ from tests.support import heroku_plan, obj, offline_cli, one
 
 APP, ADDON, BUILD, FORMATION = t.HEROKU_APP, t.HEROKU_ADDON, t.HEROKU_BUILD, t.HEROKU_FORMATION
 DOMAIN, DRAIN, FEATURE, RELEASE = t.HEROKU_DOMAIN, t.HEROKU_DRAIN, t.HEROKU_FEATURE, t.CONTAINER_RELEASE
-REMOTE_IMAGE, REGISTRY_IMAGE = t.REMOTE_IMAGE, t.REGISTRY_IMAGE
+IMAGE = t.BUILDX_IMAGE  # pulumi-docker-build
 REGISTRY = ("deploy=registry",)
 
 
@@ -30,23 +30,23 @@ def test_registry_mode_builds_pushes_and_releases_both_images_instead_of_a_build
     plan = heroku_plan(*REGISTRY)
     registered = {(r.type, r.name) for r in plan.resources if r.custom}
     assert registered == {(APP, "paasport"), (ADDON, "paasport-postgres"), (FORMATION, "paasport-web"),
-                          (DOMAIN, "paasport"), (REMOTE_IMAGE, "paasport-web"), (REMOTE_IMAGE, "paasport-release"),
-                          (REGISTRY_IMAGE, "paasport-web-push"), (REGISTRY_IMAGE, "paasport-release-push"),
+                          (DOMAIN, "paasport"), (IMAGE, "paasport-web"), (IMAGE, "paasport-release"),
                           (RELEASE, "paasport"), (t.APP_ACM, "paasport-acm"), (FEATURE, "paasport-log-runtime-metrics")}
-    web = obj(one(plan, REMOTE_IMAGE, "paasport-web"))
-    assert web["name"] == "registry.heroku.com/paasport-example/web:latest"
+    web = obj(one(plan, IMAGE, "paasport-web"))
+    assert web["tags"] == ["registry.heroku.com/paasport-example/web:latest"]
     # Providers run in the program directory, infra/: app/ is ../app from there (tests/infra/test_paths.py).
-    assert (web["build"]["context"], web["build"]["dockerfile"]) == ("../app", "Dockerfile")
-    assert web["build"]["platform"] == "linux/amd64"
-    release_image = obj(one(plan, REMOTE_IMAGE, "paasport-release"))
-    assert release_image["name"] == "registry.heroku.com/paasport-example/release:latest"
-    assert release_image["build"]["buildArgs"] == {"WEB_IMAGE": web["name"]}
+    assert (web["context"]["location"], web["dockerfile"]["location"]) == ("../app", "../app/Dockerfile")
+    assert web["platforms"] == ["linux/amd64"]
+    release_image = obj(one(plan, IMAGE, "paasport-release"))
+    assert release_image["tags"] == ["registry.heroku.com/paasport-example/release:latest"]
+    # FROM the web image as pushed, pinned by digest
+    assert release_image["buildArgs"] == {"WEB_IMAGE": one(plan, IMAGE, "paasport-web").outputs["ref"]}
     for process in ("web", "release"):
-        push = one(plan, REGISTRY_IMAGE, f"paasport-{process}-push")
-        assert obj(push)["name"] == f"registry.heroku.com/paasport-example/{process}:latest"
-        auth = offline_plan.reveal(push.inputs["authConfig"], show_secrets=True)
-        assert (auth["address"], auth["username"]) == ("registry.heroku.com", "_")
-        assert obj(push)["authConfig"]["password"] == "[secret]"
+        pushed = one(plan, IMAGE, f"paasport-{process}")
+        assert obj(pushed)["push"] is True
+        (registry,) = offline_plan.reveal(pushed.inputs["registries"], show_secrets=True)
+        assert (registry["address"], registry["username"]) == ("registry.heroku.com", "_")
+        assert obj(pushed)["registries"][0]["password"] == "[secret]"
     release = obj(one(plan, RELEASE))  # what it releases, and when: tests/infra/heroku/test_release_order.py
     assert release["app"] == "paasport-example"
     assert release["api_url"] == "https://api.heroku.com"

@@ -19,10 +19,8 @@ CONTAINER_RELEASE = (STACK + "paasport:heroku_registry:RegistryRelease$pulumi-py
 FORMATION = STACK + "paasport:heroku_formation:WebFormation$heroku:formation/formation:Formation::paasport-web"
 DOMAIN = STACK + "paasport:heroku_domain:CustomDomain$heroku:domain/domain:Domain::paasport"
 ACM = STACK + "paasport:heroku_domain:CustomDomain$pulumi-python:dynamic/heroku:AppAcm::paasport-acm"
-WEB_PUSH = (STACK + "paasport:heroku_registry:RegistryRelease$docker:index/registryImage:RegistryImage"
-            "::paasport-web-push")
-RELEASE_PUSH = (STACK + "paasport:heroku_registry:RegistryRelease$docker:index/registryImage:RegistryImage"
-                "::paasport-release-push")
+WEB_PUSH = STACK + "paasport:heroku_registry:RegistryRelease$docker-build:index:Image::paasport-web"
+RELEASE_PUSH = STACK + "paasport:heroku_registry:RegistryRelease$docker-build:index:Image::paasport-release"
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +47,7 @@ def test_existing_resources_keep_their_urns(build_plan, registry_plan):
 
 def test_the_formation_scales_only_after_the_build_s_release_phase_succeeded(build_plan):
     waiter = at(build_plan, BUILD_RELEASE)
-    assert waiter.parent == STACK + "pulumi:pulumi:Stack$paasport:heroku_build:HerokuBuild::paasport"
+    assert waiter.parent == STACK + "paasport:heroku_build:HerokuBuild::paasport"
     assert BUILD in waiter.dependencies
     assert waiter.inputs["release_id"] == at(build_plan, BUILD).outputs["releaseId"]
     assert waiter.inputs["app"] == "paasport-example"
@@ -59,8 +57,8 @@ def test_the_formation_scales_only_after_the_build_s_release_phase_succeeded(bui
 def test_in_registry_mode_the_formation_waits_for_the_release_of_the_pushed_manifests(registry_plan):
     assert CONTAINER_RELEASE in at(registry_plan, FORMATION).dependencies
     release = at(registry_plan, CONTAINER_RELEASE)
-    assert release.inputs["manifests"] == {"web": at(registry_plan, WEB_PUSH).outputs["sha256Digest"],
-                                           "release": at(registry_plan, RELEASE_PUSH).outputs["sha256Digest"]}
+    assert release.inputs["manifests"] == {"web": at(registry_plan, WEB_PUSH).outputs["digest"],
+                                           "release": at(registry_plan, RELEASE_PUSH).outputs["digest"]}
     assert {WEB_PUSH, RELEASE_PUSH} <= set(release.dependencies)
     assert "images" not in {k for k, v in release.inputs.items() if v is not None}  # no local image ids sent
 
