@@ -281,7 +281,8 @@ def read_contract(r: Reader, app: AppSettings) -> contract.AppSpec | None:
     required variable of app.json's env without a value must come from the stack's config vars."""
     directory, shown = app_directory(r)
     if not directory.is_dir():
-        r.problem("app_dir", f"is {r.show('app_dir', shown)}, which is not a directory (a relative path is from the "
+        shown_value = f"a value ({HIDDEN})" if r.is_secret("app_dir") else repr(shown)
+        r.problem("app_dir", f"is {shown_value}, which is not a directory (a relative path is from the "
                   "project directory, where Pulumi.yaml is)", "app")
         return None
     spec, problems = contract.read(directory, shown)
