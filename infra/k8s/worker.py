@@ -38,7 +38,12 @@ class Worker(pulumi.ComponentResource):
                                 volumes=runtime.volumes())
         scaling = process.autoscaling
         self.deployment = k8s.apps.v1.Deployment(
-            full, metadata=meta,
+            full,
+            metadata={**meta, "annotations": {
+                # Checkov reads these: nothing listens in a worker, so there is no HTTP or TCP endpoint to probe.
+                "checkov.io/skip1": "CKV_K8S_8=a worker serves no port (Heroku routes to web only): nothing to probe",
+                "checkov.io/skip2": "CKV_K8S_9=a worker serves no port (Heroku routes to web only): nothing to probe",
+            }},
             spec={
                 **({} if scaling else {"replicas": process.quantity}),
                 "revisionHistoryLimit": 5,

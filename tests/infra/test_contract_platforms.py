@@ -5,6 +5,8 @@ written out from the issue's runtime contract (Heroku's, on k8s) and the fixture
 from __future__ import annotations
 
 import io
+import json
+import subprocess
 import tarfile
 from functools import cache
 from pathlib import Path
@@ -166,3 +168,29 @@ def test_registry_mode_refuses_what_it_cannot_release(shop):
                                           r"for web and the release only; the app's contract also needs worker "
                                           r"'worker', paasport.database_env"):
         offline_plan.run("heroku", [f"app_dir={shop}", *GIVEN, "deploy=registry"])
+
+
+def test_the_relaxed_hardening_is_valid_kubernetes_and_checkov_reports_it(shop, tmp_path):
+    """The rendered objects of the other app validate strictly; Checkov fails exactly the read-only root filesystem
+    check (CKV_K8S_22) on the workloads whose pods the contract relaxed, and nothing else."""
+    from kubernetes_validate import utils as kubernetes_validate
+
+    from tests.offline.test_render import CHECKOV, KUBERNETES_VERSIONS, documents, is_core
+    from tests.support import REPO, SHARED, offline_cli
+
+    if not (SHARED / "charts").is_dir():
+        pytest.skip(f"needs the packaged charts at {SHARED / 'charts'} (absent outside the workplace)")
+    offline_cli("plan", "--stack", "k8s", f"--config=app_dir={shop}", *(f"--config={g}" for g in GIVEN),
+                "--render", str(tmp_path), check=True)
+    for doc in documents(tmp_path).values():
+        if is_core(doc):
+            kubernetes_validate.validate(doc, KUBERNETES_VERSIONS[-1], strict=True)
+    if not CHECKOV.is_file():
+        pytest.skip(f"needs Checkov in {CHECKOV.parent.parent} (`make test` creates it)")
+    result = subprocess.run([str(CHECKOV), "--config-file", str(REPO / ".checkov.yaml"), "-d", str(tmp_path),
+                             "--output", "json"], capture_output=True, text=True, timeout=600)
+    report = json.loads(result.stdout)
+    failed = sorted((c["check_id"], c["resource"]) for c in report["results"]["failed_checks"])
+    assert failed == [("CKV_K8S_22", "Deployment.paasport.paasport-web"),
+                      ("CKV_K8S_22", "Deployment.paasport.paasport-worker-worker"),
+                      ("CKV_K8S_22", "Job.paasport.paasport-release-adb514b0a5")]
