@@ -9,6 +9,11 @@
   `secret_config_vars` and the generated secrets (`generator: secret`).
 - The container's size from app.json's `formation.<type>.size`, a Heroku dyno size (infra.heroku.plans): memory
   limit that dyno's memory, request half of it; CPU request 100m per 512 MB, limit 1 CPU per 2.5 GB (at least 1).
+- X-Forwarded-Proto and X-Forwarded-For come from Emissary: Envoy with `use_remote_address` (Emissary's Module
+  default, true) and no trusted hops appends the client to X-Forwarded-For and sets X-Forwarded-Proto to the
+  scheme the client used (Envoy docs, "HTTP header manipulation": x-forwarded-for, x-forwarded-proto), as
+  Heroku's router does (devcenter.heroku.com/articles/http-routing#heroku-headers).
+- 30 s from SIGTERM to SIGKILL (terminationGracePeriodSeconds), Heroku's (devcenter.heroku.com/articles/dynos).
 - Writable paths the contract names, each an emptyDir; the root filesystem stays read-only unless the contract
   says `read_only_root: false` (the parity table and Checkov's CKV_K8S_22 then report it).
 """
