@@ -29,7 +29,8 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
   - `scripts`, `name`, `description`, `keywords`, `website`, `repository`, `logo`, `success_url`, `stack`,
     `buildpacks`, `environments`, `image`, `cron`: accepted and not used.
   - `paasport`: this project's extension (the only key beyond Heroku's and Dokku's):
-    - `port` (web's PORT on k8s, default 5000, Dokku's; Heroku picks its own and sets PORT);
+    - `port` (web's PORT on k8s, default 5000, Dokku's; 1024 or more, since the pod runs without root or
+      capabilities; Heroku picks its own and sets PORT);
     - `metrics_path` (Prometheus scrape path on k8s; none by default);
     - `writable_paths` (absolute paths the k8s pod mounts an empty writable volume on, besides /tmp);
     - `read_only_root` (default true; false lets an image that writes where it was built run, and the parity
