@@ -194,3 +194,26 @@ def test_the_relaxed_hardening_is_valid_kubernetes_and_checkov_reports_it(shop, 
     assert failed == [("CKV_K8S_22", "Deployment.paasport.paasport-web"),
                       ("CKV_K8S_22", "Deployment.paasport.paasport-worker-worker"),
                       ("CKV_K8S_22", "Job.paasport.paasport-release-adb514b0a5")]
+
+
+def test_the_parity_table_is_derived_from_this_apps_contract(shop):
+    from offline import parity
+
+    rows = dict(parity.table({"k8s": plan("k8s", shop), "heroku": plan("heroku", shop)}).rows)
+    checks = rows["Health checks"]["k8s"]
+    assert checks.what.startswith("liveness probe /live, readiness probe /up:")
+    assert "RELAXED: the root filesystem is writable (app.json paasport.read_only_root: false; Checkov CKV_K8S_22)" \
+        in rows["Hardened app containers"]["k8s"].what
+    assert "/app/tmp" in rows["Hardened app containers"]["k8s"].what
+    assert isinstance(rows["Metrics"]["k8s"], parity.Gap)  # the app names no metrics path
+    assert "runs `node migrate.js && node seed.js`" in rows["Data load / release phase"]["k8s"].what
+
+
+def test_what_heroku_cannot_honour_is_a_warning_at_preview(shop):
+    from tests.support import offline_cli
+
+    result = offline_cli("plan", "--stack", "heroku", f"--config=app_dir={shop}", *(f"--config={g}" for g in GIVEN))
+    assert result.returncode == 0, result.stderr
+    assert f"{shop}/app.json healthchecks.web: Heroku's Common Runtime does not probe dynos" in result.stderr
+    assert f"{shop}/app.json formation.worker.autoscaling: Heroku autoscales only web dynos of Performance size " \
+           "and up" in result.stderr
