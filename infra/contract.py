@@ -185,6 +185,25 @@ def argv(command: str) -> list[str]:
     return ["/bin/sh", "-c", command]
 
 
+def image_command(directory: Path) -> list[str]:
+    """The image's start command: the Dockerfile's last CMD (exec form as is, shell form as `/bin/sh -c`, as
+    Docker runs it); [] without one."""
+    dockerfile = directory / "Dockerfile"
+    if not dockerfile.is_file():
+        return []
+    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8", errors="replace"))
+    cmds = [line.strip()[4:].strip() for line in text.splitlines() if line.strip().upper().startswith("CMD ")]
+    if not cmds:
+        return []
+    try:
+        value = json.loads(cmds[-1])
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+    except ValueError:
+        pass
+    return ["/bin/sh", "-c", cmds[-1]]
+
+
 class _Reader:
     """Collects every problem of one app directory, each naming the file, its line or key, and the fix."""
 

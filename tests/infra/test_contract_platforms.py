@@ -217,3 +217,13 @@ def test_what_heroku_cannot_honour_is_a_warning_at_preview(shop):
     assert f"{shop}/app.json healthchecks.web: Heroku's Common Runtime does not probe dynos" in result.stderr
     assert f"{shop}/app.json formation.worker.autoscaling: Heroku autoscales only web dynos of Performance size " \
            "and up" in result.stderr
+
+
+def test_registry_mode_refuses_a_procfile_web_the_image_does_not_run(tmp_path):
+    from infra.settings import ConfigError
+
+    app = make_app(tmp_path / "cmd", procfile="web: ./other-server\n")  # the Dockerfile's CMD is ["/server"]
+    with pytest.raises(ConfigError, match=r"paasport:deploy is 'registry', which runs the image's CMD \('/server'\) "
+                                          r"for web, but the app's Procfile says `web: ./other-server`"):
+        offline_plan.run("heroku", [f"app_dir={app}", "deploy=registry"])
+    offline_plan.run("heroku", [f"app_dir={app}"])  # the build mode runs the Procfile's command
