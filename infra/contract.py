@@ -21,7 +21,8 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
     (`dyno_size`/`dyno_quantity`, `replicas`/`hpa_*`) decide; app.json's web formation is what they are checked
     against (a difference is a warning at preview). Quantity defaults: 1 for web, 0 for others (Dokku).
   - `healthchecks`: Dokku's, per process type: a list of `{type: startup|liveness|readiness, path, timeout,
-    initialDelay, attempts, wait, port}`. On k8s these are the probes (path -> httpGet.path, timeout ->
+    initialDelay, attempts, wait, httpHeaders}`. On k8s these are the probes (path -> httpGet.path, httpHeaders ->
+    httpGet.httpHeaders, timeout ->
     timeoutSeconds, initialDelay -> initialDelaySeconds, attempts -> failureThreshold, wait -> periodSeconds);
     Heroku has no probes, which the parity table and a preview warning say. A check without `path` is a TCP check.
   - `addons`: `heroku-postgresql` (a string, `heroku-postgresql:<plan>`, or `{plan, as}`). `as: NAME` also sets
@@ -97,6 +98,7 @@ class Check:
     initial_delay_s: int
     attempts: int
     wait_s: int
+    headers: tuple[tuple[str, str], ...] = ()  # Dokku's httpHeaders, sent with the HTTP check
 
 
 @dataclass(frozen=True)
@@ -437,6 +439,7 @@ def _checks(r: _Reader, raw: Any, name: str) -> tuple[Check, ...]:
             continue
         if "port" in spec:
             r.warn("app.json", f" {cwhere}.port", "is ignored: checks reach the web process on its PORT")
+        headers = _headers(r, spec.get("httpHeaders", []), f"{cwhere}.httpHeaders")
         if "command" in spec or "content" in spec:
             r.warn("app.json", f" {cwhere}", "command and content checks have no equivalent here: the check is "
                    "an HTTP GET of its path (a TCP connect without one)")
@@ -447,8 +450,27 @@ def _checks(r: _Reader, raw: Any, name: str) -> tuple[Check, ...]:
                                       minimum=0, maximum=3600),
             attempts=r.integer(spec, "attempts", cwhere, default=CHECK_DEFAULTS["attempts"], minimum=1, maximum=100),
             wait_s=r.integer(spec, "wait", cwhere, default=CHECK_DEFAULTS["wait"], minimum=1, maximum=3600),
+            headers=headers,
         )
     return tuple(checks[t] for t in CHECK_TYPES if t in checks)
+
+
+def _headers(r: _Reader, raw: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """Dokku's `httpHeaders`: a list of {name, value} (docker-container-healthchecker's format)."""
+    example = '[{"name": "X-Forwarded-Proto", "value": "https"}]'
+    if not isinstance(raw, list):
+        r.problem("app.json", f" {where}", f"is {_kind(raw)}, not a list", f"write {example}")
+        return ()
+    headers = []
+    for index, header in enumerate(raw):
+        header = r.object(header, f"{where}[{index}]", ("name", "value"), '{"name": "...", "value": "..."}')
+        name, value = header.get("name"), header.get("value")
+        if not (isinstance(name, str) and re.match(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", name) and isinstance(value, str)):
+            r.problem("app.json", f" {where}[{index}]", "is not a header name (a token) with a string value",
+                      f"write {example}")
+            continue
+        headers.append((name, value))
+    return tuple(headers)
 
 
 def _addons(r: _Reader, raw: Any) -> tuple[bool, str]:

@@ -108,6 +108,9 @@ BAD = {
     "an add-on neither platform has": (dict(app_json={"addons": ["heroku-redis"]}),
                                        "myapp/app.json addons[0]: is \"heroku-redis\": the only add-on both "
                                        "platforms provide is heroku-postgresql"),
+    "a header without a value": (dict(app_json={"healthchecks": {"web": [{"path": "/", "httpHeaders": [
+        {"name": "Host"}]}]}}), "myapp/app.json healthchecks.web[0].httpHeaders[0]: is not a header name (a token) "
+        "with a string value. Fix: write [{\"name\": \"X-Forwarded-Proto\", \"value\": \"https\"}]"),
     "an unknown env key": (dict(app_json={"env": {"X": {"valeu": "1"}}}),
                            "myapp/app.json env.X.valeu: is not a key this format knows. Fix: remove it"),
     "a formation of a type the Procfile lacks": (dict(app_json={"formation": {"wroker": {"quantity": 1}}}),

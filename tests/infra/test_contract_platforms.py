@@ -28,7 +28,8 @@ APP_JSON = {
     "formation": {"worker": {"quantity": 2, "size": "standard-2x",
                              "autoscaling": {"min_quantity": 2, "max_quantity": 6,
                                              "triggers": [{"type": "cpu", "metadata": {"value": "60"}}]}}},
-    "healthchecks": {"web": [{"type": "readiness", "path": "/up", "timeout": 2, "attempts": 4, "wait": 3},
+    "healthchecks": {"web": [{"type": "readiness", "path": "/up", "timeout": 2, "attempts": 4, "wait": 3,
+                              "httpHeaders": [{"name": "X-Forwarded-Proto", "value": "https"}]},
                              {"type": "liveness", "path": "/live", "initialDelay": 10}]},
     "addons": ["heroku-postgresql"],
     "paasport": {"port": 3000, "writable_paths": ["/app/tmp"], "read_only_root": False,
@@ -73,7 +74,8 @@ def test_k8s_gives_the_web_herokus_runtime_contract(shop):
     assert env["NODE_ENV"] == {"value": "production"} and env["MAIL_FROM"] == {"value": "shop@example.com"}
     assert env["SESSION_SECRET"] == {"valueFrom": {"secretKeyRef": {"name": "paasport-env", "key": "SESSION_SECRET"}}}
     # Dokku's checks as probes; what a check leaves out takes Dokku's defaults (timeout 30, attempts 5, wait 5).
-    assert web["readinessProbe"] == {"httpGet": {"path": "/up", "port": "http"}, "periodSeconds": 3,
+    assert web["readinessProbe"] == {"httpGet": {"path": "/up", "port": "http", "httpHeaders": [
+                                         {"name": "X-Forwarded-Proto", "value": "https"}]}, "periodSeconds": 3,
                                      "timeoutSeconds": 2, "failureThreshold": 4}
     assert web["livenessProbe"] == {"httpGet": {"path": "/live", "port": "http"}, "initialDelaySeconds": 10,
                                     "periodSeconds": 5, "timeoutSeconds": 30, "failureThreshold": 5}
