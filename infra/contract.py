@@ -67,6 +67,7 @@ import yaml
 PROCESS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.*)$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+PLATFORM_VARS = ("DATABASE_URL", "PORT", "DYNO")  # Heroku's runtime contract, set on both platforms
 DATABASE_PARTS = ("host", "port", "name", "user", "password", "url")
 CHECK_TYPES = ("startup", "liveness", "readiness")
 DEFAULT_PORT = 5000  # Dokku's PORT for a process it exposes (app.json, formation.service)
@@ -337,6 +338,10 @@ def _env(r: _Reader, raw: Any) -> tuple[EnvVar, ...]:
         where = f"env.{name}"
         if not ENV_NAME.match(name):
             r.problem("app.json", f" {where}", "is not an environment variable name", "use letters, digits and '_'")
+            continue
+        if name in PLATFORM_VARS:
+            r.problem("app.json", f" {where}", "is a variable both platforms set themselves (Heroku's runtime "
+                      "contract)", "remove it; to name the database's URL otherwise, use paasport.database_env")
             continue
         if isinstance(spec, str):
             out.append(EnvVar(name, spec, required=True, generator=""))

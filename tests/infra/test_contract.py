@@ -205,3 +205,19 @@ def test_a_command_without_shell_syntax_runs_without_a_shell():
     assert contract.argv("python -m actors.serve") == ["python", "-m", "actors.serve"]
     assert contract.argv("./server --port $PORT") == ["/bin/sh", "-c", "./server --port $PORT"]
     assert contract.argv("a && b") == ["/bin/sh", "-c", "a && b"]
+
+
+def test_the_app_cannot_set_what_the_platforms_set(tmp_path):
+    problems = problems_of(make_app(tmp_path / "myapp", app_json={"env": {"DATABASE_URL": "postgres://x"}}))
+    assert problems == ["myapp/app.json env.DATABASE_URL: is a variable both platforms set themselves (Heroku's "
+                        "runtime contract). Fix: remove it; to name the database's URL otherwise, use "
+                        "paasport.database_env."]
+
+
+def test_the_apps_own_pgsslmode_wins_over_the_heroku_stacks(tmp_path):
+    from tests.support import obj, one
+
+    app = make_app(tmp_path / "node", procfile="web: yarn start\n",
+                   app_json={"env": {"PGSSLMODE": "no-verify"}, "addons": ["heroku-postgresql"]})
+    heroku = offline_plan.run("heroku", [f"app_dir={app}"])
+    assert obj(one(heroku, "heroku:app/app:App"))["configVars"]["PGSSLMODE"] == "no-verify"
