@@ -64,7 +64,7 @@ from typing import Any
 
 import yaml
 
-PROCESS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+MAX_PROCESS_NAME = 40
 _PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.*)$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 PLATFORM_VARS = ("DATABASE_URL", "PORT", "DYNO")  # Heroku's runtime contract, set on both platforms
@@ -207,6 +207,11 @@ def image_command(directory: Path) -> list[str]:
     return ["/bin/sh", "-c", cmds[-1]]
 
 
+def dns_name(process: str) -> str:
+    """A process type as Kubernetes names it (RFC 1123: lower case, '-' for '_')."""
+    return process.lower().replace("_", "-")
+
+
 class _Reader:
     """Collects every problem of one app directory, each naming the file, its line or key, and the fix."""
 
@@ -298,6 +303,12 @@ def _procfile(r: _Reader) -> tuple[dict[str, str], dict[str, int]]:
         elif name in commands:
             r.problem("Procfile", f" line {number}", f"process type {name!r} is declared again (first on line "
                       f"{lines[name]})", "keep one line per process type")
+        elif len(name) > MAX_PROCESS_NAME:
+            r.problem("Procfile", f" line {number}", f"process type {name[:20]!r}… is {len(name)} characters long",
+                      f"use at most {MAX_PROCESS_NAME} (on k8s it names a Deployment and a label of at most 63)")
+        elif (same := next((n for n in commands if dns_name(n) == dns_name(name)), None)) is not None:
+            r.problem("Procfile", f" line {number}", f"process type {name!r} names the same Kubernetes objects as "
+                      f"{same!r} (line {lines[same]}): case and '_' are not kept there", "rename one of them")
         else:
             commands[name], lines[name] = command, number
     if commands and "web" not in commands:
