@@ -229,3 +229,14 @@ def test_registry_mode_refuses_a_procfile_web_the_image_does_not_run(tmp_path):
                                           r"for web, but the app's Procfile says `web: ./other-server`"):
         offline_plan.run("heroku", [f"app_dir={app}", "deploy=registry"])
     offline_plan.run("heroku", [f"app_dir={app}"])  # the build mode runs the Procfile's command
+
+
+def test_each_app_gets_its_own_build_archive_so_plans_never_rewrite_each_others(shop, tmp_path):
+    from tests.support import heroku_plan
+
+    actors = obj(one(heroku_plan(), t.HEROKU_BUILD))["source"]["path"]
+    other = obj(one(plan("heroku", shop), t.HEROKU_BUILD))["source"]["path"]
+    assert Path(actors).name == "paasport-source.tar.gz" and Path(actors).parent.name == "heroku"  # as before
+    assert other != actors
+    with tarfile.open(actors, mode="r:gz") as tar:
+        assert "actors/serve.py" in tar.getnames()  # still the actors app after the other app's plan
