@@ -393,6 +393,9 @@ def _autoscaling(r: _Reader, raw: Any, where: str) -> Autoscaling | None:
     spec = r.object(raw, where, _AUTOSCALING_KEYS, '{"min_quantity": 1, "max_quantity": 3, "triggers": [...]}')
     if not spec:
         return None
+    for key in ("cooldown_period_seconds", "polling_interval_seconds"):
+        if key in spec:
+            r.warn("app.json", f" {where}.{key}", "is ignored: the HorizontalPodAutoscaler uses its own timing")
     low = r.integer(spec, "min_quantity", where, default=1, minimum=1, maximum=1000)
     high = r.integer(spec, "max_quantity", where, default=max(low, 1), minimum=1, maximum=1000)
     if low > high:
@@ -455,6 +458,9 @@ def _checks(r: _Reader, raw: Any, name: str) -> tuple[Check, ...]:
             continue
         if "port" in spec:
             r.warn("app.json", f" {cwhere}.port", "is ignored: checks reach the web process on its PORT")
+        for key in ("uptime", "listening", "scheme", "warn", "onFailure"):
+            if key in spec:
+                r.warn("app.json", f" {cwhere}.{key}", "has no equivalent here and is ignored")
         headers = _headers(r, spec.get("httpHeaders", []), f"{cwhere}.httpHeaders")
         if "command" in spec or "content" in spec:
             r.warn("app.json", f" {cwhere}", "command and content checks have no equivalent here: the check is "
@@ -604,6 +610,8 @@ def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, lis
             continue
         where = f"formation.{name}"
         spec = r.object(formation.get(name, {}), where, _FORMATION_KEYS, '{"quantity": 1}')
+        if "max_parallel" in spec:
+            r.warn("app.json", f" {where}.max_parallel", "is ignored: rollouts start one new process at a time")
         if name != "web" and isinstance(spec.get("service"), dict) and spec["service"].get("exposed"):
             r.problem("app.json", f" {where}.service", f"exposes {name!r}, a worker, on a port: only web gets a port "
                       "and HTTP (Heroku routes to web dynos only)", f"remove service, or serve {name} as `web`")

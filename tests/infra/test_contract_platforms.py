@@ -221,6 +221,18 @@ def test_what_heroku_cannot_honour_is_a_warning_at_preview(shop):
            "and up" in result.stderr
 
 
+def test_what_the_stack_decides_instead_of_app_json_is_a_warning_at_preview(tmp_path):
+    from tests.support import offline_cli
+
+    app = make_app(tmp_path / "scaled", app_json={"formation": {"web": {"quantity": 3, "max_parallel": 2}}})
+    result = offline_cli("plan", "--stack", "k8s", f"--config=app_dir={app}")
+    assert result.returncode == 0, result.stderr
+    assert f"{app}/app.json formation.web: the stack's replicas and hpa_* settings decide the web pods (an " \
+           "autoscaler), not app.json's quantity 3." in result.stderr
+    assert f"{app}/app.json formation.web.max_parallel: is ignored: rollouts start one new process at a time" \
+        in result.stderr
+
+
 def test_registry_mode_refuses_a_procfile_web_the_image_does_not_run(tmp_path):
     from infra.settings import ConfigError
 
