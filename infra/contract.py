@@ -5,26 +5,32 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
 - `Dockerfile` (required): the image both platforms run. Apps built by buildpacks alone are refused for now.
 - `Procfile` (required): one `<type>: <command>` per line, `#` comments and blank lines allowed (Heroku,
   devcenter.heroku.com/articles/procfile; Dokku, dokku.com/docs/processes/process-management, which parses it with
-  procfile-util: names of letters, digits, `_` and `-`). `web` is required and is the only type that gets a port
+  procfile-util: names of letters, digits, `_` and `-`, here at most 40 and distinct once lower-cased with `-` for
+  `_`, as Kubernetes names them). `web` is required and is the only type that gets a port
   and HTTP traffic; `release` is the release phase (run once per new image, before the new processes start, and
   a failure stops the rollout); every other type is a worker (Heroku: "any other process type"). Commands are
-  shell commands: `$PORT` and the like are expanded, as Heroku and Dokku do.
+  shell commands: `$PORT` and the like are expanded, as Heroku and Dokku do (on k8s a command without shell syntax
+  runs without a shell, so images without one work); on k8s they replace the image's CMD and keep its ENTRYPOINT.
 - `app.json` (optional): Heroku's schema (devcenter.heroku.com/articles/app-json-schema) with Dokku's extensions
   (dokku.com/docs/appendices/file-formats/app-json). Read keys:
   - `env`: `{NAME: "value"}` or `{NAME: {description, value, required, generator}}`. `required` defaults to
     true (Heroku's default): a variable without `value` or `generator` must then be given by the stack
     (`paasport:config_vars` or `paasport:secret_config_vars`). `generator: "secret"` makes a random secret once
-    (pulumi-random, kept in the stack's state as a secret, the same at every `pulumi up`).
+    (pulumi-random, kept in the stack's state as a secret, the same at every `pulumi up`). The stack's config vars
+    win over app.json's values. DATABASE_URL, PORT and DYNO are refused: both platforms set them. The app's own
+    PGSSLMODE wins over the Heroku stack's `require`.
   - `formation`: `{type: {quantity, size, autoscaling}}`; `size` is a Heroku dyno size (infra.heroku.plans), which
     the k8s stack maps to requests and limits; `autoscaling` is Dokku's (`min_quantity`, `max_quantity`,
     `triggers` of `type: cpu` with `metadata.value`, a CPU percentage). For `web`, the stack's own settings
     (`dyno_size`/`dyno_quantity`, `replicas`/`hpa_*`) decide; app.json's web formation is what they are checked
-    against (a difference is a warning at preview). Quantity defaults: 1 for web, 0 for others (Dokku).
+    against (a difference is a warning at preview). Quantity defaults: 1 for web, 0 for others (Dokku). A worker
+    may not have a port (`service.exposed`, or a check with path or port): Heroku routes HTTP to web only.
   - `healthchecks`: Dokku's, per process type: a list of `{type: startup|liveness|readiness, path, timeout,
-    initialDelay, attempts, wait, httpHeaders}`. On k8s these are the probes (path -> httpGet.path, httpHeaders ->
-    httpGet.httpHeaders, timeout ->
-    timeoutSeconds, initialDelay -> initialDelaySeconds, attempts -> failureThreshold, wait -> periodSeconds);
-    Heroku has no probes, which the parity table and a preview warning say. A check without `path` is a TCP check.
+    initialDelay, attempts, wait, httpHeaders}`; defaults are Dokku's CHECKS ones (timeout 30, attempts 5, wait
+    5). On k8s these are the probes (path -> httpGet.path, httpHeaders -> httpGet.httpHeaders, timeout ->
+    timeoutSeconds, initialDelay -> initialDelaySeconds, attempts -> failureThreshold, wait -> periodSeconds); a
+    check without `path` is a TCP check, and a web without checks gets TCP readiness and liveness. Heroku has no
+    probes, which the parity table and a preview warning say. Options with no equivalent are warnings.
   - `addons`: `heroku-postgresql` (a string, `heroku-postgresql:<plan>`, or `{plan, as}`). `as: NAME` also sets
     `NAME_URL` (Heroku's attachment naming). The stack's `postgres_plan` decides the plan.
   - `scripts`, `name`, `description`, `keywords`, `website`, `repository`, `logo`, `success_url`, `stack`,
@@ -48,8 +54,12 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
 - `heroku.yml` (optional): used as is for the Heroku build when present; otherwise the stack writes one from the
   Procfile into the build archive.
 
-Every problem names the file, the line or key, and the fix; `read` returns them all, and `infra.settings.load`
-raises them with the stack's other problems as one message at preview.
+Every problem names the file, the line or key, and the fix; `read` returns them all (and the warnings in the
+spec), and `infra.settings.load` raises them with the stack's other problems as one message at preview.
+
+On k8s the app also gets Heroku's runtime contract (infra/k8s/app_env.py): PORT, `DYNO=<type>.<pod name>` (via
+`$(PAASPORT_POD_NAME)`, which the kubelet expands), DATABASE_URL from a Secret with PG* beside it, LOG_LEVEL,
+WEB_CONCURRENCY, X-Forwarded-Proto/-For from Emissary, 30 s from SIGTERM to SIGKILL.
 """
 
 from __future__ import annotations
@@ -125,9 +135,6 @@ class Process:
     @property
     def is_web(self) -> bool:
         return self.name == "web"
-
-    def check(self, type_: str) -> Check | None:
-        return next((c for c in self.checks if c.type == type_), None)
 
 
 @dataclass(frozen=True)
