@@ -1,34 +1,29 @@
 """Deploy mode `registry`: the original's `heroku container:push web release` + `heroku container:release`.
 
-The web image is app/'s Dockerfile; the release image is the same image with the release command of
-app/heroku.yml as its CMD (Heroku runs a `release` image's CMD as the release phase). Both are pushed to
+The web image is the app's Dockerfile; the release image is the same image with the Procfile's release command
+as its CMD (Heroku runs a `release` image's CMD as the release phase). Both are pushed to
 registry.heroku.com/<app>/<process> (user `_`, the API key as password) and released through the Platform API.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
-from pathlib import Path
 
 import pulumi
 import pulumi.dynamic
 import pulumi_docker_build as docker_build
-import yaml
 
+from infra import contract
 from infra.heroku.release_api import API_URL, REGISTRY_URL, ContainerReleaseProvider
-from infra.paths import APP_CONTEXT, APP_DIR, cache_dir
+from infra.paths import cache_dir, context
 
 REGISTRY = "registry.heroku.com"
 PLATFORM = "linux/amd64"
 
 
-def release_dockerfile(heroku_yml: Path) -> str:
-    """A Dockerfile that runs heroku.yml's release command on top of the web image (build arg WEB_IMAGE)."""
-    manifest = yaml.safe_load(heroku_yml.read_text())
-    command = manifest["release"]["command"]
-    argv = shlex.split(command if isinstance(command, str) else " ".join(command))
-    return f"ARG WEB_IMAGE\nFROM ${{WEB_IMAGE}}\nCMD {json.dumps(argv)}\n"
+def release_dockerfile(command: str) -> str:
+    """A Dockerfile that runs the Procfile's release command on top of the web image (build arg WEB_IMAGE)."""
+    return f"ARG WEB_IMAGE\nFROM ${{WEB_IMAGE}}\nCMD {json.dumps(contract.argv(command))}\n"
 
 
 class ContainerRelease(pulumi.dynamic.Resource, module="heroku", name="ContainerRelease"):
@@ -66,6 +61,7 @@ class RegistryRelease(pulumi.ComponentResource):
         name: str,
         *,
         app_name: pulumi.Input[str],
+        spec: contract.AppSpec,
         api_key: pulumi.Input[str] | None,
         after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
@@ -76,31 +72,33 @@ class RegistryRelease(pulumi.ComponentResource):
         registries = [docker_build.RegistryArgs(address=REGISTRY, username="_", password=key)]
         # The release image's Dockerfile, written where build artefacts go (the user's cache), never the checkout.
         release_dir = cache_dir("heroku", f"{name}-release")
-        (release_dir / "Dockerfile").write_text(release_dockerfile(APP_DIR / "heroku.yml"))
+        if spec.release:
+            (release_dir / "Dockerfile").write_text(release_dockerfile(spec.release))
 
-        def image(process: str, context: str, build_args: dict[str, pulumi.Input[str]] | None = None
+        def image(process: str, location: str, build_args: dict[str, pulumi.Input[str]] | None = None
                   ) -> docker_build.Image:
             return docker_build.Image(
                 f"{name}-{process}",
                 tags=[pulumi.Output.concat(REGISTRY, "/", app_name, "/", process, ":latest")],
                 push=True,
-                context=docker_build.BuildContextArgs(location=context),
-                dockerfile=docker_build.DockerfileArgs(location=f"{context}/Dockerfile"),
+                context=docker_build.BuildContextArgs(location=location),
+                dockerfile=docker_build.DockerfileArgs(location=f"{location}/Dockerfile"),
                 build_args=build_args,
                 platforms=[docker_build.Platform(PLATFORM)],
                 registries=registries,
                 opts=child,
             )
 
-        web = image("web", APP_CONTEXT)
-        # FROM the web image as pushed (`ref`: tag@digest), which BuildKit pulls with the same credentials.
-        release = image("release", str(release_dir), {"WEB_IMAGE": web.ref})
+        images = {"web": image("web", context(spec.directory))}
+        if spec.release:
+            # FROM the web image as pushed (`ref`: tag@digest), which BuildKit pulls with the same credentials.
+            images["release"] = image("release", str(release_dir), {"WEB_IMAGE": images["web"].ref})
         self.release = ContainerRelease(
             name,
             app=app_name,
-            manifests={"web": web.digest, "release": release.digest},
+            manifests={process: built.digest for process, built in images.items()},
             api_key=key,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[web, release, *after]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*images.values(), *after]),
         )
         # The image id Heroku runs for web: the config digest the release sent.
         self.web_image_id: pulumi.Output[str] = self.release.images.apply(lambda images: images["web"])
