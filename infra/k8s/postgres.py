@@ -6,6 +6,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from infra import charts
+from infra.charts import ChartSource
 from infra.k8s import changes, workload
 from infra.k8s.settings import K8sSettings
 
@@ -97,17 +99,9 @@ class Database(pulumi.ComponentResource):
     def _chart(fullname: str, namespace: pulumi.Input[str], settings: K8sSettings, values: dict,
                opts: pulumi.ResourceOptions) -> pulumi.Resource:
         pg = settings.postgres
-        repository = {"repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=pg.chart_repository)} \
-            if pg.chart_repository else {}
+        source = ChartSource(chart=pg.chart, version=pg.chart_version, repository=pg.chart_repository)
         if settings.render_dir:
-            # helm.v3.Release cannot be rendered to YAML (pulumi-kubernetes#1716); v4.Chart templates client-side.
-            v4_repository = {"repository_opts": k8s.helm.v4.RepositoryOptsArgs(repo=pg.chart_repository)} \
-                if pg.chart_repository else {}
-            return k8s.helm.v4.Chart(fullname, chart=pg.chart, version=pg.chart_version, name=fullname,
-                                     namespace=namespace, values=values, opts=opts, **v4_repository)
-        return k8s.helm.v3.Release(
-            fullname, chart=pg.chart, version=pg.chart_version, name=fullname, namespace=namespace, values=values,
-            atomic=True, cleanup_on_fail=True, timeout=600, max_history=10, **repository,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                hooks=changes.before_update(f"{fullname}-volume-size", changes.check_chart_volume))),
-        )
+            return charts.install(fullname, source, namespace=namespace, values=values, opts=opts, render=True)
+        return charts.install(fullname, source, namespace=namespace, values=values, opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(hooks=changes.before_update(f"{fullname}-volume-size",
+                                                                     changes.check_chart_volume))))

@@ -46,6 +46,7 @@ def test_pulumi_yaml_documents_every_key_the_program_reads_and_no_other(monkeypa
     monkeypatch.setattr(settings.Reader, "raw", recording)
     offline_plan.run("k8s")
     offline_plan.run("heroku")
+    offline_plan.run("cluster")
     project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
     assert project["main"] == "infra/"
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}

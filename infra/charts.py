@@ -1,0 +1,60 @@
+"""Helm charts as both platforms install them: where a chart comes from (`ChartSource`), and one `install` call.
+
+A chart comes from a registry by default (an oci:// reference, or a chart name in an https:// Helm repository, a
+mirror for air-gapped clusters), or from a local .tgz or chart directory. `install` makes a `helm.v3.Release`:
+helm itself installs the release, waits for it, and rolls a failed upgrade back (`atomic`). With a `render_dir`
+provider a Release cannot be rendered to YAML (pulumi/pulumi-kubernetes#1716), so there it is a `helm.v4.Chart`,
+which templates the chart client-side into ordinary Kubernetes resources.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+REMOTE = re.compile(r"^(oci://|https://)\S+$")
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """One chart at one version: `chart` is an oci:// or https:// reference, a local chart (.tgz or directory), or
+    a chart's name in `repository`, an https:// Helm repository."""
+
+    chart: str
+    version: str
+    repository: str = ""
+
+    @classmethod
+    def of(cls, source: str, name: str, version: str) -> ChartSource:
+        """Chart `name` at `version` from `source`: an oci:// registry prefix (`oci://host/path` + `/name`), an
+        https:// Helm repository (or mirror) serving it by name, or a local directory holding the packages as
+        `helm pull` names them (`name-version.tgz`)."""
+        if source.startswith("oci://"):
+            return cls(chart=f"{source.rstrip('/')}/{name}", version=version)
+        if source.startswith("https://"):
+            return cls(chart=name, version=version, repository=source)
+        return cls(chart=f"{source.rstrip('/')}/{name}-{version}.tgz", version=version)
+
+    @property
+    def local(self) -> bool:
+        return not self.repository and not REMOTE.match(self.chart)
+
+
+def install(name: str, source: ChartSource, *, namespace: pulumi.Input[str], values: dict[str, Any],
+            opts: pulumi.ResourceOptions, render: bool = False, **release_args: Any) -> pulumi.Resource:
+    """Release `name` of `source` into `namespace` with `values`; `release_args` go to helm.v3.Release only
+    (e.g. timeout, or skip_crds). The release and the chart's objects are named `name`."""
+    if render:
+        repository = {"repository_opts": k8s.helm.v4.RepositoryOptsArgs(repo=source.repository)} \
+            if source.repository else {}
+        return k8s.helm.v4.Chart(name, chart=source.chart, version=source.version, name=name, namespace=namespace,
+                                 values=values, opts=opts, **repository)
+    repository = {"repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=source.repository)} \
+        if source.repository else {}
+    args = {"atomic": True, "cleanup_on_fail": True, "timeout": 600, "max_history": 10, **release_args}
+    return k8s.helm.v3.Release(name, chart=source.chart, version=source.version, name=name, namespace=namespace,
+                               values=values, opts=opts, **repository, **args)

@@ -1,0 +1,107 @@
+"""Linkerd: its CRDs, its CNI plugin, the control plane, and the mTLS trust anchor and issuer it needs.
+
+With Helm, Linkerd cannot generate its certificates; the trust anchor and the issuer certificate must be ECDSA
+P-256, the anchor a root CA (root.linkerd.cluster.local), the issuer an intermediate CA signed by it
+(identity.linkerd.cluster.local), as in https://linkerd.io/2/tasks/generate-certificates/. pulumi-tls makes
+them here; both private keys live only in the stack's state, as Pulumi secrets.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_tls as tls
+
+from infra import charts
+from infra.charts import ChartSource
+from infra.cluster.namespace import namespace
+
+CRDS_CHART, CNI_CHART, CHART = "linkerd-crds", "linkerd2-cni", "linkerd-control-plane"
+CHARTS = (CRDS_CHART, CNI_CHART, CHART)
+NAMESPACE, CNI_NAMESPACE = "linkerd", "linkerd-cni"
+TRUST_DOMAIN = "cluster.local"
+ANCHOR_HOURS = 10 * 8760  # the trust anchor: 10 years (the step example's --not-after=87600h)
+ISSUER_HOURS = 8760  # the issuer: 1 year
+ISSUER_RENEWAL_HOURS = 30 * 24  # `pulumi up --refresh` replaces the issuer once within 30 days of its expiry
+_CA_USES = ["cert_signing", "crl_signing"]
+_CONTROLLER = {"cpu": {"request": "100m", "limit": ""}, "memory": {"request": "50Mi", "limit": "250Mi"}}
+_PROXY = {"cpu": {"request": "20m", "limit": ""}, "memory": {"request": "20Mi", "limit": "250Mi"}}
+_CNI = {"cpu": {"request": "10m", "limit": ""}, "memory": {"request": "32Mi", "limit": "128Mi"},
+        "ephemeral-storage": {"request": "", "limit": ""}}
+
+# The labels `linkerd install` (not Helm: Release.Service "CLI") puts on the namespaces: linkerd-control-plane and
+# linkerd2-cni 2026.8.3, templates/namespace.yaml and cni-plugin.yaml. With the CNI plugin no pod of the control
+# plane needs linkerd-init's capabilities, so its namespace is `restricted` (the chart's own ternary says so).
+CONTROL_PLANE_LABELS = {"linkerd.io/is-control-plane": "true", "config.linkerd.io/admission-webhooks": "disabled",
+                        "linkerd.io/control-plane-ns": NAMESPACE}
+CNI_LABELS = {"linkerd.io/cni-resource": "true", "config.linkerd.io/admission-webhooks": "disabled"}
+
+
+def values(trust_anchor: pulumi.Input[str], issuer_cert: pulumi.Input[str], issuer_key: pulumi.Input[str]) -> dict:
+    """linkerd-control-plane 2026.8.3 values.yaml keys: the CNI plugin instead of linkerd-init (`cniEnabled`), the
+    certificates, and the requests of values-ha.yaml (without its three replicas)."""
+    return {
+        "cniEnabled": True,
+        "identityTrustDomain": TRUST_DOMAIN,
+        "identityTrustAnchorsPEM": trust_anchor,
+        "identity": {"issuer": {"scheme": "linkerd.io/tls", "tls": {"crtPEM": issuer_cert, "keyPEM": issuer_key}}},
+        "proxy": {"resources": _PROXY},
+        **{f"{part}Resources": _CONTROLLER for part in ("destination", "identity", "heartbeat", "proxyInjector",
+                                                          "spValidator")},
+    }
+
+
+def cni_values() -> dict:
+    """linkerd2-cni 2026.8.3 values.yaml keys."""
+    return {"resources": _CNI, "repairController": {"enabled": False}}
+
+
+class Certificates(pulumi.ComponentResource):
+    """The trust anchor (root CA) and the issuer (intermediate CA) of Linkerd's identity service."""
+
+    def __init__(self, name: str, *, protect: bool, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("paasport:linkerd:Certificates", name, None, opts)
+        # Replacing the anchor breaks every proxy's trust at once: README, "Rotate Linkerd's certificates".
+        kept = pulumi.ResourceOptions(parent=self, protect=protect)
+        anchor_key = tls.PrivateKey(f"{name}-trust-anchor", algorithm="ECDSA", ecdsa_curve="P256", opts=kept)
+        anchor = tls.SelfSignedCert(
+            f"{name}-trust-anchor", private_key_pem=anchor_key.private_key_pem,
+            subject=tls.SelfSignedCertSubjectArgs(common_name=f"root.linkerd.{TRUST_DOMAIN}"),
+            is_ca_certificate=True, validity_period_hours=ANCHOR_HOURS, allowed_uses=_CA_USES, opts=kept)
+        child = pulumi.ResourceOptions(parent=self)
+        issuer_key = tls.PrivateKey(f"{name}-issuer", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        request = tls.CertRequest(
+            f"{name}-issuer", private_key_pem=issuer_key.private_key_pem,
+            subject=tls.CertRequestSubjectArgs(common_name=f"identity.linkerd.{TRUST_DOMAIN}"), opts=child)
+        issuer = tls.LocallySignedCert(
+            f"{name}-issuer", cert_request_pem=request.cert_request_pem, ca_private_key_pem=anchor_key.private_key_pem,
+            ca_cert_pem=anchor.cert_pem, is_ca_certificate=True, validity_period_hours=ISSUER_HOURS,
+            early_renewal_hours=ISSUER_RENEWAL_HOURS, allowed_uses=_CA_USES, opts=child)
+        self.trust_anchor: pulumi.Output[str] = anchor.cert_pem
+        self.issuer_cert: pulumi.Output[str] = issuer.cert_pem
+        self.issuer_key: pulumi.Output[str] = pulumi.Output.secret(issuer_key.private_key_pem)
+        self.register_outputs({"trust_anchor": self.trust_anchor, "issuer_cert": self.issuer_cert})
+
+
+class Linkerd(pulumi.ComponentResource):
+    """Linkerd's CRDs, its CNI plugin (namespace `linkerd-cni`, the one `privileged` namespace: the plugin writes
+    the node's CNI configuration through hostPath volumes), then the control plane (`linkerd`, `restricted`)."""
+
+    def __init__(self, name: str, *, sources: dict[str, ChartSource], protect: bool,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("paasport:linkerd:Linkerd", name, None, opts)
+        kept = pulumi.ResourceOptions(parent=self, protect=protect)
+        certificates = Certificates(f"{name}-linkerd", protect=protect, opts=pulumi.ResourceOptions(parent=self))
+        ns = namespace(NAMESPACE, level="restricted", labels=CONTROL_PLANE_LABELS,
+                       annotations={"linkerd.io/inject": "disabled"}, opts=kept)
+        cni_ns = namespace(CNI_NAMESPACE, level="privileged", labels=CNI_LABELS, opts=kept)
+        crds = charts.install(f"{name}-linkerd-crds", sources[CRDS_CHART], namespace=ns.metadata.name,
+                              values={}, opts=kept)
+        cni = charts.install(f"{name}-linkerd-cni", sources[CNI_CHART], namespace=cni_ns.metadata.name,
+                             values=cni_values(), opts=pulumi.ResourceOptions(parent=self))
+        self.release = charts.install(
+            f"{name}-linkerd", sources[CHART], namespace=ns.metadata.name,
+            values=values(certificates.trust_anchor, certificates.issuer_cert, certificates.issuer_key),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, cni]))
+        self.namespace = ns.metadata.name
+        self.trust_anchor = certificates.trust_anchor
+        self.register_outputs({"namespace": self.namespace, "trust_anchor": self.trust_anchor})
