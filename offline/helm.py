@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tarfile
@@ -124,8 +126,31 @@ def version() -> str:
     return _run(["version", "--template", "{{.Version}}"]).strip()
 
 
+@cache
+def cluster_apis(kube_version: str | None = None) -> tuple[str, ...]:
+    """The GA APIs a cluster of `kube_version` (default: the newest checked) serves, as helm's `--api-versions`
+    takes them ("group/version" and "group/version/Kind"): without a cluster, helm's `.Capabilities.APIVersions`
+    holds only a built-in list, and a chart that asks for e.g. networking.k8s.io/v1/IngressClass renders nothing
+    (https://helm.sh/docs/helm/helm_template/). The list comes from the Kubernetes OpenAPI schemas that
+    kubernetes-validate ships for that version."""
+    from kubernetes_validate import utils as kubernetes_validate  # a test dependency, needed only here
+
+    versions = sorted(set(kubernetes_validate.all_versions()), key=lambda v: tuple(map(int, v.split("."))))
+    kube_version = kube_version or versions[-1]
+    schemas = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"v{kube_version}-local-strict"
+    definitions = json.loads((schemas / "_definitions.json").read_text())["$defs"]
+    apis = set()
+    for definition in definitions.values():
+        for gvk in definition.get("x-kubernetes-group-version-kind") or []:
+            if re.fullmatch(r"v[0-9]+", gvk["version"]) and not gvk["kind"].endswith(("List", "Options")):
+                group_version = f"{gvk['group']}/{gvk['version']}" if gvk["group"] else gvk["version"]
+                apis |= {group_version, f"{group_version}/{gvk['kind']}"}
+    return tuple(sorted(apis))
+
+
 def template(chart: str | Path, *, release: str, namespace: str, values: dict[str, Any],
-             version: str | None = None, kube_version: str | None = None) -> list[dict[str, Any]]:
+             version: str | None = None, kube_version: str | None = None,
+             api_versions: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The objects `helm template RELEASE CHART --namespace NAMESPACE --values FILE` renders, in its order.
 
     `chart` is a packaged chart (.tgz) or chart directory; `version`, when given, must be the chart's own
@@ -147,12 +172,14 @@ def template(chart: str | Path, *, release: str, namespace: str, values: dict[st
             args += ["--version", version]
         if kube_version is not None:
             args += ["--kube-version", kube_version]
+        for api in api_versions:
+            args += ["--api-versions", api]
         out = _run(args)
     return [doc for doc in yaml.safe_load_all(out) if doc is not None]
 
 
 def render_release(values_inputs: dict[str, Any], chart_path: str | Path | None = None,
-                   kube_version: str | None = None) -> list[dict[str, Any]]:
+                   kube_version: str | None = None, api_versions: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The objects a `kubernetes:helm.sh/v3:Release` (or v4 Chart) would install, as plain data.
 
     `values_inputs` is the registration's inputs, revealed (offline.plan.reveal): its name, namespace, values,
@@ -168,7 +195,8 @@ def render_release(values_inputs: dict[str, Any], chart_path: str | Path | None 
         shared = CHARTS / f"{_PACKAGED.get(name, name)}-{version}.tgz"
         chart_path = chart if Path(chart).exists() else shared if shared.is_file() else chart
     return template(chart_path, release=values_inputs["name"], namespace=values_inputs["namespace"],
-                    values=values_inputs.get("values") or {}, version=version, kube_version=kube_version)
+                    values=values_inputs.get("values") or {}, version=version, kube_version=kube_version,
+                    api_versions=api_versions)
 
 
 def main(argv: list[str] | None = None) -> int:

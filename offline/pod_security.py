@@ -244,3 +244,35 @@ def pod_of(obj: dict[str, Any]) -> Pod | None:
         return None
     template = spec.get("template") or {}
     return template.get("metadata") or {}, template.get("spec") or {}
+
+
+# The controls of the Baseline profile (the first part of the table above); Restricted adds the others.
+BASELINE = ("HostProcess", "Host Namespaces", "Privileged Containers", "HostPath Volumes", "Host Ports",
+            "Host Probes / Lifecycle Hooks", "AppArmor", "SELinux", "/proc Mount Type", "Sysctls")
+LEVELS = ("restricted", "baseline", "privileged")
+
+
+# Baseline's own Capabilities control: adding anything beyond this default set is refused.
+BASELINE_CAPABILITIES = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                                   "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
+
+
+def _baseline_only(spec: dict[str, Any]) -> list[str]:
+    """Baseline's Seccomp (not Unconfined) and Capabilities (the default set) controls, which Restricted's
+    stricter ones supersede in `violations`."""
+    found = []
+    for obj in (spec, *containers(spec)):
+        if (_sc(obj).get("seccompProfile") or {}).get("type") == "Unconfined":
+            found.append(f"Seccomp: {obj.get('name', 'the pod')} is Unconfined")
+    for c in containers(spec):
+        found += [f"Capabilities: {c['name']} adds {cap}" for cap in (_sc(c).get("capabilities") or {}).get("add") or []
+                  if cap not in BASELINE_CAPABILITIES]
+    return found
+
+
+def level(spec: dict[str, Any], metadata: dict[str, Any] | None = None) -> str:
+    """The strictest Pod Security level the pod passes: restricted, baseline, or privileged (no restriction)."""
+    failed = {v.split(":", 1)[0] for v in violations(spec, metadata)}
+    if not failed:
+        return "restricted"
+    return "privileged" if failed & set(BASELINE) or _baseline_only(spec) else "baseline"

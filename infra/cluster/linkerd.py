@@ -9,6 +9,7 @@ them here; both private keys live only in the stack's state, as Pulumi secrets.
 from __future__ import annotations
 
 import pulumi
+import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
 from infra import charts
@@ -18,6 +19,7 @@ from infra.cluster.namespace import namespace
 CRDS_CHART, CNI_CHART, CHART = "linkerd-crds", "linkerd2-cni", "linkerd-control-plane"
 CHARTS = (CRDS_CHART, CNI_CHART, CHART)
 NAMESPACE, CNI_NAMESPACE = "linkerd", "linkerd-cni"
+ISSUER_SECRET = "linkerd-identity-issuer"  # noqa: S105 (a name)
 TRUST_DOMAIN = "cluster.local"
 ANCHOR_HOURS = 10 * 8760  # the trust anchor: 10 years (the step example's --not-after=87600h)
 ISSUER_HOURS = 8760  # the issuer: 1 year
@@ -36,15 +38,20 @@ CONTROL_PLANE_LABELS = {"linkerd.io/is-control-plane": "true", "config.linkerd.i
 CNI_LABELS = {"linkerd.io/cni-resource": "true", "config.linkerd.io/admission-webhooks": "disabled"}
 
 
-def values(trust_anchor: pulumi.Input[str], issuer_cert: pulumi.Input[str], issuer_key: pulumi.Input[str]) -> dict:
+def values(trust_anchor: pulumi.Input[str]) -> dict:
     """linkerd-control-plane 2026.8.3 values.yaml keys: the CNI plugin instead of linkerd-init (`cniEnabled`), the
-    certificates, and the requests of values-ha.yaml (without its three replicas)."""
+    trust anchor, and the requests of values-ha.yaml (without its three replicas). The issuer's certificate and key
+    are not values: with the `kubernetes.io/tls` scheme the identity controller reads them from the Secret
+    linkerd-identity-issuer (tls.crt, tls.key, ca.crt) and follows its updates, as in
+    https://linkerd.io/2/tasks/automatically-rotating-control-plane-tls-credentials/; so the release's values
+    hold no secret and stay readable in `pulumi preview --diff`."""
     return {
         "cniEnabled": True,
         "identityTrustDomain": TRUST_DOMAIN,
         "identityTrustAnchorsPEM": trust_anchor,
-        "identity": {"issuer": {"scheme": "linkerd.io/tls", "tls": {"crtPEM": issuer_cert, "keyPEM": issuer_key}}},
+        "identity": {"issuer": {"scheme": "kubernetes.io/tls"}},
         "proxy": {"resources": _PROXY},
+        "policyController": {"resources": _CONTROLLER},
         **{f"{part}Resources": _CONTROLLER for part in ("destination", "identity", "heartbeat", "proxyInjector",
                                                           "spValidator")},
     }
@@ -98,10 +105,17 @@ class Linkerd(pulumi.ComponentResource):
                               values={}, opts=kept)
         cni = charts.install(f"{name}-linkerd-cni", sources[CNI_CHART], namespace=cni_ns.metadata.name,
                              values=cni_values(), opts=pulumi.ResourceOptions(parent=self))
+        issuer = k8s.core.v1.Secret(
+            f"{name}-linkerd-identity-issuer", type="kubernetes.io/tls",
+            metadata={"name": ISSUER_SECRET, "namespace": ns.metadata.name,
+                      "labels": {"linkerd.io/control-plane-component": "identity",
+                                 "linkerd.io/control-plane-ns": NAMESPACE}},
+            string_data={"ca.crt": certificates.trust_anchor, "tls.crt": certificates.issuer_cert,
+                         "tls.key": certificates.issuer_key},
+            opts=pulumi.ResourceOptions(parent=self))
         self.release = charts.install(
-            f"{name}-linkerd", sources[CHART], namespace=ns.metadata.name,
-            values=values(certificates.trust_anchor, certificates.issuer_cert, certificates.issuer_key),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, cni]))
+            f"{name}-linkerd", sources[CHART], namespace=ns.metadata.name, values=values(certificates.trust_anchor),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, cni, issuer]))
         self.namespace = ns.metadata.name
         self.trust_anchor = certificates.trust_anchor
         self.register_outputs({"namespace": self.namespace, "trust_anchor": self.trust_anchor})

@@ -11,10 +11,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from infra.charts import ChartSource
 from infra.cluster import ingress, linkerd, metrics_server, tls
 from infra.k8s.settings import _EMAIL, _kubeconfig
-from infra.settings import DNS_NAME, AppSettings, Reader
+from infra.paths import PROJECT_DIR
+from infra.settings import DNS_LABEL, DNS_NAME, AppSettings, Reader
 
 _SOURCE = re.compile(r"^(oci://|https://)\S+$")
 # cert-manager's own tags carry a "v" (v1.21.1); the others are plain semver.
@@ -68,6 +71,64 @@ def _part(r: Reader, part: str, names: tuple[str, ...], example_version: str) ->
     return charts if r.flag(f"{part}_enabled") else None
 
 
+def _app_stack_config(name: str) -> dict[str, object] | None:
+    """The plain settings of stack `name` as `pulumi up --stack NAME` reads them: Pulumi.yaml's defaults, then its
+    Pulumi.NAME.yaml beside Pulumi.yaml; None when that file is not there."""
+    path = PROJECT_DIR / f"Pulumi.{name}.yaml"
+    if not path.is_file():
+        return None
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    config = {key: spec["default"] for key, spec in project["config"].items() if "default" in spec}
+    prefix = f"{project['name']}:"
+    for key, value in ((yaml.safe_load(path.read_text()) or {}).get("config") or {}).items():
+        config[key.removeprefix(prefix)] = value
+    return config
+
+
+def _check_app_stacks(r: Reader, c: ClusterSettings, namespaces: dict[str, str]) -> None:
+    """Each app stack in `app_stacks` must find here what its own settings need, and claim no namespace of ours.
+
+    A `pulumi preview --stack cluster` thus refuses, in one message, to take away what `pulumi up --stack k8s`
+    relies on; only plain settings are read (none of these keys is a secret).
+    """
+    raw = r.text("app_stacks", example="k8s", max_length=1024)
+    for name in [n.strip() for n in raw.split(",") if n.strip()]:
+        if not DNS_LABEL.match(name):
+            r.problem("app_stacks", f"names {r.show('app_stacks', name)}, which is not a stack name", "k8s")
+            continue
+        k = _app_stack_config(name)
+        if k is None:
+            r.problem("app_stacks", f"names stack {name!r}, but there is no Pulumi.{name}.yaml beside Pulumi.yaml "
+                                    "to read its needs from; create it, or drop the name", "''")
+            continue
+        if k.get("platform") != "k8s":
+            r.problem("app_stacks", f"names stack {name!r}, whose platform is {k.get('platform')!r}, not k8s", "k8s")
+            continue
+        of = f"stack {name} (Pulumi.{name}.yaml)"
+        if c.emissary is None:
+            r.problem("emissary_enabled", f"is false, but {of} routes the app through Emissary's Host and Mapping",
+                      "true")
+        if c.cert_manager is None:
+            r.problem("cert_manager_enabled", f"is false, but {of} asks cert-manager for its Certificate", "true")
+        elif (issuer := str(k.get("tls_issuer") or "")) and issuer not in tls.ISSUERS:
+            r.problem("app_stacks", f"names {of}, whose tls_issuer {issuer!r} is none of this stack's "
+                                    f"ClusterIssuers ({', '.join(tls.ISSUERS)}); fix its tls_issuer", "k8s")
+        if c.linkerd is None and str(k.get("linkerd_inject")).lower() == "true":
+            r.problem("linkerd_enabled", f"is false, but {of} has linkerd_inject true: it asks Linkerd to mesh "
+                                         "its pods, with no Linkerd to do it", "true")
+        if c.metrics_server is None and str(k.get("hpa_enabled")).lower() == "true":
+            r.problem("metrics_server_enabled", f"is false, but {of} has hpa_enabled true: its autoscaler reads "
+                                                "CPU from metrics-server", "true")
+        if c.emissary is not None and str(k.get("ingress_class")) != c.ingress_class:
+            r.problem("ingress_class", f"is {c.ingress_class!r}, but {of} has ingress_class "
+                                       f"{k.get('ingress_class')!r}: both name the IngressClass Emissary serves",
+                      str(k.get("ingress_class")))
+        if (ns := str(k.get("namespace"))) in namespaces:
+            r.problem("app_stacks", f"names {of}, whose namespace {ns!r} is also this stack's namespace for "
+                                    f"{namespaces[ns]}: two stacks would own it; give that stack another namespace",
+                      "k8s")
+
+
 def read(r: Reader, app: AppSettings) -> ClusterSettings:
     """Every cluster setting; problems go to `r`, which `infra.settings.load` raises together."""
     cert_manager = _part(r, "cert_manager", tls.CHARTS, "v1.21.1")
@@ -75,7 +136,7 @@ def read(r: Reader, app: AppSettings) -> ClusterSettings:
     if cert_manager is not None and not acme_email:
         r.problem("acme_email", "is missing; Let's Encrypt registers the cluster's ClusterIssuers to it (expiry "
                                 "notices go there)", "ops@example.com")
-    return ClusterSettings(
+    c = ClusterSettings(
         kubeconfig=_kubeconfig(r),
         kube_context=r.text("kube_context", pattern=re.compile(r"^\S+$"), why="a context name", example="prod"),
         render_dir="",
@@ -87,3 +148,14 @@ def read(r: Reader, app: AppSettings) -> ClusterSettings:
         linkerd=_part(r, "linkerd", linkerd.CHARTS, "2026.8.3"),
         metrics_server=_part(r, "metrics_server", metrics_server.CHARTS, "3.13.1"),
     )
+    _check_app_stacks(r, c, claimed_namespaces(c))
+    return c
+
+
+def claimed_namespaces(c: ClusterSettings) -> dict[str, str]:
+    """Each namespace the stack creates, and the part that creates it (a part's namespace exists only when it is
+    on). Parts name their namespaces once, in their module."""
+    parts = {"Emissary-ingress": (c.emissary, [ingress.NAMESPACE]), "cert-manager": (c.cert_manager, [tls.NAMESPACE]),
+             "Linkerd": (c.linkerd, [linkerd.NAMESPACE, linkerd.CNI_NAMESPACE]),
+             "metrics-server": (c.metrics_server, [metrics_server.NAMESPACE])}
+    return {ns: part for part, (on, names) in parts.items() if on is not None for ns in names}
