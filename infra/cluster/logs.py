@@ -34,10 +34,10 @@ from infra.cluster.namespace import namespace
 from infra.settings import Reader
 
 FLUENT_BIT_CHART, OPENSEARCH_CHART, DASHBOARDS_CHART = "fluent-bit", "opensearch", "opensearch-dashboards"
+CHARTS = (FLUENT_BIT_CHART, OPENSEARCH_CHART, DASHBOARDS_CHART)
 # The node agent reads the host's /var/log (hostPath), which only `privileged` admits; the store and its UI are
 # plain pods, in a namespace of their own that enforces `restricted`.
 AGENT_NAMESPACE, STORE_NAMESPACE = "logging", "opensearch"
-FLUENT_BIT_RELEASE, OPENSEARCH_RELEASE, DASHBOARDS_RELEASE = "fluent-bit", "opensearch", "opensearch-dashboards"
 # opensearch 3.6.0 names its Service `<clusterName>-<nodeGroup>` (values.yaml: opensearch-cluster, master).
 OPENSEARCH_HOST = f"opensearch-cluster-master.{STORE_NAMESPACE}.svc"
 OPENSEARCH_PORT = 9200
@@ -59,7 +59,7 @@ class LogsSettings:
     storage_size: str
 
 
-def read(r: Reader) -> LogsSettings | None:
+def read_settings(r: Reader) -> LogsSettings | None:
     """The logs settings (`logs_*`, `fluent_bit_*`, `opensearch_*`); None when `logs_enabled` is false."""
     fluent_bit = read_charts(r, "fluent_bit", (FLUENT_BIT_CHART,), example_version="0.58.1")[FLUENT_BIT_CHART]
     store = read_charts(r, "opensearch", (OPENSEARCH_CHART, DASHBOARDS_CHART), example_version="3.6.0")
@@ -125,8 +125,9 @@ def fluent_bit_values() -> dict:
         # The host's /var/log read-only (containerd's /var/log/pods, linked from /var/log/containers), and a
         # directory of its own for the tail positions, so a restarted agent neither skips nor resends lines. The
         # chart's /var/lib/docker/containers and /etc/machine-id serve Docker and the systemd input: not used here.
-        "daemonSetVolumes": [{"name": "varlog", "hostPath": {"path": "/var/log", "type": "Directory"}},
-                             {"name": "state", "hostPath": {"path": "/var/lib/fluent-bit", "type": "DirectoryOrCreate"}}],
+        "daemonSetVolumes": [
+            {"name": "varlog", "hostPath": {"path": "/var/log", "type": "Directory"}},
+            {"name": "state", "hostPath": {"path": "/var/lib/fluent-bit", "type": "DirectoryOrCreate"}}],
         "daemonSetVolumeMounts": [{"name": "varlog", "mountPath": "/var/log", "readOnly": True},
                                   {"name": "state", "mountPath": "/var/lib/fluent-bit"}],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
@@ -187,15 +188,16 @@ class Logs(pulumi.ComponentResource):
             string_data={"username": ADMIN_USER, "password": password.result}, type="Opaque",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]))
             for ns_name, ns in ((STORE_NAMESPACE, store_ns), (AGENT_NAMESPACE, agent_ns))]
-        self.opensearch = charts.install(OPENSEARCH_RELEASE, settings.opensearch, namespace=STORE_NAMESPACE,
+        self.opensearch = charts.install(f"{name}-{OPENSEARCH_CHART}", settings.opensearch, namespace=STORE_NAMESPACE,
                                          values=opensearch_values(settings),
                                          opts=pulumi.ResourceOptions(parent=self, protect=protect,
                                                                      depends_on=[store_ns, secrets[0]]))
-        self.dashboards = charts.install(DASHBOARDS_RELEASE, settings.dashboards, namespace=STORE_NAMESPACE,
+        self.dashboards = charts.install(f"{name}-{DASHBOARDS_CHART}", settings.dashboards, namespace=STORE_NAMESPACE,
                                          values=dashboards_values(),
                                          opts=pulumi.ResourceOptions(parent=self, depends_on=[secrets[0]]))
-        self.fluent_bit = charts.install(FLUENT_BIT_RELEASE, settings.fluent_bit, namespace=AGENT_NAMESPACE,
+        self.fluent_bit = charts.install(f"{name}-{FLUENT_BIT_CHART}", settings.fluent_bit, namespace=AGENT_NAMESPACE,
                                          values=fluent_bit_values(),
                                          opts=pulumi.ResourceOptions(parent=self, depends_on=[agent_ns, secrets[1]]))
-        self.register_outputs({"opensearch_admin_password": password.result,
-                               "opensearch_url": f"https://{OPENSEARCH_HOST}:{OPENSEARCH_PORT}"})
+        self.opensearch_admin_password = password.result
+        self.opensearch_url = f"https://{OPENSEARCH_HOST}:{OPENSEARCH_PORT}"
+        self.register_outputs({"opensearch_admin_password": password.result, "opensearch_url": self.opensearch_url})

@@ -37,10 +37,8 @@ from infra.cluster.namespace import namespace
 from infra.settings import Reader
 
 PROMETHEUS_CHART, GRAFANA_CHART = "prometheus", "grafana"
+CHARTS = (PROMETHEUS_CHART, GRAFANA_CHART)
 NAMESPACE = "monitoring"
-PROMETHEUS_RELEASE, GRAFANA_RELEASE = "prometheus", "grafana"
-# The chart names the server's Service `<release>-server` (templates/_helpers.tpl `prometheus.server.fullname`).
-PROMETHEUS_URL = f"http://{PROMETHEUS_RELEASE}-server.{NAMESPACE}.svc:80"
 LINKERD_NAMESPACE = "linkerd"  # the control plane's namespace: injected pods carry linkerd.io/control-plane-ns=linkerd
 LINKERD_ADMIN_PORT = 4191
 DASHBOARD = Path(__file__).resolve().parent / "dashboards" / "paasport.json"
@@ -61,7 +59,7 @@ class MetricsSettings:
     retention: str
 
 
-def read(r: Reader) -> MetricsSettings | None:
+def read_settings(r: Reader) -> MetricsSettings | None:
     """The metrics settings (`metrics_*`, `prometheus_*`, `grafana_*`); None when `metrics_enabled` is false."""
     prometheus = read_charts(r, "prometheus", (PROMETHEUS_CHART,), example_version="29.27.0")[PROMETHEUS_CHART]
     grafana = read_charts(r, "grafana", (GRAFANA_CHART,), example_version="12.11.1")[GRAFANA_CHART]
@@ -179,7 +177,13 @@ def dashboard() -> dict:
     return json.loads(DASHBOARD.read_text())
 
 
-def grafana_values() -> dict:
+def prometheus_url(prometheus_release: str) -> str:
+    """The server's Service: the chart names it `<release>-server` (templates/_helpers.tpl,
+    `prometheus.server.fullname`, when the release name holds the chart's), port 80 (`server.service.servicePort`)."""
+    return f"http://{prometheus_release}-server.{NAMESPACE}.svc:80"
+
+
+def grafana_values(prometheus_release: str) -> dict:
     """grafana 12.11.1 values: the Prometheus data source and the app's dashboard, provisioned from files the chart
     writes into ConfigMaps (no sidecar, no cluster-wide watch); the admin password from the stack's Secret."""
     return {
@@ -194,7 +198,7 @@ def grafana_values() -> dict:
         "containerSecurityContext": _RESTRICTED_CONTAINER,
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
         "datasources": {"datasources.yaml": {"apiVersion": 1, "datasources": [{
-            "name": "Prometheus", "type": "prometheus", "uid": "prometheus", "url": PROMETHEUS_URL,
+            "name": "Prometheus", "type": "prometheus", "uid": "prometheus", "url": prometheus_url(prometheus_release),
             "access": "proxy", "isDefault": True, "editable": False}]}},
         "dashboardProviders": {"dashboardproviders.yaml": {"apiVersion": 1, "providers": [{
             "name": "paasport", "orgId": 1, "folder": "paasport", "type": "file", "disableDeletion": True,
@@ -214,7 +218,8 @@ class Metrics(pulumi.ComponentResource):
         kept = pulumi.ResourceOptions(parent=self, protect=protect)
         ns = namespace(NAMESPACE, level="restricted", opts=kept)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        self.prometheus = charts.install(PROMETHEUS_RELEASE, settings.prometheus, namespace=NAMESPACE,
+        prometheus_release, grafana_release = f"{name}-{PROMETHEUS_CHART}", f"{name}-{GRAFANA_CHART}"
+        self.prometheus = charts.install(prometheus_release, settings.prometheus, namespace=NAMESPACE,
                                          values=prometheus_values(settings),
                                          opts=pulumi.ResourceOptions.merge(in_ns, kept))
         password = random.RandomPassword(f"{name}-grafana-admin", length=32, special=False, opts=kept)
@@ -222,8 +227,9 @@ class Metrics(pulumi.ComponentResource):
             ADMIN_SECRET, metadata={"name": ADMIN_SECRET, "namespace": NAMESPACE},
             string_data={"admin-user": "admin", "admin-password": password.result}, type="Opaque",
             opts=pulumi.ResourceOptions.merge(in_ns, child))
-        self.grafana = charts.install(GRAFANA_RELEASE, settings.grafana, namespace=NAMESPACE,
-                                      values=grafana_values(),
+        self.grafana = charts.install(grafana_release, settings.grafana, namespace=NAMESPACE,
+                                      values=grafana_values(prometheus_release),
                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, secret]))
         self.grafana_admin_password = password.result
-        self.register_outputs({"grafana_admin_password": password.result, "prometheus_url": PROMETHEUS_URL})
+        self.prometheus_url = prometheus_url(prometheus_release)
+        self.register_outputs({"grafana_admin_password": password.result, "prometheus_url": self.prometheus_url})
