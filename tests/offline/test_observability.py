@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devenv.postgres import free_port
 from infra.cluster import logs, metrics
-from offline import cluster
+from offline import cluster, pod_security
 from offline import plan as offline_plan
 from offline import types as t
 from tests.support import APP_SERVER, SHARED, clean_env, serving
@@ -730,3 +730,43 @@ def test_the_metrics_and_log_volumes_are_protected_like_the_database():
         "Namespace monitoring", "Release paasport-prometheus", "RandomPassword paasport-grafana-admin",
         "Namespace opensearch", "Release paasport-opensearch", "RandomPassword paasport-opensearch-admin"}
     assert protected(cluster_plan("protect=false")) == set()
+
+
+# --- the charts as Kubernetes sees them ----------------------------------------------------------------------------
+
+OBSERVABILITY = ("paasport:metrics:Metrics", "paasport:logs:Logs")
+
+
+def observability_objects(version: str | None = None) -> list[cluster.Rendered]:
+    return [r for r in cluster.objects(cluster_plan(), version) if r.component in OBSERVABILITY]
+
+
+@pytest.mark.parametrize("version", cluster.KUBERNETES_VERSIONS)
+def test_metrics_and_logs_objects_are_strictly_valid_on_each_kubernetes_version(version):
+    objects = observability_objects(version)
+    assert {r.release for r in objects} == {PROMETHEUS, GRAFANA, FLUENT_BIT, OPENSEARCH, DASHBOARDS, None}
+    assert cluster.schema_problems(objects, version) == []
+
+
+def test_only_the_log_agent_namespace_is_privileged_and_only_for_the_node_logs():
+    objects = observability_objects()
+    levels = {ns: level for ns, level in cluster.namespace_levels(objects).items()}
+    assert levels == {"monitoring": "restricted", "opensearch": "restricted", "logging": "privileged"}
+    assert cluster.pod_security_problems(objects) == []
+    # what the agent needs privileged for: the node's /var/log and its own positions, as root (the files are 0640)
+    (agent,) = [r.obj for r in objects if r.obj["kind"] == "DaemonSet"]
+    metadata, spec = pod_security.pod_of(agent)
+    assert sorted(v.split(":")[0] for v in pod_security.violations(spec, metadata)) == [
+        "HostPath Volumes", "HostPath Volumes", "Running as Non-root"]
+
+
+def test_pod_security_check_catches_chart_defaults_this_stack_overrides():
+    objects = observability_objects()
+    for r in objects:
+        if r.obj["kind"] == "StatefulSet":  # OpenSearch's chart default: its sysctl init container is privileged
+            spec = r.obj["spec"]["template"]["spec"]
+            spec["initContainers"] = [{"name": "sysctl", "image": "busybox", "securityContext": {"privileged": True,
+                                       "runAsUser": 0}, "command": ["sysctl", "-w", "vm.max_map_count=262144"]}]
+    problems = cluster.pod_security_problems(objects)
+    assert any("StatefulSet opensearch-cluster-master in opensearch (restricted) needs privileged" in p
+               for p in problems), problems
