@@ -8,7 +8,7 @@ CHECKOV := .venv-checkov/bin/checkov
 # A real helm renders the PostgreSQL chart for the tests and the offline render; offline/helm.py pins it by sha256.
 HELM := $(BIN)/helm
 
-.PHONY: local test lint bench parity plan clean
+.PHONY: local test lint bench parity plan footprint clean
 STACK ?= k8s
 
 $(STAMP): requirements.txt infra/requirements.txt requirements-dev.txt app/requirements.txt
@@ -47,9 +47,13 @@ bench:
 parity: $(STAMP)
 	$(BIN)/python -m offline.parity $(ARGS)
 
-## plan: what a stack would create, offline (STACK=k8s or heroku; ARGS="--json" or "--render DIR")
+## plan: what a stack would create, offline (STACK=k8s, heroku or cluster; ARGS="--json" or "--render DIR")
 plan: $(STAMP) $(HELM)
 	$(BIN)/python -m offline.plan --stack $(STACK) $(ARGS)
+
+## footprint: what the cluster stack's platform requests, per component, and whether it fits 3 small nodes
+footprint: $(STAMP) $(HELM)
+	$(BIN)/python -m offline.cluster $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-checkov .local .pytest_cache .ruff_cache

@@ -1,0 +1,452 @@
+"""The cluster stack, rendered by the real, pinned helm with exactly its values, and judged with the k8s stack.
+
+Each check of offline/cluster.py passes on the stacks as they are; each is also fed the defect it exists for
+(a broken object, a value put back, a setting turned off) to show that it catches it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from pulumi.runtime import rpc
+
+from infra.cluster import linkerd
+from infra.settings import ConfigError
+from offline import cluster as oc
+from offline import plan as offline_plan
+from offline import types as t
+from tests.support import REPO, SHARED
+
+Obj = dict
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_charts() -> None:
+    if not (SHARED / "charts").is_dir():
+        pytest.skip(f"needs the packaged charts at {SHARED / 'charts'} (absent outside the workplace)")
+
+
+@cache
+def plan(*overrides: str) -> offline_plan.Plan:
+    return offline_plan.run("cluster", list(overrides))
+
+
+@cache
+def k8s(*overrides: str) -> offline_plan.Plan:
+    return offline_plan.run("k8s", list(overrides))
+
+
+def rendered(kube_version: str | None = None, *overrides: str) -> list[oc.Rendered]:
+    return oc.objects(plan(*overrides), kube_version)
+
+
+def find(objects: list[oc.Rendered], kind: str, name: str | None = None) -> list[Obj]:
+    return [r.obj for r in objects if r.obj.get("kind") == kind and (name is None or r.obj["metadata"]["name"] == name)]
+
+
+# --- what the stack installs -----------------------------------------------------------------------------------
+
+# Each chart at the version the stack pins, into the namespace written here (not read from the code).
+RELEASES = {
+    "paasport-emissary-crds": ("oci://ghcr.io/emissary-ingress/emissary-crds-chart", "4.1.0", "emissary"),
+    "paasport-emissary": ("oci://ghcr.io/emissary-ingress/emissary-ingress", "4.1.0", "emissary"),
+    "paasport-cert-manager": ("oci://quay.io/jetstack/charts/cert-manager", "v1.21.1", "cert-manager"),
+    "paasport-linkerd-crds": ("linkerd-crds", "2026.8.3", "linkerd"),
+    "paasport-linkerd-cni": ("linkerd2-cni", "2026.8.3", "linkerd-cni"),
+    "paasport-linkerd": ("linkerd-control-plane", "2026.8.3", "linkerd"),
+    "paasport-metrics-server": ("metrics-server", "3.13.1", "metrics-server"),
+}
+LEVELS = {"emissary": "restricted", "cert-manager": "restricted", "linkerd": "restricted",
+          "linkerd-cni": "privileged", "metrics-server": "restricted"}
+
+
+def test_the_stack_installs_each_chart_pinned_into_its_namespace():
+    releases = {r.name: offline_plan.reveal(r.inputs) for r in plan().find(t.HELM_RELEASE)}
+    assert {name: (i["chart"], i["version"], i["namespace"]) for name, i in releases.items()} == RELEASES
+    repositories = {name: (i.get("repositoryOpts") or {}).get("repo") for name, i in releases.items()}
+    assert {name for name, repo in repositories.items() if repo} == {
+        "paasport-linkerd-crds", "paasport-linkerd-cni", "paasport-linkerd", "paasport-metrics-server"}
+
+
+def test_every_chart_renders_with_the_stack_values():
+    objects = rendered()
+    by_release = {}
+    for r in objects:
+        by_release.setdefault(r.release, []).append(r.obj["kind"])
+    assert set(by_release) - {None} == set(RELEASES)
+    assert by_release["paasport-emissary-crds"].count("CustomResourceDefinition") >= 10
+    assert "DaemonSet" in by_release["paasport-linkerd-cni"]
+    assert "IngressClass" in by_release["paasport-emissary"]
+    assert "APIService" in by_release["paasport-metrics-server"]
+
+
+@pytest.mark.parametrize("version", oc.KUBERNETES_VERSIONS)
+def test_every_object_is_strictly_valid_and_every_custom_resource_matches_its_crd(version):
+    assert oc.schema_problems(rendered(version), version) == []
+
+
+def test_the_k8s_stack_objects_are_valid_against_the_cluster_stack_crds():
+    version = oc.KUBERNETES_VERSIONS[-1]
+    definitions = oc.crds(rendered())
+    for overrides in ((), ("tls_issuer=", "acme_email=ops@example.com")):
+        assert oc.schema_problems(oc.objects(k8s(*overrides)), version, definitions) == []
+
+
+def test_listeners_for_80_and_443_and_the_ingress_class():
+    listeners = {o["spec"]["port"]: o["spec"] for o in find(rendered(), "Listener")}
+    service = find(rendered(), "Service", "paasport-emissary")[0]
+    # The Service's ports 80 and 443 lead to the ports the Listeners open.
+    assert {p["port"]: p["targetPort"] for p in service["spec"]["ports"]} == {80: 8080, 443: 8443}
+    assert {port: s["protocol"] for port, s in listeners.items()} == {8080: "HTTP", 8443: "HTTPS"}
+    assert all(s["hostBinding"] == {"namespace": {"from": "ALL"}} for s in listeners.values())
+    (ingress_class,) = find(rendered(), "IngressClass")
+    assert ingress_class["metadata"]["name"] == "ambassador"
+    assert ingress_class["spec"]["controller"] == "getambassador.io/ingress-controller"
+
+
+def test_cluster_issuers_for_lets_encrypt_staging_and_production_registered_to_acme_email():
+    issuers = {o["metadata"]["name"]: o["spec"]["acme"] for o in find(rendered(), "ClusterIssuer")}
+    assert {name: (a["server"], a["email"]) for name, a in issuers.items()} == {
+        "letsencrypt-staging": ("https://acme-staging-v02.api.letsencrypt.org/directory", "ops@example.com"),
+        "letsencrypt-prod": ("https://acme-v02.api.letsencrypt.org/directory", "ops@example.com"),
+    }
+    # Created once cert-manager (and its webhook, which admits them) is installed.
+    release = plan().find(t.HELM_RELEASE, "paasport-cert-manager")[0].urn
+    assert all(release in r.dependencies for r in plan().find(t.CLUSTER_ISSUER))
+
+
+# --- Pod Security --------------------------------------------------------------------------------------------
+
+
+def test_each_namespace_enforces_the_level_its_pods_need_and_only_the_cni_is_privileged():
+    objects = rendered()
+    assert oc.namespace_levels(objects) == LEVELS
+    assert oc.pod_security_problems(objects) == []
+
+
+def test_pod_security_check_catches_a_pod_its_namespace_refuses():
+    levels = {**LEVELS, "linkerd-cni": "restricted"}  # the defect: the CNI plugin's namespace at restricted
+    problems = oc.pod_security_problems(rendered(), levels)
+    assert problems and all("linkerd-cni" in p and "HostPath Volumes" in p for p in problems)
+
+
+def test_pod_security_check_catches_a_namespace_more_permissive_than_its_pods_need():
+    levels = {**LEVELS, "emissary": "privileged"}
+    assert oc.pod_security_problems(rendered(), levels) == [
+        "namespace emissary enforces privileged, but its pods pass restricted"]
+
+
+def test_pod_security_check_catches_chart_values_that_break_restricted(monkeypatch):
+    from infra.cluster import ingress
+    monkeypatch.setattr(ingress, "_RESTRICTED_CONTAINER", {"allowPrivilegeEscalation": False})
+    problems = oc.pod_security_problems(oc.objects(offline_plan.run("cluster")))
+    assert problems and all("Deployment paasport-emissary in emissary (restricted) needs baseline" in p
+                            for p in problems)
+    assert "Capabilities" in problems[0]
+
+
+# --- schemas: the checks catch what they exist for ---------------------------------------------------------------
+
+
+def _listener(objects: list[oc.Rendered]) -> oc.Rendered:
+    return next(r for r in objects if r.obj["kind"] == "Listener")
+
+
+def test_schema_check_catches_a_custom_resource_field_its_crd_does_not_have():
+    objects = rendered()
+    listener = _listener(objects)
+    listener.obj["spec"]["hostBindings"] = listener.obj["spec"].pop("hostBinding")
+    assert oc.schema_problems(objects, oc.KUBERNETES_VERSIONS[-1]) == [
+        "Listener emissary-listener-8080: 'hostBinding' is a required property at ['spec']",
+        "Listener emissary-listener-8080: Additional properties are not allowed ('hostBindings' was unexpected) at "
+        "['spec']"]
+
+
+def test_schema_check_catches_a_custom_resource_of_a_wrong_type_or_version():
+    objects = rendered()
+    _listener(objects).obj["spec"]["port"] = "8080"
+    assert "'8080' is not of type 'integer'" in " ".join(oc.schema_problems(objects, oc.KUBERNETES_VERSIONS[-1]))
+    objects = rendered()
+    _listener(objects).obj["apiVersion"] = "getambassador.io/v2"  # served only with enableLegacyVersions
+    assert oc.schema_problems(objects, oc.KUBERNETES_VERSIONS[-1]) == [
+        "Listener emissary-listener-8080: no CRD in the render serves Listener at getambassador.io/v2"]
+
+
+def test_schema_check_catches_a_built_in_object_with_an_unknown_field():
+    objects = rendered()
+    deployment = next(r for r in objects if r.obj["kind"] == "Deployment")
+    deployment.obj["spec"]["replica"] = 2
+    problems = oc.schema_problems(objects, oc.KUBERNETES_VERSIONS[-1])
+    assert len(problems) == 1 and "replica" in problems[0]
+
+
+# --- the two stacks fit --------------------------------------------------------------------------------------
+
+
+def test_the_k8s_stack_finds_what_it_needs_in_the_cluster_stack():
+    for overrides in ((), ("tls_issuer=", "acme_email=ops@example.com"), ("hpa_enabled=false",)):
+        assert oc.fit_problems(oc.objects(k8s(*overrides)), rendered()) == []
+
+
+def test_fit_check_catches_crds_the_cluster_stack_does_not_install():
+    cluster = [r for r in rendered() if r.release != "paasport-emissary-crds"]
+    problems = oc.fit_problems(oc.objects(k8s()), cluster)
+    assert problems == [f"the k8s stack creates {kind} (getambassador.io/v3alpha1), which no CRD of the cluster "
+                        "stack serves" for kind in ("Host", "Mapping")]
+
+
+def test_fit_check_catches_a_cluster_issuer_name_that_does_not_exist():
+    problems = oc.fit_problems(oc.objects(k8s("tls_issuer=letsencrypt-production")), rendered())
+    assert problems == ["Certificate paasport-tls names ClusterIssuer 'letsencrypt-production'; the cluster stack "
+                        "creates ['letsencrypt-prod', 'letsencrypt-staging']"]
+
+
+def test_fit_check_catches_ingress_classes_that_disagree():
+    app = oc.objects(k8s("tls_issuer=", "acme_email=ops@example.com", "ingress_class=nginx"))
+    assert oc.fit_problems(app, rendered()) == [
+        "Issuer paasport-acme solves HTTP-01 through IngressClass 'nginx'; the cluster stack's Emissary serves "
+        "['ambassador']"]
+    cluster = oc.objects(plan("ingress_class=emissary", "app_stacks="))
+    assert oc.fit_problems(oc.objects(k8s()), cluster) == []  # its own issuers and class agree
+    assert oc.fit_problems(app, cluster)[0].endswith("Emissary serves ['emissary']")
+
+
+def test_fit_check_catches_linkerd_without_its_cni(monkeypatch):
+    values = linkerd.values
+    monkeypatch.setattr(linkerd, "values", lambda anchor: {**values(anchor), "cniEnabled": False})
+    cluster = oc.objects(offline_plan.run("cluster"))
+    assert oc.fit_problems(oc.objects(k8s()), cluster) == [
+        "namespace ['paasport'] enforces restricted and is meshed, but Linkerd injects linkerd-init (cniEnabled "
+        "is false): its pods would be refused"]
+    without_daemon_set = [r for r in rendered() if r.release != "paasport-linkerd-cni"]
+    assert oc.fit_problems(oc.objects(k8s()), without_daemon_set) == [
+        "namespace ['paasport'] is meshed through the CNI plugin, but no linkerd-cni DaemonSet runs"]
+
+
+def test_fit_check_catches_parts_turned_off():
+    cluster = oc.objects(plan("linkerd_enabled=false", "metrics_server_enabled=false", "app_stacks="))
+    assert oc.fit_problems(oc.objects(k8s()), cluster) == [
+        "namespace ['paasport'] asks Linkerd to inject its pods, but the cluster stack installs no Linkerd",
+        "the k8s stack's HorizontalPodAutoscaler reads metrics.k8s.io, which the cluster stack does not serve "
+        "(metrics-server)"]
+
+
+def test_fit_check_catches_a_cluster_wide_name_both_stacks_claim():
+    app = oc.objects(k8s("namespace=linkerd"))
+    assert "both stacks create Namespace linkerd" in oc.fit_problems(app, rendered())
+
+
+# --- bad input: one message at preview -------------------------------------------------------------------------
+
+
+def problems_of(*overrides: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        offline_plan.run("cluster", list(overrides))
+    return [line.strip("- ") for line in str(caught.value).splitlines()[1:]]
+
+
+def test_a_setting_that_turns_off_a_part_the_k8s_stack_needs_is_refused():
+    assert problems_of("emissary_enabled=false", "cert_manager_enabled=false", "linkerd_enabled=false",
+                       "metrics_server_enabled=false") == [
+        "paasport:emissary_enabled is false, but stack k8s (Pulumi.k8s.yaml) routes the app through Emissary's "
+        "Host and Mapping. Fix: in Pulumi.cluster.yaml set `paasport:emissary_enabled: true` (or run `pulumi config "
+        "set --stack cluster emissary_enabled true`).",
+        "paasport:cert_manager_enabled is false, but stack k8s (Pulumi.k8s.yaml) asks cert-manager for its "
+        "Certificate. Fix: in Pulumi.cluster.yaml set `paasport:cert_manager_enabled: true` (or run `pulumi config "
+        "set --stack cluster cert_manager_enabled true`).",
+        "paasport:linkerd_enabled is false, but stack k8s (Pulumi.k8s.yaml) has linkerd_inject true: it asks "
+        "Linkerd to mesh its pods, with no Linkerd to do it. Fix: in Pulumi.cluster.yaml set "
+        "`paasport:linkerd_enabled: true` (or run `pulumi config set --stack cluster linkerd_enabled true`).",
+        "paasport:metrics_server_enabled is false, but stack k8s (Pulumi.k8s.yaml) has hpa_enabled true: its "
+        "autoscaler reads CPU from metrics-server. Fix: in Pulumi.cluster.yaml set "
+        "`paasport:metrics_server_enabled: true` (or run `pulumi config set --stack cluster metrics_server_enabled "
+        "true`).",
+    ]
+    # Without app stacks to serve, every part may be off.
+    assert offline_plan.run("cluster", ["app_stacks=", "emissary_enabled=false", "cert_manager_enabled=false",
+                                        "linkerd_enabled=false", "metrics_server_enabled=false"]).resources == []
+
+
+def test_two_stacks_claiming_one_namespace_or_disagreeing_on_names_are_refused(tmp_path, monkeypatch):
+    from infra.cluster import settings
+    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.k8s.yaml").write_text((REPO / "Pulumi.k8s.yaml").read_text().replace(
+        "paasport:namespace: paasport", "paasport:namespace: cert-manager").replace(
+        "tls_issuer: letsencrypt-prod", "tls_issuer: letsencrypt"))
+    monkeypatch.setattr(settings, "PROJECT_DIR", tmp_path)
+    assert problems_of("ingress_class=emissary") == [
+        "paasport:app_stacks names stack k8s (Pulumi.k8s.yaml), whose tls_issuer 'letsencrypt' is none of this "
+        "stack's ClusterIssuers (letsencrypt-staging, letsencrypt-prod); fix its tls_issuer. Fix: in "
+        "Pulumi.cluster.yaml set `paasport:app_stacks: k8s` (or run `pulumi config set --stack cluster app_stacks "
+        "k8s`).",
+        "paasport:ingress_class is 'emissary', but stack k8s (Pulumi.k8s.yaml) has ingress_class 'ambassador': both "
+        "name the IngressClass Emissary serves. Fix: in Pulumi.cluster.yaml set `paasport:ingress_class: "
+        "ambassador` (or run `pulumi config set --stack cluster ingress_class ambassador`).",
+        "paasport:app_stacks names stack k8s (Pulumi.k8s.yaml), whose namespace 'cert-manager' is also this stack's "
+        "namespace for cert-manager: two stacks would own it; give that stack another namespace. Fix: in "
+        "Pulumi.cluster.yaml set `paasport:app_stacks: k8s` (or run `pulumi config set --stack cluster app_stacks "
+        "k8s`).",
+    ]
+    assert problems_of("app_stacks=staging")[0].startswith(
+        "paasport:app_stacks names stack 'staging', but there is no Pulumi.staging.yaml beside Pulumi.yaml")
+
+
+@pytest.mark.parametrize(("override", "says"), [
+    ("acme_email=ops", "paasport:acme_email is 'ops', which is not an e-mail address"),
+    ("acme_email=", "paasport:acme_email is missing; Let's Encrypt registers the cluster's ClusterIssuers to it"),
+    ("linkerd_chart_version=latest", "paasport:linkerd_chart_version is 'latest', which is not a chart version"),
+    ("emissary_charts=charts", "paasport:emissary_charts is 'charts', neither an oci:// or https:// source nor an "
+                               "absolute path"),
+])
+def test_bad_settings_get_one_clear_message(override, says):
+    (problem,) = problems_of(override)
+    assert problem.startswith(says) and "Fix: " in problem
+
+
+def test_a_local_chart_directory_must_hold_every_package(tmp_path):
+    (tmp_path / "linkerd-crds-2026.8.3.tgz").symlink_to(SHARED / "charts" / "linkerd-crds-2026.8.3.tgz")
+    (problem,) = problems_of(f"linkerd_charts={tmp_path}")
+    assert problem.startswith("paasport:linkerd_charts is the directory ")
+    assert ("which holds no linkerd2-cni-2026.8.3.tgz, linkerd-control-plane-2026.8.3.tgz (`helm pull` them there"
+            in problem)
+    (problem,) = problems_of(f"linkerd_charts={tmp_path}", "linkerd_chart_version=2026.8.4")
+    assert "holds no linkerd-crds-2026.8.4.tgz, linkerd2-cni-2026.8.4.tgz" in problem
+
+
+def test_an_air_gapped_cluster_installs_from_a_local_directory(tmp_path):
+    for chart in ("linkerd-crds", "linkerd2-cni", "linkerd-control-plane"):
+        (tmp_path / f"{chart}-2026.8.3.tgz").symlink_to(SHARED / "charts" / f"{chart}-2026.8.3.tgz")
+    local = plan(f"linkerd_charts={tmp_path}")
+    charts = {r.name: offline_plan.reveal(r.inputs) for r in local.find(t.HELM_RELEASE) if "linkerd" in r.name}
+    assert {name: (i["chart"], i.get("repositoryOpts")) for name, i in charts.items()} == {
+        "paasport-linkerd-crds": (f"{tmp_path}/linkerd-crds-2026.8.3.tgz", None),
+        "paasport-linkerd-cni": (f"{tmp_path}/linkerd2-cni-2026.8.3.tgz", None),
+        "paasport-linkerd": (f"{tmp_path}/linkerd-control-plane-2026.8.3.tgz", None),
+    }
+    assert oc.pod_security_problems(oc.objects(local)) == []
+
+
+# --- secrets and state -----------------------------------------------------------------------------------------
+
+
+def _private_keys(p: offline_plan.Plan) -> list[str]:
+    keys = [offline_plan.reveal(r.outputs, True)["privateKeyPem"] for r in p.find(t.TLS_PRIVATE_KEY)]
+    assert len(keys) == 2 and all("PRIVATE KEY" in k for k in keys)
+    return keys
+
+
+def test_linkerd_keys_are_secrets_never_plain_in_the_plan_or_the_render(tmp_path):
+    p = plan()
+    for r in p.find(t.TLS_PRIVATE_KEY):
+        assert rpc.is_rpc_secret(r.outputs["privateKeyPem"])
+    secret = p.find(t.SECRET, "paasport-linkerd-identity-issuer")[0]
+    assert rpc.is_rpc_secret(secret.inputs["stringData"])
+    text = repr(offline_plan.to_json(p)) + offline_plan.tree(p)
+    offline_plan.render(p, tmp_path / "render")
+    text += "".join(f.read_text() for f in (tmp_path / "render").iterdir())
+    assert "PRIVATE KEY" not in text
+    for key in _private_keys(p):
+        assert key.splitlines()[1] not in text
+
+
+def test_the_secret_check_catches_a_key_in_plain_text(tmp_path):
+    # The defect: a render that writes secret values (what --show-secrets asks for) holds the issuer's key.
+    p = plan()
+    offline_plan.render(p, tmp_path / "render", show_secrets=True)
+    text = "".join(f.read_text() for f in (tmp_path / "render").iterdir())
+    issuer_key = _private_keys(p)[0 if "issuer" in p.find(t.TLS_PRIVATE_KEY)[0].name else 1]
+    assert "PRIVATE KEY" in text and issuer_key.splitlines()[1] in text
+
+
+def test_linkerd_certificates_are_the_ecdsa_p256_anchor_and_issuer_linkerd_requires():
+    p = plan()
+    keys = [offline_plan.reveal(r.inputs) for r in p.find(t.TLS_PRIVATE_KEY)]
+    assert [(k["algorithm"], k["ecdsaCurve"]) for k in keys] == [("ECDSA", "P256")] * 2
+    anchor = offline_plan.reveal(p.find(t.TLS_SELF_SIGNED_CERT)[0].inputs)
+    issuer = offline_plan.reveal(p.find(t.TLS_LOCALLY_SIGNED_CERT)[0].inputs)
+    request = offline_plan.reveal(p.find(t.TLS_CERT_REQUEST)[0].inputs)
+    assert (anchor["subject"]["commonName"], anchor["isCaCertificate"], anchor["validityPeriodHours"]) == (
+        "root.linkerd.cluster.local", True, 87600)
+    assert (request["subject"]["commonName"], issuer["isCaCertificate"], issuer["validityPeriodHours"],
+            issuer["earlyRenewalHours"]) == ("identity.linkerd.cluster.local", True, 8760, 720)
+    # What the control plane receives: the anchor in its values, the issuer signed by it in the Secret.
+    values = offline_plan.reveal(p.find(t.HELM_RELEASE, "paasport-linkerd")[0].inputs)["values"]
+    data = offline_plan.reveal(p.find(t.SECRET, "paasport-linkerd-identity-issuer")[0].inputs, True)["stringData"]
+    root = x509.load_pem_x509_certificate(values["identityTrustAnchorsPEM"].encode())
+    leaf = x509.load_pem_x509_certificate(data["tls.crt"].encode())
+    leaf.verify_directly_issued_by(root)
+    assert isinstance(leaf.public_key(), ec.EllipticCurvePublicKey) and leaf.public_key().curve.name == "secp256r1"
+    assert data["ca.crt"] == values["identityTrustAnchorsPEM"] and values["identity"]["issuer"]["scheme"] == (
+        "kubernetes.io/tls")
+
+
+def test_what_holds_the_cluster_state_is_protected():
+    protected = sorted(f"{r.type.rsplit(':', 1)[1]} {r.name}" for r in plan().resources if r.protect)
+    assert protected == [
+        "Namespace cert-manager", "Namespace emissary", "Namespace linkerd", "Namespace linkerd-cni",
+        "Namespace metrics-server", "PrivateKey paasport-linkerd-trust-anchor", "Release paasport-cert-manager",
+        "Release paasport-emissary-crds", "Release paasport-linkerd-crds",
+        "SelfSignedCert paasport-linkerd-trust-anchor"]
+    assert not [r for r in plan("protect=false", "app_stacks=").resources if r.protect]
+
+
+# --- footprint -------------------------------------------------------------------------------------------------
+
+
+def test_the_platform_fits_three_small_nodes_and_every_container_requests_resources():
+    usage = oc.footprint(rendered())
+    assert oc.fits(usage) == []
+    assert {c: u.unrequested for c, u in usage.items()} == {c: [] for c in usage}
+    assert set(usage) == {"paasport:ingress:Emissary", "paasport:tls:CertManager", "paasport:linkerd:Linkerd",
+                          "paasport:metricsserver:MetricsServer"}
+
+
+def test_footprint_counts_replicas_daemon_sets_and_init_containers():
+    pod = {"containers": [{"name": "a", "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}},
+                          {"name": "b", "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}}],
+           "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "1", "memory": "1Mi"}}}]}
+    objects = [oc.Rendered({"kind": "Deployment", "metadata": {"name": "d"},
+                            "spec": {"replicas": 2, "template": {"spec": pod}}}, "r", "c", "n"),
+               oc.Rendered({"kind": "DaemonSet", "metadata": {"name": "s"}, "spec": {"template": {"spec": pod}}},
+                           "r", "c", "n"),
+               oc.Rendered({"kind": "StatefulSet", "metadata": {"name": "db"}, "spec": {
+                   "replicas": 1, "template": {"spec": {"containers": [{"name": "x"}]}},
+                   "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": "8Gi"}}}}]}},
+                   "r", "c", "n")]
+    (usage,) = oc.footprint(objects).values()
+    assert (usage.pods, usage.cpu, usage.memory, usage.volumes) == (6, 5.0, 5 * 128 * 1024**2, 8 * 1024**3)
+    assert usage.unrequested == ["StatefulSet db/x"]
+    assert oc.fits({"c": oc.Usage(cpu=6.0, memory=1.0)}) == ["CPU requests 6.00 cores exceed 3 x 1.93 allocatable"]
+
+
+def test_readme_shows_the_footprint_of_a_run():
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- footprint:start -->\n(.*?)\n<!-- footprint:end -->", readme, re.DOTALL)
+    assert block, "README.md has no footprint block"
+    assert oc.markdown(oc.footprint(rendered())) in block.group(1)
+
+
+def test_the_cluster_plan_renders_offline_from_the_make_target(tmp_path):
+    assert offline_plan.main(["--stack", "cluster", "--render", str(tmp_path / "out")]) == 0
+    files = list((tmp_path / "out").iterdir())
+    assert len(files) >= 100 and not [f for f in files if "PRIVATE KEY" in f.read_text()]
+
+
+def test_settings_the_stack_passes_are_copied_not_shared():
+    # Two renders of one plan are independent copies: a check that edits one leaves the other whole.
+    first, second = rendered(), rendered()
+    _listener(first).obj["spec"]["port"] = 1
+    assert _listener(second).obj["spec"]["port"] == 8080
+    assert copy.deepcopy(first) is not first
+
+
+def test_no_path_in_the_plan_points_outside_the_checkout_or_the_chart_dirs():
+    paths = [i["chart"] for i in (offline_plan.reveal(r.inputs) for r in plan().find(t.HELM_RELEASE))
+             if not str(i["chart"]).startswith("oci://") and "/" in str(i["chart"])]
+    assert paths == [] and Path(REPO / "Pulumi.cluster.yaml").is_file()
