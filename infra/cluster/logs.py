@@ -169,6 +169,27 @@ def dashboards_values() -> dict:
     }
 
 
+def store_policy(store_release: str, agent_release: str, dashboards_release: str) -> dict:
+    """Only the agent (from `logging`) and the Dashboards reach OpenSearch's REST port, and only OpenSearch nodes its
+    transport port: the image's demo security configuration keeps demo users with published passwords
+    (kibanaserver, logstash, readall, ...), so no other pod may get a connection to try them. The labels are the
+    charts' selector labels (app.kubernetes.io/name and /instance)."""
+    def pods(chart: str, release: str) -> dict:
+        return {"matchLabels": {"app.kubernetes.io/name": chart, "app.kubernetes.io/instance": release}}
+
+    store = pods("opensearch", store_release)
+    return {
+        "podSelector": store, "policyTypes": ["Ingress"],
+        "ingress": [
+            {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": AGENT_NAMESPACE}},
+                       "podSelector": pods("fluent-bit", agent_release)},
+                      {"podSelector": pods("opensearch-dashboards", dashboards_release)}],
+             "ports": [{"protocol": "TCP", "port": OPENSEARCH_PORT}]},
+            {"from": [{"podSelector": store}], "ports": [{"protocol": "TCP", "port": 9300}]},
+        ],
+    }
+
+
 class Logs(pulumi.ComponentResource):
     """Fluent Bit (namespace `logging`, `privileged`: it reads the nodes' /var/log), OpenSearch (its volume protected
     like the database) and its Dashboards (namespace `opensearch`, `restricted`). The admin password is generated,
@@ -195,6 +216,11 @@ class Logs(pulumi.ComponentResource):
         self.dashboards = charts.install(f"{name}-{DASHBOARDS_CHART}", settings.dashboards, namespace=STORE_NAMESPACE,
                                          values=dashboards_values(),
                                          opts=pulumi.ResourceOptions(parent=self, depends_on=[secrets[0]]))
+        self.policy = k8s.networking.v1.NetworkPolicy(
+            f"{name}-opensearch", metadata={"name": "opensearch", "namespace": STORE_NAMESPACE},
+            spec=store_policy(f"{name}-{OPENSEARCH_CHART}", f"{name}-{FLUENT_BIT_CHART}",
+                              f"{name}-{DASHBOARDS_CHART}"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[store_ns]))
         self.fluent_bit = charts.install(f"{name}-{FLUENT_BIT_CHART}", settings.fluent_bit, namespace=AGENT_NAMESPACE,
                                          values=fluent_bit_values(),
                                          opts=pulumi.ResourceOptions(parent=self, depends_on=[agent_ns, secrets[1]]))

@@ -222,7 +222,8 @@ class Metrics(pulumi.ComponentResource):
         self.prometheus = charts.install(prometheus_release, settings.prometheus, namespace=NAMESPACE,
                                          values=prometheus_values(settings),
                                          opts=pulumi.ResourceOptions.merge(in_ns, kept))
-        password = random.RandomPassword(f"{name}-grafana-admin", length=32, special=False, opts=kept)
+        # Not protected: Grafana keeps no state here (no volume), so a new password only signs in anew.
+        password = random.RandomPassword(f"{name}-grafana-admin", length=32, special=False, opts=child)
         secret = k8s.core.v1.Secret(
             ADMIN_SECRET, metadata={"name": ADMIN_SECRET, "namespace": NAMESPACE},
             string_data={"admin-user": "admin", "admin-password": password.result}, type="Opaque",

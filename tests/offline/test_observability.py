@@ -727,7 +727,8 @@ def test_the_metrics_and_log_volumes_are_protected_like_the_database():
                 and parents.get(r.parent) in ("paasport:metrics:Metrics", "paasport:logs:Logs")}
 
     assert protected(cluster_plan()) == {
-        "Namespace monitoring", "Release paasport-prometheus", "RandomPassword paasport-grafana-admin",
+        "Namespace monitoring", "Release paasport-prometheus",
+        # OpenSearch sets its admin password once, on its first start: a new one would lock the agent out
         "Namespace opensearch", "Release paasport-opensearch", "RandomPassword paasport-opensearch-admin"}
     assert protected(cluster_plan("protect=false")) == set()
 
@@ -770,3 +771,74 @@ def test_pod_security_check_catches_chart_defaults_this_stack_overrides():
     problems = cluster.pod_security_problems(objects)
     assert any("StatefulSet opensearch-cluster-master in opensearch (restricted) needs privileged" in p
                for p in problems), problems
+
+
+# --- who may reach the log store ------------------------------------------------------------------------------
+
+
+def _selects(selector: Obj, labels: dict[str, str]) -> bool:
+    """A LabelSelector's matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist) against `labels`."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    ops = {"In": lambda k, vs: labels.get(k) in vs, "NotIn": lambda k, vs: labels.get(k) not in vs,
+           "Exists": lambda k, _: k in labels, "DoesNotExist": lambda k, _: k not in labels}
+    return all(ops[e["operator"]](e["key"], e.get("values") or []) for e in selector.get("matchExpressions") or [])
+
+
+def admits(policy: Obj, *, source_namespace: str, source_labels: dict[str, str], port: int) -> bool:
+    """Whether a NetworkPolicy's ingress rules admit a pod (namespace, labels) to `port` of the pods it selects
+    (https://kubernetes.io/docs/concepts/services-networking/network-policies/: a peer with both selectors means
+    those pods in those namespaces; a peer with only a podSelector means the policy's own namespace)."""
+    namespace_labels = {"kubernetes.io/metadata.name": source_namespace}
+    for rule in policy["spec"].get("ingress") or []:
+        if rule.get("ports") and port not in [p["port"] for p in rule["ports"]]:
+            continue
+        for peer in rule.get("from") or [{}]:
+            in_namespace = (_selects(peer["namespaceSelector"], namespace_labels) if "namespaceSelector" in peer
+                            else source_namespace == policy["metadata"]["namespace"])
+            if in_namespace and _selects(peer.get("podSelector") or {}, source_labels):
+                return True
+    return False
+
+
+def store_access_problems(policy: Obj, agent: list[Obj], store: list[Obj], dashboards: list[Obj]) -> list[str]:
+    def pod(objects: list[Obj], kind: str) -> tuple[str, dict[str, str]]:
+        obj = the(objects, kind)
+        return obj["metadata"]["namespace"], obj["spec"]["template"]["metadata"]["labels"]
+
+    (store_ns, store_labels), app_ns = pod(store, "StatefulSet"), web_pod()[2]
+    problems = [] if _selects(policy["spec"]["podSelector"], store_labels) and \
+        policy["metadata"]["namespace"] == store_ns else ["the policy does not select OpenSearch's pods"]
+    clients = (("Fluent Bit", pod(agent, "DaemonSet")), ("the Dashboards", pod(dashboards, "Deployment")))
+    for who, (ns, labels) in clients:
+        if not admits(policy, source_namespace=ns, source_labels=labels, port=logs.OPENSEARCH_PORT):
+            problems.append(f"{who} may not reach OpenSearch's REST port")
+    web_labels = web_pod()[0]["labels"]
+    for port in (logs.OPENSEARCH_PORT, 9300, 9600):
+        if admits(policy, source_namespace=app_ns, source_labels=web_labels, port=port):
+            problems.append(f"the app's pods may reach OpenSearch's port {port}")
+    return problems
+
+
+def store_policy() -> Obj:
+    (policy,) = [offline_plan.reveal(r.inputs) for r in cluster_plan().find(t.NETWORK_POLICY)
+                 if r.name.endswith("-opensearch")]
+    return policy
+
+
+def test_only_the_agent_and_the_dashboards_reach_the_log_store():
+    assert store_access_problems(store_policy(), rendered(FLUENT_BIT), rendered(OPENSEARCH),
+                                 rendered(DASHBOARDS)) == []
+
+
+@pytest.mark.parametrize("breakage", [
+    lambda p: p["spec"]["podSelector"]["matchLabels"].update({"app.kubernetes.io/name": "opensearch-master"}),
+    lambda p: p["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"].update(
+        {"kubernetes.io/metadata.name": "fluent-bit"}),
+    lambda p: p["spec"]["ingress"][0].pop("from"),  # any pod of the cluster
+    lambda p: p["spec"]["ingress"][0]["ports"][0].update({"port": 9600}),  # the metrics port, not REST
+], ids=["wrong-selector", "agent-namespace", "open-to-all", "not-the-rest-port"])
+def test_store_access_check_catches_a_policy_that_shuts_out_the_agent_or_lets_others_in(breakage):
+    policy = store_policy()
+    breakage(policy)
+    assert store_access_problems(policy, rendered(FLUENT_BIT), rendered(OPENSEARCH), rendered(DASHBOARDS))
