@@ -21,7 +21,6 @@ raise and the chart's privileged sysctl init container stays off.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pulumi
@@ -31,6 +30,7 @@ import pulumi_random as random
 from infra import charts
 from infra.charts import ChartSource, read_charts
 from infra.cluster.namespace import namespace
+from infra.k8s.settings import _QUANTITY
 from infra.settings import Reader
 
 FLUENT_BIT_CHART, OPENSEARCH_CHART, DASHBOARDS_CHART = "fluent-bit", "opensearch", "opensearch-dashboards"
@@ -44,7 +44,6 @@ OPENSEARCH_PORT = 9200
 ADMIN_SECRET = "opensearch-admin"  # noqa: S105 (a Secret's name, in both namespaces)
 ADMIN_USER = "admin"
 INDEX_PREFIX = "logs"
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                          "seccompProfile": {"type": "RuntimeDefault"}}
 

@@ -34,6 +34,7 @@ import pulumi_random as random
 from infra import charts
 from infra.charts import ChartSource, read_charts
 from infra.cluster.namespace import namespace
+from infra.k8s.settings import _QUANTITY
 from infra.settings import Reader
 
 PROMETHEUS_CHART, GRAFANA_CHART = "prometheus", "grafana"
@@ -43,7 +44,6 @@ LINKERD_NAMESPACE = "linkerd"  # the control plane's namespace: injected pods ca
 LINKERD_ADMIN_PORT = 4191
 DASHBOARD = Path(__file__).resolve().parent / "dashboards" / "paasport.json"
 ADMIN_SECRET = "grafana-admin"  # noqa: S105 (a Secret's name)
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _DURATION = re.compile(r"^[1-9][0-9]*(h|d|w|y)$")  # Prometheus --storage.tsdb.retention.time units
 _RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                          "readOnlyRootFilesystem": True, "seccompProfile": {"type": "RuntimeDefault"}}

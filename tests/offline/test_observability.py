@@ -842,3 +842,20 @@ def test_store_access_check_catches_a_policy_that_shuts_out_the_agent_or_lets_ot
     policy = store_policy()
     breakage(policy)
     assert store_access_problems(policy, rendered(FLUENT_BIT), rendered(OPENSEARCH), rendered(DASHBOARDS))
+
+
+# --- bad settings: one message each, at preview ------------------------------------------------------------------
+
+
+def test_bad_metrics_and_logs_settings_are_refused_with_one_message_each(tmp_path):
+    (tmp_path / "prometheus-29.27.0.tgz").write_bytes(b"")  # the directory holds the Prometheus chart, nothing else
+    with pytest.raises(offline_plan.pulumi.RunError) as caught:
+        cluster_plan("metrics_storage_size=8 GB", "metrics_retention=2 weeks", "logs_storage_size=-1Gi",
+                     f"prometheus_charts={tmp_path}", f"grafana_charts={tmp_path}", "opensearch_chart_version=3.6")
+    lines = [line.strip("- ") for line in str(caught.value).splitlines()[1:]]
+    assert [line.split(" ", 1)[0] for line in lines] == [
+        "paasport:grafana_charts", "paasport:metrics_storage_size", "paasport:metrics_retention",
+        "paasport:opensearch_chart_version", "paasport:logs_storage_size"], lines
+    assert "which holds no grafana-12.11.1.tgz (`helm pull` them there, or fix grafana_chart_version)" in lines[0]
+    assert "'8 GB', which is not a Kubernetes quantity like 8Gi" in lines[1]
+    assert "'2 weeks', which is not a duration in h, d, w or y like 15d" in lines[2]
