@@ -81,7 +81,8 @@ def _check_app_stacks(r: Reader, c: ClusterSettings, namespaces: dict[str, str])
             r.problem("emissary_enabled", f"is false, but {of} routes the app through Emissary's Host and Mapping",
                       "true")
         if c.cert_manager is None:
-            r.problem("cert_manager_enabled", f"is false, but {of} asks cert-manager for its Certificate", "true")
+            r.problem("cert_manager_enabled", f"is false, but {of} asks cert-manager for its Certificate (if the "
+                                                 f"cluster has its own, leave {name} out of app_stacks)", "true")
         elif (issuer := str(k.get("tls_issuer") or "")) and issuer not in tls.ISSUERS:
             r.problem("app_stacks", f"names {of}, whose tls_issuer {issuer!r} is none of this stack's "
                                     f"ClusterIssuers ({', '.join(tls.ISSUERS)}); fix its tls_issuer", "k8s")
@@ -90,7 +91,8 @@ def _check_app_stacks(r: Reader, c: ClusterSettings, namespaces: dict[str, str])
                                          "its pods, with no Linkerd to do it", "true")
         if c.metrics_server is None and str(k.get("hpa_enabled")).lower() == "true":
             r.problem("metrics_server_enabled", f"is false, but {of} has hpa_enabled true: its autoscaler reads "
-                                                "CPU from metrics-server", "true")
+                                                "CPU from metrics-server (if the cluster has its own, as k3s does, "
+                                                f"leave {name} out of app_stacks)", "true")
         if c.emissary is not None and str(k.get("ingress_class")) != c.ingress_class:
             r.problem("ingress_class", f"is {c.ingress_class!r}, but {of} has ingress_class "
                                        f"{k.get('ingress_class')!r}: both name the IngressClass Emissary serves",

@@ -204,6 +204,44 @@ def test_the_stacks_register_exactly_these_urns(case):
     assert urns(case) == sorted(expected)
 
 
+CLUSTER = "urn:pulumi:cluster::paasport::"
+# The cluster stack (Pulumi.cluster.yaml as committed), new with issue 20: the Let's Encrypt ClusterIssuers that the
+# k8s stack stopped creating (REMOVED) now belong to the one stack that owns what is cluster-wide.
+CLUSTER_URNS = [
+    CLUSTER + "paasport:ingress:Emissary$kubernetes:core/v1:Namespace::emissary",
+    CLUSTER + "paasport:ingress:Emissary$kubernetes:getambassador.io/v3alpha1:Listener::paasport-listener-8080",
+    CLUSTER + "paasport:ingress:Emissary$kubernetes:getambassador.io/v3alpha1:Listener::paasport-listener-8443",
+    CLUSTER + "paasport:ingress:Emissary$kubernetes:helm.sh/v3:Release::paasport-emissary",
+    CLUSTER + "paasport:ingress:Emissary$kubernetes:helm.sh/v3:Release::paasport-emissary-crds",
+    CLUSTER + "paasport:linkerd:Certificates$tls:index/certRequest:CertRequest::paasport-linkerd-issuer",
+    CLUSTER + "paasport:linkerd:Certificates$tls:index/locallySignedCert:LocallySignedCert::paasport-linkerd-issuer",
+    CLUSTER + "paasport:linkerd:Certificates$tls:index/privateKey:PrivateKey::paasport-linkerd-issuer",
+    CLUSTER + "paasport:linkerd:Certificates$tls:index/privateKey:PrivateKey::paasport-linkerd-trust-anchor",
+    CLUSTER + "paasport:linkerd:Certificates$tls:index/selfSignedCert:SelfSignedCert::paasport-linkerd-trust-anchor",
+    CLUSTER + "paasport:linkerd:Linkerd$kubernetes:core/v1:Namespace::linkerd",
+    CLUSTER + "paasport:linkerd:Linkerd$kubernetes:core/v1:Namespace::linkerd-cni",
+    CLUSTER + "paasport:linkerd:Linkerd$kubernetes:core/v1:Secret::paasport-linkerd-identity-issuer",
+    CLUSTER + "paasport:linkerd:Linkerd$kubernetes:helm.sh/v3:Release::paasport-linkerd",
+    CLUSTER + "paasport:linkerd:Linkerd$kubernetes:helm.sh/v3:Release::paasport-linkerd-cni",
+    CLUSTER + "paasport:linkerd:Linkerd$kubernetes:helm.sh/v3:Release::paasport-linkerd-crds",
+    CLUSTER + "paasport:linkerd:Linkerd$paasport:linkerd:Certificates::paasport-linkerd",
+    CLUSTER + "paasport:metricsserver:MetricsServer$kubernetes:core/v1:Namespace::metrics-server",
+    CLUSTER + "paasport:metricsserver:MetricsServer$kubernetes:helm.sh/v3:Release::paasport-metrics-server",
+    CLUSTER + "paasport:tls:CertManager$kubernetes:cert-manager.io/v1:ClusterIssuer::letsencrypt-prod",
+    CLUSTER + "paasport:tls:CertManager$kubernetes:cert-manager.io/v1:ClusterIssuer::letsencrypt-staging",
+    CLUSTER + "paasport:tls:CertManager$kubernetes:core/v1:Namespace::cert-manager",
+    CLUSTER + "paasport:tls:CertManager$kubernetes:helm.sh/v3:Release::paasport-cert-manager",
+    CLUSTER + "pulumi:pulumi:Stack$paasport:ingress:Emissary::paasport",
+    CLUSTER + "pulumi:pulumi:Stack$paasport:linkerd:Linkerd::paasport",
+    CLUSTER + "pulumi:pulumi:Stack$paasport:metricsserver:MetricsServer::paasport",
+    CLUSTER + "pulumi:pulumi:Stack$paasport:tls:CertManager::paasport",
+]
+
+
+def test_the_cluster_stack_registers_exactly_these_urns():
+    assert sorted(r.urn for r in offline_plan.run("cluster").resources) == CLUSTER_URNS
+
+
 def test_the_removed_cluster_issuer_is_replaced_by_the_stacks_own_issuer_and_challenge_route():
     (cluster_issuer,) = REMOVED["k8s-full"]
     now = urns("k8s-full")

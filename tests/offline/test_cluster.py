@@ -265,13 +265,15 @@ def test_a_setting_that_turns_off_a_part_the_k8s_stack_needs_is_refused():
         "Host and Mapping. Fix: in Pulumi.cluster.yaml set `paasport:emissary_enabled: true` (or run `pulumi config "
         "set --stack cluster emissary_enabled true`).",
         "paasport:cert_manager_enabled is false, but stack k8s (Pulumi.k8s.yaml) asks cert-manager for its "
-        "Certificate. Fix: in Pulumi.cluster.yaml set `paasport:cert_manager_enabled: true` (or run `pulumi config "
-        "set --stack cluster cert_manager_enabled true`).",
+        "Certificate (if the cluster has its own, leave k8s out of app_stacks). Fix: in Pulumi.cluster.yaml set "
+        "`paasport:cert_manager_enabled: true` (or run `pulumi config set --stack cluster cert_manager_enabled "
+        "true`).",
         "paasport:linkerd_enabled is false, but stack k8s (Pulumi.k8s.yaml) has linkerd_inject true: it asks "
         "Linkerd to mesh its pods, with no Linkerd to do it. Fix: in Pulumi.cluster.yaml set "
         "`paasport:linkerd_enabled: true` (or run `pulumi config set --stack cluster linkerd_enabled true`).",
         "paasport:metrics_server_enabled is false, but stack k8s (Pulumi.k8s.yaml) has hpa_enabled true: its "
-        "autoscaler reads CPU from metrics-server. Fix: in Pulumi.cluster.yaml set "
+        "autoscaler reads CPU from metrics-server (if the cluster has its own, as k3s does, leave k8s out of "
+        "app_stacks). Fix: in Pulumi.cluster.yaml set "
         "`paasport:metrics_server_enabled: true` (or run `pulumi config set --stack cluster metrics_server_enabled "
         "true`).",
     ]
