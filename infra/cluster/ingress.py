@@ -18,6 +18,7 @@ NAMESPACE = "emissary"
 LISTENERS = {"http": (8080, "HTTP"), "https": (8443, "HTTPS")}
 REPLICAS = 2
 _RESTRICTED_POD = {"runAsNonRoot": True, "runAsUser": 8888, "seccompProfile": {"type": "RuntimeDefault"}}
+# Not a read-only root: Emissary writes its generated Envoy configuration and snapshots under /ambassador.
 _RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                          "readOnlyRootFilesystem": False}
 
@@ -42,6 +43,7 @@ def values(ingress_class: str) -> dict:
 def listener(name: str, port: int, protocol: str) -> dict:
     """A Listener (getambassador.io/v3alpha1): Emissary listens on no port until one exists; XFP trusts the load
     balancer's X-Forwarded-Proto; Hosts of every namespace bind to it (the app's Host is in the app's namespace).
+    The same specs as the chart's own templates/listener.yaml (`createDefaultListeners`, off by default).
     Reference (the same CRD in Ambassador Edge Stack): https://documentation.gravitee.io/edge-stack/
     technical-reference/using-custom-resources/the-listener-resource."""
     return {"port": port, "protocol": protocol, "securityModel": "XFP",

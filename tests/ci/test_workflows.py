@@ -16,7 +16,7 @@ from tests.support import REPO
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 GATE = REPO / ".github" / "scripts" / "preview-gate"
 # The repository secret each platform's preview needs; without it the job is skipped with a notice.
-CREDENTIALS = {"k8s": "KUBECONFIG", "heroku": "HEROKU_API_KEY"}
+CREDENTIALS = {"k8s": "KUBECONFIG", "heroku": "HEROKU_API_KEY", "cluster": "KUBECONFIG"}
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
 
 
