@@ -15,8 +15,10 @@ fields at the top level) and opensearch output (`Suppress_Type_Name`, `Logstash_
 (https://docs.fluentbit.io/manual/pipeline/filters/kubernetes, .../outputs/opensearch); OpenSearch's docker
 image reads settings with dots from the environment and refuses to start without
 OPENSEARCH_INITIAL_ADMIN_PASSWORD (https://docs.opensearch.org/latest/install-and-configure/install-opensearch/
-docker/); `node.store.allow_mmap: false` keeps OpenSearch off mmapfs, so the node's vm.max_map_count needs no
-raise and the chart's privileged sysctl init container stays off.
+docker/); `node.store.allow_mmap: false` keeps OpenSearch off mmapfs/hybridfs, and then the maximum map count
+bootstrap check is not enforced (Elasticsearch's, which OpenSearch forked: https://www.elastic.co/guide/en/
+elasticsearch/reference/current/_maximum_map_count_check.html), so nodes need no raised vm.max_map_count and the
+chart's privileged sysctl init container stays off.
 """
 
 from __future__ import annotations
