@@ -156,7 +156,10 @@ def prometheus_values(s: MetricsSettings) -> dict:
         "server": {
             "retention": s.retention,
             "global": {"scrape_interval": "30s", "scrape_timeout": "10s", "evaluation_interval": "30s"},
-            "persistentVolume": {"enabled": True, "size": s.storage_size},
+            # The server is a Deployment with the chart's own claim, which `helm uninstall` would delete: kept, like
+            # a StatefulSet's claims (OpenSearch's), so that removing the release never removes the samples.
+            "persistentVolume": {"enabled": True, "size": s.storage_size,
+                                 "annotations": {"helm.sh/resource-policy": "keep"}},
             "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
                                 "seccompProfile": {"type": "RuntimeDefault"}},
             "containerSecurityContext": _RESTRICTED_CONTAINER,

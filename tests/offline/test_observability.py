@@ -734,6 +734,10 @@ def test_the_metrics_and_log_volumes_are_protected_like_the_database():
         # OpenSearch sets its admin password once, on its first start: a new one would lock the agent out
         "Namespace opensearch", "Release paasport-opensearch", "RandomPassword paasport-opensearch-admin"}
     assert protected(cluster_plan("protect=false")) == set()
+    # and removing a release leaves the data: helm keeps the Prometheus claim, and never deletes a StatefulSet's
+    assert the(rendered(PROMETHEUS), "PersistentVolumeClaim")["metadata"]["annotations"] == {
+        "helm.sh/resource-policy": "keep"}
+    assert the(rendered(OPENSEARCH), "StatefulSet")["spec"]["volumeClaimTemplates"]
 
 
 # --- the charts as Kubernetes sees them ----------------------------------------------------------------------------
