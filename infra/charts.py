@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.settings import Reader
+
 REMOTE = re.compile(r"^(oci://|https://)\S+$")
+# cert-manager's own tags carry a "v" (v1.21.1); the others are plain semver.
+_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -58,3 +63,29 @@ def install(name: str, source: ChartSource, *, namespace: pulumi.Input[str], val
     args = {"atomic": True, "cleanup_on_fail": True, "timeout": 600, "max_history": 10, **release_args}
     return k8s.helm.v3.Release(name, chart=source.chart, version=source.version, name=name, namespace=namespace,
                                values=values, opts=opts, **repository, **args)
+
+
+def read_charts(r: Reader, part: str, names: tuple[str, ...], *, example_version: str) -> dict[str, ChartSource]:
+    """Chart sources of `part`'s charts (`names`) from `<part>_charts` and `<part>_chart_version`.
+
+    `<part>_charts` is where the charts are, as `ChartSource.of` reads it: an oci:// registry prefix, an https://
+    Helm repository or mirror, or the absolute path of a local directory of `helm pull`ed packages (air-gapped
+    clusters); a package missing there is named at preview.
+    """
+    key, version_key = f"{part}_charts", f"{part}_chart_version"
+    source = r.text(key, example="https://charts.example.com/mirror", max_length=2048)
+    version = r.text(version_key, pattern=_VERSION, why="a chart version like 1.2.3", example=example_version)
+    found = {name: ChartSource.of(source, name, version) for name in names}
+    if source and not REMOTE.match(source):
+        path = Path(source).expanduser()
+        if not path.is_absolute():
+            r.problem(key, f"is {r.show(key, source)}, neither an oci:// or https:// source nor an absolute path: "
+                           "the engine resolves a relative path from infra/, not from where you ran `pulumi`",
+                      "/srv/charts")
+        else:
+            missing = [Path(s.chart).name for s in found.values() if not Path(s.chart).exists()]
+            if missing:
+                r.problem(key, f"is the directory {r.show(key, source)}, which holds no {', '.join(missing)} "
+                               f"(`helm pull` them there, or fix {version_key})", str(path))
+            found = {name: ChartSource(str(path / Path(s.chart).name), version) for name, s in found.items()}
+    return found

@@ -5,6 +5,9 @@ Parts, each a ComponentResource `paasport:<module>:<Type>` in a module of its ow
   tls.CertManager             cert-manager with its CRDs, Let's Encrypt ClusterIssuers (cert_manager_*, acme_email)
   linkerd.Linkerd             Linkerd CRDs, CNI plugin, control plane, its certificates (linkerd_*)
   metrics_server.MetricsServer  metrics-server (metrics_server_*)
+  metrics.Metrics             Prometheus and Grafana with the app's dashboard (metrics_*, prometheus_*, grafana_*)
+  logs.Logs                   Fluent Bit on every node, OpenSearch and its Dashboards (logs_*, fluent_bit_*,
+                              opensearch_*)
 
 How a part plugs in (metrics.py, logs.py):
   - settings: the module exposes `CHARTS` (the chart names it installs) and, when it has settings of its own,
@@ -25,6 +28,8 @@ import pulumi
 from infra.cluster import settings
 from infra.cluster.ingress import Emissary
 from infra.cluster.linkerd import Linkerd
+from infra.cluster.logs import Logs
+from infra.cluster.metrics import Metrics
 from infra.cluster.metrics_server import MetricsServer
 from infra.cluster.settings import ClusterSettings
 from infra.cluster.tls import CertManager
@@ -53,3 +58,11 @@ def deploy(s: Settings) -> None:
         pulumi.export("linkerd_trust_anchor", linkerd.trust_anchor)
     if c.metrics_server is not None:
         MetricsServer(name, sources=c.metrics_server, protect=protect, opts=opts)
+    if c.metrics is not None:
+        observed = Metrics(name, settings=c.metrics, protect=protect, opts=opts)
+        pulumi.export("prometheus_url", observed.prometheus_url)
+        pulumi.export("grafana_admin_password", observed.grafana_admin_password)
+    if c.logs is not None:
+        logged = Logs(name, settings=c.logs, protect=protect, opts=opts)
+        pulumi.export("opensearch_url", logged.opensearch_url)
+        pulumi.export("opensearch_admin_password", logged.opensearch_admin_password)

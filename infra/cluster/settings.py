@@ -2,26 +2,22 @@
 
 Each part (Emissary-ingress, cert-manager, Linkerd, metrics-server, and the parts in metrics.py and logs.py)
 is behind `<part>_enabled`, and its charts come from `<part>_charts` at `<part>_chart_version` (see
-`read_charts`). Pulumi.yaml holds every default.
+`infra.charts.read_charts`); metrics.py and logs.py, whose charts have versions of their own, read theirs in
+their `read_settings`. Pulumi.yaml holds every default.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
-from infra.charts import ChartSource
-from infra.cluster import ingress, linkerd, metrics_server, tls
+from infra.charts import ChartSource, read_charts
+from infra.cluster import ingress, linkerd, logs, metrics, metrics_server, tls
 from infra.k8s.settings import _EMAIL, _kubeconfig
 from infra.paths import PROJECT_DIR
 from infra.settings import DNS_LABEL, DNS_NAME, AppSettings, Reader
-
-_SOURCE = re.compile(r"^(oci://|https://)\S+$")
-# cert-manager's own tags carry a "v" (v1.21.1); the others are plain semver.
-_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -38,32 +34,8 @@ class ClusterSettings:
     cert_manager: dict[str, ChartSource] | None
     linkerd: dict[str, ChartSource] | None
     metrics_server: dict[str, ChartSource] | None
-
-
-def read_charts(r: Reader, part: str, names: tuple[str, ...], *, example_version: str) -> dict[str, ChartSource]:
-    """Chart sources of `part`'s charts (`names`) from `<part>_charts` and `<part>_chart_version`.
-
-    `<part>_charts` is where the charts are, as `ChartSource.of` reads it: an oci:// registry prefix, an https://
-    Helm repository or mirror, or the absolute path of a local directory of `helm pull`ed packages (air-gapped
-    clusters); a package missing there is named at preview.
-    """
-    key, version_key = f"{part}_charts", f"{part}_chart_version"
-    source = r.text(key, example="https://charts.example.com/mirror", max_length=2048)
-    version = r.text(version_key, pattern=_VERSION, why="a chart version like 1.2.3", example=example_version)
-    found = {name: ChartSource.of(source, name, version) for name in names}
-    if source and not _SOURCE.match(source):
-        path = Path(source).expanduser()
-        if not path.is_absolute():
-            r.problem(key, f"is {r.show(key, source)}, neither an oci:// or https:// source nor an absolute path: "
-                           "the engine resolves a relative path from infra/, not from where you ran `pulumi`",
-                      "/srv/charts")
-        else:
-            missing = [Path(s.chart).name for s in found.values() if not Path(s.chart).exists()]
-            if missing:
-                r.problem(key, f"is the directory {r.show(key, source)}, which holds no {', '.join(missing)} "
-                               f"(`helm pull` them there, or fix {version_key})", str(path))
-            found = {name: ChartSource(str(path / Path(s.chart).name), version) for name, s in found.items()}
-    return found
+    metrics: metrics.MetricsSettings | None
+    logs: logs.LogsSettings | None
 
 
 def _part(r: Reader, part: str, names: tuple[str, ...], example_version: str) -> dict[str, ChartSource] | None:
@@ -149,6 +121,8 @@ def read(r: Reader, app: AppSettings) -> ClusterSettings:
         cert_manager=cert_manager,
         linkerd=_part(r, "linkerd", linkerd.CHARTS, "2026.8.3"),
         metrics_server=_part(r, "metrics_server", metrics_server.CHARTS, "3.13.1"),
+        metrics=metrics.read_settings(r),
+        logs=logs.read_settings(r),
     )
     _check_app_stacks(r, c, claimed_namespaces(c))
     return c
@@ -159,5 +133,7 @@ def claimed_namespaces(c: ClusterSettings) -> dict[str, str]:
     on). Parts name their namespaces once, in their module."""
     parts = {"Emissary-ingress": (c.emissary, [ingress.NAMESPACE]), "cert-manager": (c.cert_manager, [tls.NAMESPACE]),
              "Linkerd": (c.linkerd, [linkerd.NAMESPACE, linkerd.CNI_NAMESPACE]),
-             "metrics-server": (c.metrics_server, [metrics_server.NAMESPACE])}
+             "metrics-server": (c.metrics_server, [metrics_server.NAMESPACE]),
+             "Prometheus and Grafana": (c.metrics, [metrics.NAMESPACE]),
+             "Fluent Bit and OpenSearch": (c.logs, [logs.AGENT_NAMESPACE, logs.STORE_NAMESPACE])}
     return {ns: part for part, (on, names) in parts.items() if on is not None for ns in names}

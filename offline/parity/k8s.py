@@ -33,6 +33,13 @@ def _chart(plan: Plan) -> tuple[Registration, dict[str, Any]] | None:
     return (chart, inputs(chart)) if chart else None
 
 
+def _release(plan: Plan, chart: str) -> Registration | None:
+    """The chart release of `chart` (e.g. fluent-bit): the cluster stack's, when the plan holds them
+    (`offline.parity.on_cluster`)."""
+    return next((r for r in all_of(plan, *t.CHARTS) if inputs(r)["chart"].rstrip("/").rsplit("/", 1)[-1] == chart),
+                None)
+
+
 def _named(plan: Plan, type_: str, name: str) -> Registration | None:
     return next((r for r in all_of(plan, type_) if inputs(r)["metadata"]["name"] == name), None)
 
@@ -222,10 +229,16 @@ def metrics(plan: Plan) -> Cell | None:
     if annotations.get("prometheus.io/scrape") == "true":
         chart = _chart(plan)
         exporter = chart and chart[1]["values"].get("metrics", {}).get("enabled")
+        prometheus, grafana = _release(plan, "prometheus"), _release(plan, "grafana")
+        shown = prometheus and grafana and "paasport-app" in str(inputs(grafana)["values"].get("dashboards"))
         return Cell(f"the app's {annotations.get('prometheus.io/path', '/metrics')} (app.json paasport.metrics_path), "
                     "scraped through prometheus.io/* pod annotations"
-                    + ("; PostgreSQL exporter" if exporter else "; PostgreSQL exporter off"),
-                    (label(deployment), *([label(chart[0])] if exporter else [])), ("postgres_metrics",))
+                    + ("; PostgreSQL exporter" if exporter else "; PostgreSQL exporter off")
+                    + ("; the cluster stack's Prometheus scrapes them and the Linkerd proxies, and its Grafana shows "
+                       "the app's dashboard" if shown else ""),
+                    (label(deployment), *([label(chart[0])] if exporter else []),
+                     *([label(prometheus), label(grafana)] if shown else [])),
+                    ("postgres_metrics", *(["metrics_enabled"] if shown else [])))
     return None
 
 
@@ -233,6 +246,11 @@ def log_shipping(plan: Plan) -> Cell | None:
     agent = first(plan, t.DAEMON_SET)
     if agent:
         return Cell("a node log agent ships every pod's logs", (label(agent),))
+    shipper, store, ui = (_release(plan, c) for c in ("fluent-bit", "opensearch", "opensearch-dashboards"))
+    if shipper and store and ui:
+        return Cell("the cluster stack's Fluent Bit on every node reads each pod's JSON lines into fields and ships "
+                    "them to OpenSearch, searched in OpenSearch Dashboards", (label(shipper), label(store), label(ui)),
+                    ("logs_enabled", "logs_storage_size"))
     return None
 
 

@@ -59,9 +59,15 @@ RELEASES = {
     "paasport-linkerd-cni": ("linkerd2-cni", "2026.8.3", "linkerd-cni"),
     "paasport-linkerd": ("linkerd-control-plane", "2026.8.3", "linkerd"),
     "paasport-metrics-server": ("metrics-server", "3.13.1", "metrics-server"),
+    "paasport-prometheus": ("oci://ghcr.io/prometheus-community/charts/prometheus", "29.27.0", "monitoring"),
+    "paasport-grafana": ("oci://ghcr.io/grafana-community/helm-charts/grafana", "12.11.1", "monitoring"),
+    "paasport-fluent-bit": ("oci://ghcr.io/fluent/helm-charts/fluent-bit", "0.58.1", "logging"),
+    "paasport-opensearch": ("opensearch", "3.6.0", "opensearch"),
+    "paasport-opensearch-dashboards": ("opensearch-dashboards", "3.6.0", "opensearch"),
 }
 LEVELS = {"emissary": "restricted", "cert-manager": "restricted", "linkerd": "restricted",
-          "linkerd-cni": "privileged", "metrics-server": "restricted"}
+          "linkerd-cni": "privileged", "metrics-server": "restricted", "monitoring": "restricted",
+          "logging": "privileged", "opensearch": "restricted"}
 
 
 def test_the_stack_installs_each_chart_pinned_into_its_namespace():
@@ -69,7 +75,8 @@ def test_the_stack_installs_each_chart_pinned_into_its_namespace():
     assert {name: (i["chart"], i["version"], i["namespace"]) for name, i in releases.items()} == RELEASES
     repositories = {name: (i.get("repositoryOpts") or {}).get("repo") for name, i in releases.items()}
     assert {name for name, repo in repositories.items() if repo} == {
-        "paasport-linkerd-crds", "paasport-linkerd-cni", "paasport-linkerd", "paasport-metrics-server"}
+        "paasport-linkerd-crds", "paasport-linkerd-cni", "paasport-linkerd", "paasport-metrics-server",
+        "paasport-opensearch", "paasport-opensearch-dashboards"}
 
 
 def test_every_chart_renders_with_the_stack_values():
@@ -122,7 +129,7 @@ def test_cluster_issuers_for_lets_encrypt_staging_and_production_registered_to_a
 # --- Pod Security --------------------------------------------------------------------------------------------
 
 
-def test_each_namespace_enforces_the_level_its_pods_need_and_only_the_cni_is_privileged():
+def test_each_namespace_enforces_the_level_its_pods_need_and_only_the_cni_and_log_agent_are_privileged():
     objects = rendered()
     assert oc.namespace_levels(objects) == LEVELS
     assert oc.pod_security_problems(objects) == []
@@ -270,7 +277,8 @@ def test_a_setting_that_turns_off_a_part_the_k8s_stack_needs_is_refused():
     ]
     # Without app stacks to serve, every part may be off.
     assert offline_plan.run("cluster", ["app_stacks=", "emissary_enabled=false", "cert_manager_enabled=false",
-                                        "linkerd_enabled=false", "metrics_server_enabled=false"]).resources == []
+                                        "linkerd_enabled=false", "metrics_server_enabled=false",
+                                        "metrics_enabled=false", "logs_enabled=false"]).resources == []
 
 
 def test_two_stacks_claiming_one_namespace_or_disagreeing_on_names_are_refused(tmp_path, monkeypatch):
@@ -390,9 +398,10 @@ def test_what_holds_the_cluster_state_is_protected():
     protected = sorted(f"{r.type.rsplit(':', 1)[1]} {r.name}" for r in plan().resources if r.protect)
     assert protected == [
         "Namespace cert-manager", "Namespace emissary", "Namespace linkerd", "Namespace linkerd-cni",
-        "Namespace metrics-server", "PrivateKey paasport-linkerd-trust-anchor", "Release paasport-cert-manager",
-        "Release paasport-emissary-crds", "Release paasport-linkerd-crds",
-        "SelfSignedCert paasport-linkerd-trust-anchor"]
+        "Namespace metrics-server", "Namespace monitoring", "Namespace opensearch",
+        "PrivateKey paasport-linkerd-trust-anchor", "RandomPassword paasport-opensearch-admin",
+        "Release paasport-cert-manager", "Release paasport-emissary-crds", "Release paasport-linkerd-crds",
+        "Release paasport-opensearch", "Release paasport-prometheus", "SelfSignedCert paasport-linkerd-trust-anchor"]
     assert not [r for r in plan("protect=false", "app_stacks=").resources if r.protect]
 
 
@@ -404,7 +413,7 @@ def test_the_platform_fits_three_small_nodes_and_every_container_requests_resour
     assert oc.fits(usage) == []
     assert {c: u.unrequested for c, u in usage.items()} == {c: [] for c in usage}
     assert set(usage) == {"paasport:ingress:Emissary", "paasport:tls:CertManager", "paasport:linkerd:Linkerd",
-                          "paasport:metricsserver:MetricsServer"}
+                          "paasport:metricsserver:MetricsServer", "paasport:metrics:Metrics", "paasport:logs:Logs"}
 
 
 def test_footprint_counts_replicas_daemon_sets_and_init_containers():

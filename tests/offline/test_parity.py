@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import subprocess
 
@@ -34,7 +35,7 @@ PROMISED = {
     "Graceful shutdown": (True, True),
     "Logs": (True, True),
     "Metrics": (True, True),
-    "Log drain / log shipping": (False, False),
+    "Log drain / log shipping": (True, False),
     "DB backups": (True, False),
     "Network isolation of the DB": (True, False),
     "Estimated monthly cost": (True, True),
@@ -42,8 +43,19 @@ PROMISED = {
 START, END = "<!-- parity:start -->", "<!-- parity:end -->"
 
 
-def table(k8s_overrides: tuple[str, ...] = (), heroku_overrides: tuple[str, ...] = ()) -> parity.Table:
-    return parity.table({"k8s": k8s_plan(*k8s_overrides), "heroku": heroku_plan(*heroku_overrides)})
+@functools.cache
+def cluster_plan(*overrides: str) -> offline_plan.Plan:
+    return offline_plan.run(parity.CLUSTER_STACK, list(overrides))
+
+
+def on_cluster(*k8s_overrides: str, cluster: tuple[str, ...] = ()) -> offline_plan.Plan:
+    """The k8s stack's plan on the cluster the cluster stack prepares, as `offline.parity.run` tabulates it."""
+    return parity.on_cluster(k8s_plan(*k8s_overrides), cluster_plan(*cluster))
+
+
+def table(k8s_overrides: tuple[str, ...] = (), heroku_overrides: tuple[str, ...] = (),
+          cluster: tuple[str, ...] = ()) -> parity.Table:
+    return parity.table({"k8s": on_cluster(*k8s_overrides, cluster=cluster), "heroku": heroku_plan(*heroku_overrides)})
 
 
 def cells(t: parity.Table) -> dict[str, dict[str, parity.Cell | parity.Gap]]:
@@ -78,7 +90,7 @@ PLANS = {
 
 @pytest.mark.parametrize("which", PLANS)
 def test_each_cell_is_derived_from_the_resources_it_names(which):
-    plan = k8s_plan(*PLANS[which]) if which == "k8s" else heroku_plan(*PLANS[which])
+    plan = on_cluster(*PLANS[which]) if which == "k8s" else heroku_plan(*PLANS[which])
     present = {parity.label(r) for r in plan.resources}
     checked = 0
     for capability in parity.CAPABILITIES:
@@ -122,6 +134,16 @@ def test_heroku_settings_close_the_gaps_the_platform_can_close(overrides, capabi
 )
 def test_k8s_settings_that_drop_a_capability_show_its_gap(overrides, capability):
     assert isinstance(cells(table(overrides))[capability]["k8s"], parity.Gap)
+
+
+def test_the_cluster_stack_log_pipeline_and_dashboards_fill_the_k8s_column():
+    row = cells(table())
+    assert "Fluent Bit" in row["Log drain / log shipping"]["k8s"].what
+    assert "Grafana shows the app's dashboard" in row["Metrics"]["k8s"].what
+    off = cells(table(cluster=("logs_enabled=false", "metrics_enabled=false")))
+    assert off["Log drain / log shipping"]["k8s"] == next(
+        c for c in parity.CAPABILITIES if c.name == "Log drain / log shipping").gaps["k8s"]
+    assert "Grafana" not in off["Metrics"]["k8s"].what
 
 
 def test_k8s_cost_sums_the_requests_of_what_runs():
