@@ -12,6 +12,9 @@ if _PROJECT_DIR not in sys.path:
 from infra import cluster, heroku, k8s, settings  # noqa: E402
 
 PLATFORMS = {"k8s": k8s, "heroku": heroku, "cluster": cluster}
+# The platforms that run the app; `cluster` prepares a bare cluster for `k8s` and never reads the app.
+APP_PLATFORMS = ("k8s", "heroku")
 
-stack_settings = settings.load({name: platform.read_settings for name, platform in PLATFORMS.items()})
+stack_settings = settings.load({name: platform.read_settings for name, platform in PLATFORMS.items()},
+                               app_platforms=APP_PLATFORMS)
 PLATFORMS[stack_settings.platform].deploy(stack_settings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -303,16 +303,18 @@ def read_contract(r: Reader, app: AppSettings) -> contract.AppSpec | None:
     return spec
 
 
-def load(platforms: dict[str, PlatformReader]) -> Settings:
+def load(platforms: dict[str, PlatformReader], *, app_platforms: Collection[str]) -> Settings:
     """Read and validate this stack's configuration; raise one `ConfigError` listing every problem.
 
-    `platforms` maps each `paasport:platform` value to the function that reads that platform's settings.
+    `platforms` maps each `paasport:platform` value to the function that reads that platform's settings; only
+    `app_platforms` deploy the app, so only their stacks read its contract (`app_dir`).
     """
     stack = pulumi.get_stack()
     r = Reader(pulumi.Config(), stack)
     platform = r.choice("platform", platforms, required=True)
     app = read_app(r)
-    app = dataclasses.replace(app, contract=read_contract(r, app))
+    if platform in app_platforms:
+        app = dataclasses.replace(app, contract=read_contract(r, app))
     spec = app.contract
     platform_settings = platforms[platform](r, app) if platform in platforms else None
     if r.problems:

@@ -452,3 +452,10 @@ def test_renders_are_copies_so_that_a_broken_one_leaves_the_others_whole():
     first, second = rendered(), rendered()
     find(first, "Deployment", "paasport-emissary")[0]["spec"]["replicas"] = 9
     assert find(second, "Deployment", "paasport-emissary")[0]["spec"]["replicas"] == 2
+
+
+def test_the_cluster_stack_never_reads_the_app():
+    """The cluster stack prepares a cluster for any app: an app directory it cannot read stops only the app stacks."""
+    assert offline_plan.run("cluster", ["app_dir=/nonexistent"]).find(t.HELM_RELEASE)
+    with pytest.raises(ConfigError, match="app_dir"):
+        offline_plan.run("k8s", ["app_dir=/nonexistent"])
