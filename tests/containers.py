@@ -615,10 +615,12 @@ def _user_of(image: Image) -> str:
 def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
                       secrets: Mapping[str, Mapping[str, str]] | None = None, hosts: Mapping[str, str] | None = None,
                       pod: Mapping[str, str] | None = None, env_overrides: Mapping[str, str] | None = None,
-                      detach: bool = True) -> Container:
+                      extra_mounts: Mapping[Path, str] | None = None, detach: bool = True) -> Container:
     """Start `container_name` of `pod_spec` from `image` as the kubelet would (see the module docstring).
 
-    `env_overrides` replace resolved values (e.g. a host the test's network needs); say why where you use it.
+    `env_overrides` replace resolved values (e.g. a Service's port, which a Service maps and this network cannot);
+    `extra_mounts` ({host path: container path}, read-only) add what the cluster would provide (e.g. a CA bundle
+    standing for the public CAs a real archive host uses). Say why where you use them.
     With `detach=False` it runs to completion (a Job's container); `Container.wait()` gives its exit code.
     """
     containers = {c["name"]: c for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", [])}
@@ -694,8 +696,7 @@ def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
         args += ["--memory", str(_quantity_bytes(limits["memory"]))]
     if "cpu" in limits:
         args += ["--cpus", _cpus(limits["cpu"])]
-    for name, address in (hosts or {}).items():
-        args += ["--add-host", f"{name}:{address}"]
+    args += _hosts_and_mounts(hosts, extra_mounts)
 
     # ports: each containerPort published on a free loopback port of this host
     ports, port_names = {}, {}
@@ -724,6 +725,15 @@ def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
 
 # ------------------------------------------------------------------------------------------------------ Heroku
 
+def _hosts_and_mounts(hosts: Mapping[str, str] | None, mounts: Mapping[Path, str] | None) -> list[str]:
+    flags: list[str] = []
+    for name, address in (hosts or {}).items():
+        flags += ["--add-host", f"{name}:{address}"]
+    for host_path, path in (mounts or {}).items():
+        flags += ["--volume", f"{host_path}:{path}:ro"]
+    return flags
+
+
 def _heroku_command(command: str | None) -> list[str]:
     """heroku.yml commands run with /bin/sh -c (devcenter: "Building Docker Images with heroku.yml"); none: CMD."""
     return ["/bin/sh", "-c", command] if command else []
@@ -740,9 +750,11 @@ def _heroku_args(config_vars: Mapping[str, str], extra: Mapping[str, str],
     return flags, command[1:]
 
 
-def heroku_release(image: Image, heroku_yml: dict, config_vars: Mapping[str, str], database_url: str,
+def heroku_release(image: Image, heroku_yml: dict, config_vars: Mapping[str, str], database_url: str, *,
+                   hosts: Mapping[str, str] | None = None, extra_mounts: Mapping[Path, str] | None = None,
                    timeout: float = 1800) -> tuple[int, str]:
-    """The release phase: heroku.yml's release command in a one-off dyno (DYNO=release.N); exit code, output."""
+    """The release phase: heroku.yml's release command in a one-off dyno (DYNO=release.N); exit code, output.
+    `hosts` and `extra_mounts` as for `run_pod_container`."""
     release = heroku_yml.get("release")
     if not release or not release.get("command"):
         raise ContainerSpecError("heroku.yml release.command: none, so Heroku runs no release phase")
@@ -751,6 +763,7 @@ def heroku_release(image: Image, heroku_yml: dict, config_vars: Mapping[str, str
     name = _name("release")
     flags, trailing = _heroku_args(config_vars, {"DATABASE_URL": database_url, "DYNO": "release.1"},
                                    _heroku_command(command))
+    flags += _hosts_and_mounts(hosts, extra_mounts)
     container = Container(name, image, {})
     try:
         _run(image, flags, trailing, name=name, ports={})
@@ -760,7 +773,8 @@ def heroku_release(image: Image, heroku_yml: dict, config_vars: Mapping[str, str
         container.remove()
 
 
-def heroku_web(image: Image, heroku_yml: dict, config_vars: Mapping[str, str], database_url: str) -> Container:
+def heroku_web(image: Image, heroku_yml: dict, config_vars: Mapping[str, str], database_url: str, *,
+               hosts: Mapping[str, str] | None = None) -> Container:
     """A web dyno: heroku.yml's run.web (else the image's CMD) with a random $PORT and DYNO=web.1."""
     web = (heroku_yml.get("run") or {}).get("web")
     command = web.get("command") if isinstance(web, dict) else web
@@ -770,6 +784,7 @@ def heroku_web(image: Image, heroku_yml: dict, config_vars: Mapping[str, str], d
     name = _name("web")
     flags, trailing = _heroku_args(config_vars, {"DATABASE_URL": database_url, "DYNO": "web.1", "PORT": str(inside)},
                                    _heroku_command(command))
+    flags += _hosts_and_mounts(hosts, None)
     container = Container(name, image, {inside: free_port()}, {}, HEROKU_GRACE_SECONDS)
     container.port_names["web"] = inside
     try:
