@@ -49,6 +49,7 @@ import os
 import secrets as random_secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -83,7 +84,7 @@ runroot = "{run}"
 """
 # The kubelet's probe client (pkg/probe/http/request.go): these headers; 2xx and 3xx succeed.
 KUBE_PROBE_HEADERS = {"User-Agent": "kube-probe/1.33", "Accept": "*/*"}
-# Heroku's dyno manager: SIGTERM to the dyno's processes, SIGKILL 30 s later
+# Heroku's dyno manager: SIGTERM to every process of the dyno, SIGKILL 30 s later
 # (https://devcenter.heroku.com/articles/dynos#shutdown); a web dyno must bind $PORT within 60 s (R10).
 HEROKU_GRACE_SECONDS = 30
 HEROKU_BOOT_SECONDS = 60
@@ -404,6 +405,8 @@ class Container:
     started_at: float = 0.0  # time.monotonic() when `podman run` was called
     port_names: dict[str, int] = field(default_factory=dict)
     _cleanup: list[Path] = field(default_factory=list)
+    # The kubelet signals the container (its PID 1, through the runtime); Heroku's dyno manager every process.
+    signal_every_process: bool = False
 
     # -- state
     def inspect(self) -> dict:
@@ -537,9 +540,27 @@ class Container:
         began = time.monotonic()
         self.pre_stop()
         left = max(2, round(self.grace_seconds - (time.monotonic() - began)))  # the kubelet's minimum is 2 s
-        podman("stop", "-t", str(left), self.name, timeout=left + 60)
+        if self.signal_every_process:
+            self.signal_all(signal.SIGTERM)
+            try:
+                self.wait(timeout=left)
+            except subprocess.TimeoutExpired:
+                podman("kill", "--signal", "KILL", self.name, check=False)
+                self.wait(timeout=60)
+        else:
+            podman("stop", "-t", str(left), self.name, timeout=left + 60)
         code = int(self.inspect()["State"]["ExitCode"])
         return code, time.monotonic() - began
+
+    def host_pids(self) -> list[int]:
+        """The host PIDs of every process in the container."""
+        result = podman("top", self.name, "hpid", check=False)
+        return [int(line) for line in result.stdout.split()[1:] if line.strip().isdigit()]
+
+    def signal_all(self, signum: int) -> None:
+        for pid in self.host_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     def remove(self) -> None:
         podman("rm", "-f", "-t", "0", self.name, check=False)
@@ -869,7 +890,7 @@ def heroku_web(image: Image, heroku_yml: dict, config_vars: Mapping[str, str], d
     flags, trailing = _heroku_args(config_vars, {"DATABASE_URL": database_url, "DYNO": "web.1", "PORT": str(inside)},
                                    _heroku_command(command))
     flags += _hosts_and_mounts(hosts, None)
-    container = Container(name, image, {inside: free_port()}, {}, HEROKU_GRACE_SECONDS)
+    container = Container(name, image, {inside: free_port()}, {}, HEROKU_GRACE_SECONDS, signal_every_process=True)
     container.port_names["web"] = inside
     try:
         container.started_at = _run(image, flags, trailing, name=name, ports=container.ports)

@@ -9,6 +9,14 @@ from infra.k8s import changes, workload
 from infra.k8s.settings import K8sSettings
 
 SERVICE_PORT = 80
+# A terminating pod still gets new connections until the endpoint controller and every node's kube-proxy (or the
+# mesh's proxies) have dropped it; the kubelet sends SIGTERM at once, and the server closes its socket at once.
+# So the web container sleeps first (preStop `sleep`, beta and on by default since Kubernetes 1.30, GA in 1.34:
+# KEP-3960), and Linkerd's proxy outlives it (proxy-wait-before-exit-seconds, Linkerd "Graceful Pod Shutdown":
+# the app's sleep shorter than the proxy's wait, both within terminationGracePeriodSeconds).
+PRE_STOP_SLEEP_SECONDS = 5
+PROXY_WAIT_BEFORE_EXIT_SECONDS = 15
+TERMINATION_GRACE_SECONDS = 30
 
 
 class WebApp(pulumi.ComponentResource):
@@ -46,15 +54,18 @@ class WebApp(pulumi.ComponentResource):
             startupProbe=probe("/healthz", 2, 30),
             livenessProbe=probe("/healthz", 10, 3),
             readinessProbe=probe("/readyz", 5, 3),
+            lifecycle={"preStop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}},
         )
         pod = workload.pod_spec(
-            [web], pull_secret=pull_secret, terminationGracePeriodSeconds=30,
+            [web], pull_secret=pull_secret, terminationGracePeriodSeconds=TERMINATION_GRACE_SECONDS,
             topologySpreadConstraints=[{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
                                         "labelSelector": {"matchLabels": selector}}
                                        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")],
         )
-        scrape = {"prometheus.io/scrape": "true", "prometheus.io/port": str(workload.PORT),
+        annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(workload.PORT),
                   "prometheus.io/path": "/metrics"}
+        if k.linkerd_inject:
+            annotations["config.alpha.linkerd.io/proxy-wait-before-exit-seconds"] = str(PROXY_WAIT_BEFORE_EXIT_SECONDS)
         self.deployment = k8s.apps.v1.Deployment(
             full,
             # Without the autoscaler the stack sets the replica count, and takes it back from the autoscaler's
@@ -68,7 +79,7 @@ class WebApp(pulumi.ComponentResource):
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-                "template": {"metadata": {"labels": labels, "annotations": scrape}, "spec": pod},
+                "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod},
             },
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=after,
