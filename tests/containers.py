@@ -5,7 +5,7 @@ never a name of our app's. The engine is Debian's buildah, podman and runc (`apt
 mmdebstrap`); `require_tools()` skips a test, naming that command, where they are missing.
 
 API
-- `require_tools()`: skip (pytest) unless buildah, podman, runc and mmdebstrap are installed.
+- `require_tools()`: skip (pytest) unless buildah, podman, runc and mmdebstrap are installed (fail in CI).
 - `ensure_base_image() -> str`: a local stand-in for `python:3.X-slim-trixie` (Docker Hub is out of reach here),
   made once by mmdebstrap: Debian trixie minbase + python3, python3-venv, ca-certificates, `python` on PATH.
   It covers the Debian userland the real base shares; not the exact CPython build (3.13 from Debian, in /usr,
@@ -99,10 +99,14 @@ def missing_tools() -> list[str]:
 
 
 def require_tools() -> None:
-    """Skip the calling test where the builder or runtime is missing, naming the command that installs them."""
+    """Skip the calling test where the builder or runtime is missing, naming the command that installs them; in CI
+    (CI set, where .ci/run installs them) fail instead, so that the checks can never be skipped silently there."""
     missing = missing_tools()
     if missing:
-        pytest.skip(f"needs {', '.join(missing)} to build and run the image: sudo {INSTALL}")
+        message = f"needs {', '.join(missing)} to build and run the image: sudo {INSTALL}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 def engine_env() -> dict[str, str]:
