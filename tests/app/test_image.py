@@ -298,8 +298,8 @@ def test_a_server_older_than_the_archive_gets_one_line_naming_both(
         conn.execute("CREATE TABLE actor (actor_id int PRIMARY KEY, first_name text, last_name text)")
     archive = tmp_path / "new.tar"
     dump = subprocess.run(  # the image holds no pg_dump (only what the release step runs): the server's image does
-        ["podman", "run", "--rm", "--network", "bridge", "--env", "PGPASSWORD=dumper-password", postgres17.image.id,
-         "pg_dump", "-Ft", f"postgresql://dumper@{postgres17.container_host}:{postgres17.port}/source_db"],
+        ["podman", "run", "--rm", "--network", "bridge", postgres17.image.id, "pg_dump", "-Ft",
+         postgres17.admin_url("source_db")],
         env=containers.engine_env(), capture_output=True, check=True)
     archive.write_bytes(dump.stdout)
     older = oldest_postgres(tmp_path / "old", tls=False)
