@@ -13,6 +13,7 @@ import functools
 import http.server
 import json
 import re
+import shutil
 import ssl
 import subprocess
 import tempfile
@@ -79,12 +80,23 @@ def archive_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int
     server.shutdown()
 
 
+def server_major(binaries: Path) -> int:
+    version = subprocess.run([str(binaries / "postgres"), "--version"], capture_output=True, text=True).stdout
+    return int(re.search(r"(\d+)\.", version)[1])
+
+
+def has_ssl(binaries: Path) -> bool:
+    """Whether that server was built with OpenSSL (pgserver's wheel is not)."""
+    configure = subprocess.run([str(binaries / "pg_config"), "--configure"], capture_output=True, text=True).stdout
+    return "openssl" in configure
+
+
 def server_binaries() -> list[Path]:
     """The bin directories of the PostgreSQL servers on this machine (Debian's, pgserver's), oldest first."""
-    found = {path.parent.name: path for path in Path("/usr/lib/postgresql").glob("*/bin") if (path / "initdb").exists()}
-    version = subprocess.run([str(bin_dir() / "postgres"), "--version"], capture_output=True, text=True).stdout
-    found.setdefault(re.search(r"(\d+)\.", version)[1], bin_dir())
-    return [found[major] for major in sorted(found, key=int)]
+    found = {server_major(path): path for path in Path("/usr/lib/postgresql").glob("*/bin")
+             if (path / "postgres").exists()}
+    found.setdefault(server_major(bin_dir()), bin_dir())
+    return [found[major] for major in sorted(found)]
 
 
 def oldest_postgres(tmp: Path, *, tls: bool) -> containers.PostgresServer:
@@ -229,31 +241,54 @@ def heroku_config_vars() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def heroku_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[containers.PostgresServer]:
-    """The oldest PostgreSQL on this machine, refusing connections without TLS, as Heroku Postgres does."""
+def heroku_postgres() -> Iterator[containers.PostgresServer | containers.PostgresInContainer]:
+    """A PostgreSQL refusing connections without TLS, as Heroku Postgres does: the oldest on this machine built
+    with OpenSSL, else trixie's 17 in a container."""
     containers.require_tools()
-    with oldest_postgres(Path(tempfile.mkdtemp(prefix="paasport-heroku-pg-")), tls=True) as server:
-        yield server
+    with_tls = [path for path in server_binaries() if has_ssl(path)]
+    if not with_tls:
+        with containers.PostgresInContainer(containers.postgres_image(17), tls=True) as server:
+            yield server
+        return
+    top = Path(tempfile.mkdtemp(prefix="paasport-heroku-pg-"))
+    try:
+        with containers.PostgresServer(top / "data", binaries=with_tls[0], tls=True) as server:
+            yield server
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
-def test_heroku_release_phase_loads_into_the_oldest_server_over_tls(
-        image: containers.Image, heroku_postgres: containers.PostgresServer):
+@pytest.mark.parametrize("binaries", server_binaries(), ids=lambda path: f"postgres-{server_major(path)}")
+def test_heroku_release_phase_loads_into_each_server_here_over_tls(image: containers.Image, binaries: Path):
+    """Every PostgreSQL server on this machine (Debian bookworm's 15, pgserver's 16): pg_restore 17 before 17.
+    Over TLS where the server has it (pgserver's build has none)."""
     if not DVDRENTAL_TAR.is_file():
         pytest.skip(f"needs the shared DVD rental archive at {DVDRENTAL_TAR} (absent outside the workplace)")
+    top = Path(tempfile.mkdtemp(prefix="paasport-heroku-pg-"))
+    try:
+        with containers.PostgresServer(top / "data", binaries=binaries, tls=has_ssl(binaries)) as server:
+            heroku_release_loads_once(image, server)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def heroku_release_loads_once(image: containers.Image,
+                              heroku_postgres: containers.PostgresServer | containers.PostgresInContainer) -> None:
     heroku_postgres.provision("heroku_user", "heroku-password", "heroku_db")
     url = heroku_postgres.url_for_containers("heroku_user", "heroku-password", "heroku_db")
     config = {**heroku_config_vars(), "SEED_ARCHIVE": "/seed/dvdrental.tar"}
     mounts = {DVDRENTAL_TAR: "/seed/dvdrental.tar"}  # a local path: what the image holds, without a download
     code, output = containers.heroku_release(image, heroku_yml(), config, url, extra_mounts=mounts)
     assert code == 0, output
-    assert f"(PostgreSQL {heroku_postgres.server_version // 10000}." in output  # the oldest server, not a newer one
+    assert f"(PostgreSQL {heroku_postgres.server_version // 10000}." in output  # that server, not another
     assert counts(heroku_postgres.admin_url("heroku_db")) == (200, 1000, 16044)
     code, output = containers.heroku_release(image, heroku_yml(), config, url, extra_mounts=mounts)
     assert code == 0 and messages(output)[-1].startswith("already loaded: 200 actors"), output
 
 
 def test_heroku_registry_release_image_runs_the_release_command(
-        image: containers.Image, heroku_postgres: containers.PostgresServer, tmp_path: Path):
+        image: containers.Image, heroku_postgres: containers.PostgresServer | containers.PostgresInContainer,
+        tmp_path: Path):
     """deploy=registry: the release image the program generates (its CMD is the release phase)."""
     (tmp_path / "Dockerfile").write_text(release_dockerfile(APP_DIR / "heroku.yml"))
     release = containers.build_image(tmp_path, "localhost/paasport-app-release:test",
@@ -268,7 +303,7 @@ def test_heroku_registry_release_image_runs_the_release_command(
 
 
 def test_heroku_web_dyno_binds_port_and_stops_within_the_grace(
-        image: containers.Image, heroku_postgres: containers.PostgresServer):
+        image: containers.Image, heroku_postgres: containers.PostgresServer | containers.PostgresInContainer):
     heroku_postgres.provision("web_user", "web-password", "web_db")
     with psycopg.connect(heroku_postgres.admin_url("web_db"), autocommit=True) as conn:
         conn.execute("CREATE TABLE actor (actor_id serial PRIMARY KEY, first_name text, last_name text,"
