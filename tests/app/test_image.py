@@ -349,3 +349,22 @@ def test_a_server_older_than_the_archive_gets_one_line_naming_both(
     [error] = [line for line in messages(output) if "new.tar" in line and "dumped from" in line]
     assert re.search(r"dumped from PostgreSQL 17\.\d+, newer than PostgreSQL "
                      rf"{old_version // 10000}\.\d+ at .*: load it into PostgreSQL 17 or later", error), error
+
+
+# ------------------------------------------------------------------------------------- what the harness refuses
+
+def test_a_secret_the_plan_lacks_is_named_by_its_env_field():
+    """As the kubelet would refuse the pod (CreateContainerConfigError): the field and the Secret are named."""
+    web, _, secrets = k8s_objects()
+    [container] = web["containers"]
+    with pytest.raises(containers.ContainerSpecError) as refused:
+        containers.pod_environment(container, secrets={name: {} for name in secrets}, pod={}, where="web")
+    assert re.fullmatch(r"web\.env\[\d+\] \(PGPASSWORD\)\.valueFrom\.secretKeyRef: no key 'password' in Secret "
+                        r"'paasport-db': the kubelet would not start the container", str(refused.value))
+
+
+def test_a_volume_kind_the_harness_cannot_run_is_named(image: containers.Image):
+    web, _, secrets = k8s_objects()
+    pod = {**web, "volumes": [{"name": "tmp", "hostPath": {"path": "/tmp"}}, *web["volumes"][1:]]}
+    with pytest.raises(containers.ContainerSpecError, match=r"^volumes\[tmp\]: only emptyDir is supported"):
+        containers.run_pod_container(image, pod, "web", secrets=secrets)
