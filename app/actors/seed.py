@@ -314,9 +314,10 @@ def pg_restore_error(stderr: str) -> str:
     return first.removeprefix("pg_restore: error:").removeprefix("pg_restore:").strip()
 
 
-def without_timeout_setting(script: IO[bytes], sink: IO[bytes]) -> None:
+def without_timeout_setting(script: IO[bytes], sink: IO[bytes]) -> bool:
     """Copy pg_restore's script to psql without pg_restore 17's `SET transaction_timeout` lines (never inside COPY
-    data, where the same bytes would be a row); close `sink` at the end, so that psql sees the end of its input."""
+    data, where the same bytes would be a row); close `sink` at the end, so that psql sees the end of its input.
+    False when `sink` closed first (psql stopped at an error: its message tells why)."""
     in_copy = False
     try:
         for line in script:
@@ -327,11 +328,12 @@ def without_timeout_setting(script: IO[bytes], sink: IO[bytes]) -> None:
             elif line == TIMEOUT_SETTING:
                 continue
             sink.write(line)
-    except (BrokenPipeError, ValueError):  # psql stopped at an error: its message tells why
-        pass
+    except (BrokenPipeError, ValueError):
+        return False
     finally:
         with contextlib.suppress(BrokenPipeError):
             sink.close()
+    return True
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -385,8 +387,13 @@ def restore(pg_restore: str, archive: Path, params: dict[str, str], *, force: bo
                 env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )
             processes.append(psql)
-            threads = [threading.Thread(target=without_timeout_setting, args=(processes[0].stdout.buffer, psql.stdin)),
-                       threading.Thread(target=lambda: psql_stderr.extend(psql.stderr))]
+
+            def pump() -> None:
+                # psql gone: pg_restore would block on a full pipe, and never end
+                if not without_timeout_setting(processes[0].stdout.buffer, psql.stdin):
+                    processes[0].terminate()
+
+            threads = [threading.Thread(target=pump), threading.Thread(target=lambda: psql_stderr.extend(psql.stderr))]
             for thread in threads:
                 thread.start()
         for line in processes[0].stderr:

@@ -351,6 +351,27 @@ def test_a_server_older_than_the_archive_gets_one_line_naming_both(
                      rf"{old_version // 10000}\.\d+ at .*: load it into PostgreSQL 17 or later", error), error
 
 
+def test_a_failed_restore_into_an_older_server_leaves_the_database_as_it_was(image: containers.Image, tmp_path: Path):
+    """Through psql (server before 17): an error early in the script stops both programs, one line says why."""
+    if not DVDRENTAL_TAR.is_file():
+        pytest.skip(f"needs the shared DVD rental archive at {DVDRENTAL_TAR} (absent outside the workplace)")
+    with oldest_postgres(tmp_path / "pg", tls=False) as server:
+        server.provision("app", "app-password", "app_db")
+        with psycopg.connect(server.admin_url("app_db"), autocommit=True) as conn:
+            conn.execute("CREATE TABLE film (title text); ALTER TABLE film OWNER TO app;"
+                         " INSERT INTO film VALUES ('kept')")
+        code, output = containers.heroku_release(
+            image, heroku_yml(), {"SEED_ARCHIVE": "/seed/dvdrental.tar"},
+            server.url_for_containers("app", "app-password", "app_db"),
+            extra_mounts={DVDRENTAL_TAR: "/seed/dvdrental.tar"}, timeout=120)
+        with psycopg.connect(server.admin_url("app_db")) as conn:
+            left = conn.execute("SELECT (SELECT array_agg(title) FROM film), to_regclass('public.actor')").fetchone()
+    assert code == 1, output
+    assert messages(output)[-1] == ('restore failed, the database is left as it was: '
+                                    'ERROR:  relation "film" already exists')
+    assert left == (["kept"], None)
+
+
 # ------------------------------------------------------------------------------------- what the harness refuses
 
 def test_a_secret_the_plan_lacks_is_named_by_its_env_field():
