@@ -15,6 +15,15 @@ PROBES = {"startup": "startupProbe", "liveness": "livenessProbe", "readiness": "
 # Without checks in app.json: Dokku's default is a container uptime check; here a TCP connect to PORT, as for any
 # check without a path, with Dokku's CHECKS defaults (infra.contract.CHECK_DEFAULTS), so traffic waits for a listener.
 DEFAULT_CHECKS = (Check("readiness", "", 30, 0, 5, 5), Check("liveness", "", 30, 0, 5, 10))
+# A terminating pod still gets new connections until the endpoint controller and every node's kube-proxy (or the
+# mesh's proxies) have dropped it; the kubelet sends SIGTERM at once, and the server closes its socket at once.
+# So the web container sleeps first (preStop `sleep`, beta and on by default since Kubernetes 1.30, GA in 1.34:
+# KEP-3960), and Linkerd's proxy outlives it (proxy-wait-before-exit-seconds, Linkerd "Graceful Pod Shutdown":
+# the app's sleep shorter than the proxy's wait, both within terminationGracePeriodSeconds).
+PRE_STOP_SLEEP_SECONDS = 5
+PROXY_WAIT_BEFORE_EXIT_SECONDS = 15
+# Heroku's 30 s from SIGTERM to SIGKILL (devcenter.heroku.com/articles/dynos#shutdown).
+TERMINATION_GRACE_SECONDS = 30
 
 
 def probe(check: Check) -> dict:
@@ -59,17 +68,20 @@ class WebApp(pulumi.ComponentResource):
         web = runtime.container(
             "web", image, spec.web, command=spec.web.command,
             ports=[{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
+            lifecycle={"preStop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}},
             **probes(spec.web),
         )
         pod = workload.pod_spec(
-            # Heroku's 30 s from SIGTERM to SIGKILL (devcenter.heroku.com/articles/dynos#shutdown).
-            [web], pull_secret=pull_secret, terminationGracePeriodSeconds=30, volumes=runtime.volumes(),
+            [web], pull_secret=pull_secret, terminationGracePeriodSeconds=TERMINATION_GRACE_SECONDS,
+            volumes=runtime.volumes(),
             topologySpreadConstraints=[{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
                                         "labelSelector": {"matchLabels": selector}}
                                        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")],
         )
-        scrape = {"prometheus.io/scrape": "true", "prometheus.io/port": str(spec.port),
-                  "prometheus.io/path": spec.metrics_path} if spec.metrics_path else {}
+        annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(spec.port),
+                       "prometheus.io/path": spec.metrics_path} if spec.metrics_path else {}
+        if k.linkerd_inject:
+            annotations["config.alpha.linkerd.io/proxy-wait-before-exit-seconds"] = str(PROXY_WAIT_BEFORE_EXIT_SECONDS)
         self.deployment = k8s.apps.v1.Deployment(
             full,
             # Without the autoscaler the stack sets the replica count, and takes it back from the autoscaler's
@@ -83,7 +95,7 @@ class WebApp(pulumi.ComponentResource):
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-                "template": {"metadata": {"labels": labels, "annotations": scrape}, "spec": pod},
+                "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod},
             },
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=after,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from actors.seed import major_of, without_timeout_setting
 from devenv.postgres import EmbeddedPostgres, bin_dir, free_port
 from tests.support import APP_DIR, clean_env
 
@@ -477,3 +479,23 @@ def test_the_password_is_never_shown(postgres: EmbeddedPostgres, empty_database_
     assert unreachable.returncode == 1
     outputs += [noop.stdout, noop.stderr, unreachable.stdout, unreachable.stderr]
     assert all(password not in output for output in outputs)
+
+
+def test_only_pg_restore_17s_timeout_setting_is_dropped_for_older_servers():
+    """The script pg_restore 17 writes for a server before 17: that one SET goes, a COPY row of the same bytes stays."""
+    script = (b"SET statement_timeout = 0;\nSET transaction_timeout = 0;\nSET lock_timeout = 0;\n"
+              b"COPY public.note (body) FROM stdin;\nSET transaction_timeout = 0;\n\\.\n"
+              b"SELECT 'SET transaction_timeout = 0;';\n")
+    sink = io.BytesIO()
+    sink.close = lambda: None  # keep what was written readable
+    without_timeout_setting(io.BytesIO(script), sink)
+    assert sink.getvalue() == (b"SET statement_timeout = 0;\nSET lock_timeout = 0;\n"
+                               b"COPY public.note (body) FROM stdin;\nSET transaction_timeout = 0;\n\\.\n"
+                               b"SELECT 'SET transaction_timeout = 0;';\n")
+
+
+@pytest.mark.parametrize(("printed", "major"), [
+    ("pg_restore (PostgreSQL) 17.12 (Debian 17.12-0+deb13u1)", 17), ("15.13", 15), ("11.3", 11), ("9.6.24", 906),
+])
+def test_reads_the_major_version_as_postgresql_numbers_it(printed: str, major: int):
+    assert major_of(printed) == major
