@@ -280,7 +280,11 @@ def read_contract(r: Reader, app: AppSettings) -> contract.AppSpec | None:
     """The app's contract; its problems join the stack's, each naming the file, line or key, and the fix. A
     required variable of app.json's env without a value must come from the stack's config vars."""
     directory, shown = app_directory(r)
-    if not directory.is_dir():
+    try:
+        found = directory.is_dir()
+    except OSError:  # a name the file system refuses, such as one longer than 255 bytes
+        found = False
+    if not found:
         shown_value = f"a value ({HIDDEN})" if r.is_secret("app_dir") else repr(shown)
         r.problem("app_dir", f"is {shown_value}, which is not a directory (a relative path is from the "
                   "project directory, where Pulumi.yaml is)", "app")
