@@ -9,13 +9,18 @@ so nothing here repeats a default. A bad value is recorded as a problem naming t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
+
+from infra import contract
+from infra.paths import PROJECT_DIR
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # The keys set only with `pulumi config set --secret` (Pulumi.yaml's header); any other key may be set so, too.
@@ -63,6 +68,7 @@ class AppSettings:
     web_concurrency: int
     seed_archive: str
     protect: bool  # stateful resources refuse replacement and deletion (Pulumi's `protect`)
+    contract: contract.AppSpec | None = None  # the app's own description (infra/contract.py), read once
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,22 @@ def read_app(r: Reader) -> AppSettings:
 PlatformReader = Callable[[Reader, AppSettings], Any]
 
 
+def app_directory(r: Reader) -> tuple[Path, str]:
+    """`app_dir` as an absolute path (a relative one is from the project directory, where Pulumi.yaml is) and as
+    the user wrote it, for messages."""
+    raw = r.text("app_dir", example="app", max_length=4096) or "app"
+    path = Path(raw).expanduser()
+    return (path if path.is_absolute() else PROJECT_DIR / path).resolve(), raw
+
+
+def read_contract(r: Reader) -> contract.AppSpec | None:
+    """The app's contract; its problems join the stack's, each naming the file, line or key, and the fix."""
+    directory, shown = app_directory(r)
+    spec, problems = contract.read(directory, shown)
+    r.problems.extend(problems)
+    return spec
+
+
 def load(platforms: dict[str, PlatformReader]) -> Settings:
     """Read and validate this stack's configuration; raise one `ConfigError` listing every problem.
 
@@ -241,9 +263,12 @@ def load(platforms: dict[str, PlatformReader]) -> Settings:
     stack = pulumi.get_stack()
     r = Reader(pulumi.Config(), stack)
     platform = r.choice("platform", platforms, required=True)
-    app = read_app(r)
+    app = dataclasses.replace(read_app(r), contract=read_contract(r))
+    spec = app.contract
     platform_settings = platforms[platform](r, app) if platform in platforms else None
     if r.problems:
-        raise ConfigError(f"Invalid configuration of stack {stack!r} (Pulumi.{stack}.yaml):\n  - "
-                          + "\n  - ".join(r.problems))
+        raise ConfigError(f"Invalid configuration of stack {stack!r} (Pulumi.{stack}.yaml, and the app's "
+                          "Procfile and app.json):\n  - " + "\n  - ".join(r.problems))
+    for warning in spec.warnings if spec else ():
+        pulumi.log.warn(warning)
     return Settings(stack=stack, platform=platform, app=app, platform_settings=platform_settings)

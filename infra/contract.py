@@ -1,0 +1,632 @@
+"""The app contract: what an app states about itself, read once from the files 12-factor apps already ship.
+
+The app directory (stack setting `app_dir`, default the project's `app/`) holds:
+
+- `Dockerfile` (required): the image both platforms run. Apps built by buildpacks alone are refused for now.
+- `Procfile` (required): one `<type>: <command>` per line, `#` comments and blank lines allowed (Heroku,
+  devcenter.heroku.com/articles/procfile; Dokku, dokku.com/docs/processes/process-management, which parses it with
+  procfile-util: names of letters, digits, `_` and `-`). `web` is required and is the only type that gets a port
+  and HTTP traffic; `release` is the release phase (run once per new image, before the new processes start, and
+  a failure stops the rollout); every other type is a worker (Heroku: "any other process type"). Commands are
+  shell commands: `$PORT` and the like are expanded, as Heroku and Dokku do.
+- `app.json` (optional): Heroku's schema (devcenter.heroku.com/articles/app-json-schema) with Dokku's extensions
+  (dokku.com/docs/appendices/file-formats/app-json). Read keys:
+  - `env`: `{NAME: "value"}` or `{NAME: {description, value, required, generator}}`. `required` defaults to
+    true (Heroku's default): a variable without `value` or `generator` must then be given by the stack
+    (`paasport:config_vars` or `paasport:secret_config_vars`). `generator: "secret"` makes a random secret once
+    (pulumi-random, kept in the stack's state as a secret, the same at every `pulumi up`).
+  - `formation`: `{type: {quantity, size, autoscaling}}`; `size` is a Heroku dyno size (infra.heroku.plans), which
+    the k8s stack maps to requests and limits; `autoscaling` is Dokku's (`min_quantity`, `max_quantity`,
+    `triggers` of `type: cpu` with `metadata.value`, a CPU percentage). For `web`, the stack's own settings
+    (`dyno_size`/`dyno_quantity`, `replicas`/`hpa_*`) decide; app.json's web formation is what they are checked
+    against (a difference is a warning at preview). Quantity defaults: 1 for web, 0 for others (Dokku).
+  - `healthchecks`: Dokku's, per process type: a list of `{type: startup|liveness|readiness, path, timeout,
+    initialDelay, attempts, wait, port}`. On k8s these are the probes (path -> httpGet.path, timeout ->
+    timeoutSeconds, initialDelay -> initialDelaySeconds, attempts -> failureThreshold, wait -> periodSeconds);
+    Heroku has no probes, which the parity table and a preview warning say. A check without `path` is a TCP check.
+  - `addons`: `heroku-postgresql` (a string, `heroku-postgresql:<plan>`, or `{plan, as}`). `as: NAME` also sets
+    `NAME_URL` (Heroku's attachment naming). The stack's `postgres_plan` decides the plan.
+  - `scripts`, `name`, `description`, `keywords`, `website`, `repository`, `logo`, `success_url`, `stack`,
+    `buildpacks`, `environments`, `image`, `cron`: accepted and not used.
+  - `paasport`: this project's extension (the only key beyond Heroku's and Dokku's):
+    - `port` (web's PORT on k8s, default 5000, Dokku's; Heroku picks its own and sets PORT);
+    - `metrics_path` (Prometheus scrape path on k8s; none by default);
+    - `writable_paths` (absolute paths the k8s pod mounts an empty writable volume on, besides /tmp);
+    - `read_only_root` (default true; false lets an image that writes where it was built run, and the parity
+      table and Checkov then report the relaxed hardening);
+    - `database_env`: how an app that does not read DATABASE_URL names its database settings:
+      `{"DB_HOST": "host", "DB_PORT": "port", "DB_NAME": "name", "DB_USER": "user", "DB_PASSWORD": "password",
+      "DB_URL": "url"}` (any names; the parts are those five and `url`). On k8s they are set from the same
+      Secret and values as DATABASE_URL and PG*. On Heroku the generated heroku.yml starts every process (and the
+      release) with a POSIX-shell prelude that derives them from DATABASE_URL at each dyno start, so they
+      follow a credential rotation (Heroku updates DATABASE_URL and restarts the dynos:
+      devcenter.heroku.com/articles/heroku-postgresql-credentials; passwords are alphanumeric there, so the URL
+      needs no decoding). This needs `/bin/sh` in the image, and a generated heroku.yml (no heroku.yml of the
+      app's own).
+- `heroku.yml` (optional): used as is for the Heroku build when present; otherwise the stack writes one from the
+  Procfile into the build archive.
+
+Every problem names the file, the line or key, and the fix; `read` returns them all, and `infra.settings.load`
+raises them with the stack's other problems as one message at preview.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROCESS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.*)$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+DATABASE_PARTS = ("host", "port", "name", "user", "password", "url")
+CHECK_TYPES = ("startup", "liveness", "readiness")
+DEFAULT_PORT = 5000  # Dokku's PORT for a process it exposes (app.json, formation.service)
+# Dokku's CHECKS defaults (dokku.com/docs/deployment/zero-downtime-deploys): wait 5 s, timeout 30 s, 5 attempts.
+CHECK_DEFAULTS = {"timeout": 30, "initialDelay": 0, "attempts": 5, "wait": 5}
+# Heroku's app.json keys (app-json-schema) and Dokku's (app-json), beyond the ones read here: accepted, unused.
+_UNUSED_KEYS = ("name", "description", "keywords", "website", "repository", "logo", "success_url", "scripts",
+                "stack", "buildpacks", "environments", "image", "cron")
+_READ_KEYS = ("env", "formation", "healthchecks", "addons", "paasport")
+_ENV_KEYS = ("description", "value", "required", "generator")
+_FORMATION_KEYS = ("quantity", "size", "autoscaling", "max_parallel", "service")
+_AUTOSCALING_KEYS = ("min_quantity", "max_quantity", "cooldown_period_seconds", "polling_interval_seconds",
+                     "triggers")
+_CHECK_KEYS = ("type", "name", "description", "path", "timeout", "initialDelay", "attempts", "wait", "port",
+               "scheme", "content", "uptime", "listening", "warn", "httpHeaders", "command", "onFailure")
+_PAASPORT_KEYS = ("port", "metrics_path", "writable_paths", "read_only_root", "database_env")
+POSTGRES_ADDON = "heroku-postgresql"
+# Paths the k8s pod always mounts writable volumes on.
+ALWAYS_WRITABLE = ("/tmp", "/dev/shm")  # noqa: S108
+
+
+@dataclass(frozen=True)
+class Check:
+    """One Dokku healthcheck of a process: an HTTP GET of `path` (a TCP connect when empty) on the process's port."""
+
+    type: str  # startup, liveness or readiness
+    path: str
+    timeout_s: int
+    initial_delay_s: int
+    attempts: int
+    wait_s: int
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    """Dokku's autoscaling of a process type, as the k8s stack can honour it: CPU utilisation between bounds."""
+
+    min_quantity: int
+    max_quantity: int
+    cpu_percent: int
+
+
+@dataclass(frozen=True)
+class Process:
+    """A Procfile process type with its app.json formation and healthchecks."""
+
+    name: str
+    command: str  # a shell command, as the Procfile gives it
+    quantity: int
+    size: str  # a Heroku dyno size; empty: the platform's default
+    autoscaling: Autoscaling | None = None
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def is_web(self) -> bool:
+        return self.name == "web"
+
+    def check(self, type_: str) -> Check | None:
+        return next((c for c in self.checks if c.type == type_), None)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """A variable of app.json's `env`."""
+
+    name: str
+    value: str | None
+    required: bool
+    generator: str  # "secret", or empty
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One app's contract, read once; both platforms consume it."""
+
+    directory: Path  # absolute
+    shown: str  # the directory as the stack names it, for messages
+    processes: dict[str, Process]  # web first, then the workers, in Procfile order; never the release
+    release: str | None  # the release phase's shell command
+    env: tuple[EnvVar, ...]
+    database: bool  # the heroku-postgresql add-on
+    database_env: dict[str, str]  # the app's own variable -> database part (DATABASE_PARTS)
+    port: int
+    metrics_path: str
+    writable_paths: tuple[str, ...]
+    read_only_root: bool
+    heroku_yml: bool  # the app ships its own heroku.yml
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def web(self) -> Process:
+        return self.processes["web"]
+
+    @property
+    def workers(self) -> list[Process]:
+        return [p for p in self.processes.values() if not p.is_web]
+
+    @property
+    def generated(self) -> list[EnvVar]:
+        return [v for v in self.env if v.generator]
+
+    @property
+    def plain_env(self) -> dict[str, str]:
+        """app.json's values (not the generated ones): what the app gets unless the stack sets otherwise."""
+        return {v.name: v.value for v in self.env if v.value is not None and not v.generator}
+
+
+def argv(command: str) -> list[str]:
+    """`command` as a container's argv: split as is when no shell feature is used (images without a shell work),
+    else run by `/bin/sh -c` as Heroku and Dokku run Procfile commands."""
+    if re.search(r"[$`|&;<>(){}*?~\\\n]", command) is None:
+        try:
+            return shlex.split(command)
+        except ValueError:
+            pass
+    return ["/bin/sh", "-c", command]
+
+
+class _Reader:
+    """Collects every problem of one app directory, each naming the file, its line or key, and the fix."""
+
+    def __init__(self, directory: Path, shown: str) -> None:
+        self.directory = directory
+        self.shown = shown.rstrip("/")
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+
+    def problem(self, file: str, where: str, why: str, fix: str) -> None:
+        self.problems.append(f"{self.shown}/{file}{where}: {why}. Fix: {fix}.")
+
+    def warn(self, file: str, where: str, text: str) -> None:
+        self.warnings.append(f"{self.shown}/{file}{where}: {text}")
+
+    # --- small typed getters for app.json --------------------------------------------------------------------
+
+    def integer(self, obj: dict, key: str, where: str, *, default: int, minimum: int, maximum: int) -> int:
+        value = obj.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem("app.json", f" {where}.{key}", f"is {_shown(value)}, not a whole number",
+                         f"write a number from {minimum} to {maximum}, e.g. \"{key}\": {max(default, minimum)}")
+            return default
+        if not minimum <= value <= maximum:
+            self.problem("app.json", f" {where}.{key}", f"is {value}, outside {minimum}..{maximum}",
+                         f"write a number from {minimum} to {maximum}")
+            return default
+        return value
+
+    def object(self, value: Any, where: str, allowed: tuple[str, ...], example: str) -> dict:
+        if not isinstance(value, dict):
+            self.problem("app.json", f" {where}", f"is {_kind(value)}, not an object", f"write it as {example}")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.problem("app.json", f" {where}.{key}", "is not a key this format knows",
+                             f"remove it, or use one of {', '.join(allowed)}")
+        return value
+
+    def text(self, obj: dict, key: str, where: str, example: str) -> str | None:
+        value = obj.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.problem("app.json", f" {where}.{key}", f"is {_kind(value)}, not a string",
+                         f"write it as a string, e.g. \"{key}\": {json.dumps(example)}")
+            return None
+        return value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _procfile(r: _Reader) -> tuple[dict[str, str], dict[str, int]]:
+    """Procfile's process types (in file order) and the line of each."""
+    path = r.directory / "Procfile"
+    if not path.is_file():
+        r.problem("Procfile", "", "is missing; it names the app's processes",
+                  "add a Procfile with at least a `web: <command that serves HTTP on $PORT>` line")
+        return {}, {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        r.problem("Procfile", "", f"cannot be read as UTF-8 text ({error.__class__.__name__})",
+                  "save it as UTF-8 text")
+        return {}, {}
+    commands: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _PROCFILE_LINE.match(stripped)
+        if match is None:
+            r.problem("Procfile", f" line {number}", f"{_shown(stripped)} is not `<type>: <command>`",
+                      "write `name: command`, the name of letters, digits, '_' or '-' (e.g. `web: ./server`)")
+            continue
+        name, command = match.group(1), match.group(2).strip()
+        if not command:
+            r.problem("Procfile", f" line {number}", f"process type {name!r} has no command",
+                      f"write the command after `{name}:`")
+        elif name in commands:
+            r.problem("Procfile", f" line {number}", f"process type {name!r} is declared again (first on line "
+                      f"{lines[name]})", "keep one line per process type")
+        else:
+            commands[name], lines[name] = command, number
+    if commands and "web" not in commands:
+        r.problem("Procfile", "", f"has no `web` process (it has {', '.join(commands)})",
+                  "add a `web: <command>` line that serves HTTP on $PORT")
+    elif not commands and not r.problems:
+        r.problem("Procfile", "", "declares no process", "add a `web: <command>` line that serves HTTP on $PORT")
+    return commands, lines
+
+
+def _app_json(r: _Reader) -> dict:
+    path = r.directory / "app.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        r.problem("app.json", "", "is not UTF-8 text", "save it as UTF-8")
+        return {}
+    except json.JSONDecodeError as error:
+        r.problem("app.json", f" line {error.lineno} column {error.colno}", f"is not valid JSON ({error.msg})",
+                  "correct the JSON there (a validator such as `python -m json.tool app.json` shows it)")
+        return {}
+    if not isinstance(data, dict):
+        r.problem("app.json", "", f"is {_kind(data)}, not an object", "write app.json as a JSON object {...}")
+        return {}
+    for key in data:
+        if key not in _READ_KEYS + _UNUSED_KEYS:
+            r.problem("app.json", f" key {key!r}", "is not a key of Heroku's app.json schema or Dokku's",
+                      f"remove it, or correct its name (known keys: {', '.join(_READ_KEYS)} and Heroku's others)")
+    return data
+
+
+def _env(r: _Reader, raw: Any) -> tuple[EnvVar, ...]:
+    env = r.object(raw, "env", (), '{"NAME": "value"}') if not isinstance(raw, dict) else raw
+    out = []
+    for name, spec in env.items():
+        where = f"env.{name}"
+        if not ENV_NAME.match(name):
+            r.problem("app.json", f" {where}", "is not an environment variable name", "use letters, digits and '_'")
+            continue
+        if isinstance(spec, str):
+            out.append(EnvVar(name, spec, required=True, generator=""))
+            continue
+        spec = r.object(spec, where, _ENV_KEYS, '{"description": "...", "value": "..."}')
+        value = r.text(spec, "value", where, "a value")
+        required = spec.get("required", True)
+        if not isinstance(required, bool):
+            r.problem("app.json", f" {where}.required", f"is {_kind(required)}, not true or false",
+                      "write \"required\": true or false")
+            required = True
+        generator = spec.get("generator", "")
+        if generator not in ("", "secret"):
+            r.problem("app.json", f" {where}.generator", f"is {_shown(generator)}; the only generator is \"secret\"",
+                      "write \"generator\": \"secret\", or give a \"value\"")
+            generator = ""
+        if generator and value is not None:
+            r.problem("app.json", f" {where}", "has both a value and a generator", "keep one of them")
+        description = r.text(spec, "description", where, "what it is for") or ""
+        out.append(EnvVar(name, value, required=required, generator=generator, description=description))
+    return tuple(out)
+
+
+def _size(r: _Reader, formation: dict, where: str) -> str:
+    """A size as written (lower case); each platform checks it against the sizes it has (`size_problems`)."""
+    return (r.text(formation, "size", where, "standard-1x") or "").strip().lower()
+
+
+def size_problems(spec: AppSpec, sizes: Iterable[str], platform: str) -> list[str]:
+    """A problem for each process whose app.json size `platform` does not have."""
+    sizes = tuple(sizes)
+    return [f"{spec.shown}/app.json formation.{p.name}.size: is {p.size!r}, which is not a dyno size {platform} "
+            f"has. Fix: use one of {', '.join(sizes)}."
+            for p in spec.processes.values() if p.size and p.size not in sizes]
+
+
+def _autoscaling(r: _Reader, raw: Any, where: str) -> Autoscaling | None:
+    spec = r.object(raw, where, _AUTOSCALING_KEYS, '{"min_quantity": 1, "max_quantity": 3, "triggers": [...]}')
+    if not spec:
+        return None
+    low = r.integer(spec, "min_quantity", where, default=1, minimum=1, maximum=1000)
+    high = r.integer(spec, "max_quantity", where, default=max(low, 1), minimum=1, maximum=1000)
+    if low > high:
+        r.problem("app.json", f" {where}.max_quantity", f"is {high}, below min_quantity ({low})",
+                  "make max_quantity at least min_quantity")
+    triggers = spec.get("triggers", [])
+    # Dokku documents triggers both as a list of {name, type, metadata} and as a map of name -> trigger.
+    items = list(triggers.values()) if isinstance(triggers, dict) else triggers
+    cpu = 70
+    if not isinstance(items, list):
+        r.problem("app.json", f" {where}.triggers", f"is {_kind(triggers)}, not a list",
+                  'write [{"type": "cpu", "metadata": {"value": "70"}}]')
+        items = []
+    for index, trigger in enumerate(items):
+        twhere = f"{where}.triggers[{index}]"
+        trigger = r.object(trigger, twhere, ("name", "type", "metadata"), '{"type": "cpu", "metadata": {...}}')
+        if trigger.get("type", "cpu") != "cpu":
+            r.problem("app.json", f" {twhere}.type", f"is {_shown(trigger.get('type'))}; only cpu triggers have an "
+                      "equivalent on both stacks", "use \"type\": \"cpu\"")
+            continue
+        metadata = trigger.get("metadata") or {}
+        value = metadata.get("value", "70") if isinstance(metadata, dict) else None
+        if not (isinstance(value, str | int) and str(value).isdigit() and 1 <= int(value) <= 100):
+            r.problem("app.json", f" {twhere}.metadata.value", f"is {_shown(value)}, not a CPU percentage",
+                      "write a percentage from 1 to 100, e.g. \"value\": \"70\"")
+            continue
+        cpu = int(value)
+    return Autoscaling(low, high, cpu)
+
+
+def _checks(r: _Reader, raw: Any, name: str) -> tuple[Check, ...]:
+    where = f"healthchecks.{name}"
+    if not isinstance(raw, list):
+        r.problem("app.json", f" {where}", f"is {_kind(raw)}, not a list of checks",
+                  'write [{"type": "readiness", "path": "/healthz"}]')
+        return ()
+    checks: dict[str, Check] = {}
+    for index, spec in enumerate(raw):
+        cwhere = f"{where}[{index}]"
+        spec = r.object(spec, cwhere, _CHECK_KEYS, '{"type": "readiness", "path": "/healthz"}')
+        if not spec:
+            continue
+        type_ = spec.get("type", "startup")
+        if type_ not in CHECK_TYPES:
+            r.problem("app.json", f" {cwhere}.type", f"is {_shown(type_)}", f"use one of {', '.join(CHECK_TYPES)}")
+            continue
+        if type_ in checks:
+            r.problem("app.json", f" {cwhere}.type", f"repeats a {type_} check of {name}",
+                      f"keep one {type_} check per process type")
+            continue
+        path = r.text(spec, "path", cwhere, "/healthz") or ""
+        if path and not path.startswith("/"):
+            r.problem("app.json", f" {cwhere}.path", f"is {path!r}, which does not start with '/'",
+                      f"write it from the root, e.g. \"/{path.lstrip('./')}\"")
+            continue
+        if name != "web" and (path or "port" in spec):
+            r.problem("app.json", f" {cwhere}", f"checks HTTP on a port of {name!r}, a worker: only web gets a "
+                      "port (Heroku routes HTTP to web dynos only)", f"remove path and port from {name}'s checks, "
+                      "or serve that process as `web`")
+            continue
+        if "port" in spec:
+            r.warn("app.json", f" {cwhere}.port", "is ignored: checks reach the web process on its PORT")
+        if "command" in spec or "content" in spec:
+            r.warn("app.json", f" {cwhere}", "command and content checks have no equivalent here: the check is "
+                   "an HTTP GET of its path (a TCP connect without one)")
+        checks[type_] = Check(
+            type=type_, path=path,
+            timeout_s=r.integer(spec, "timeout", cwhere, default=CHECK_DEFAULTS["timeout"], minimum=1, maximum=600),
+            initial_delay_s=r.integer(spec, "initialDelay", cwhere, default=CHECK_DEFAULTS["initialDelay"],
+                                      minimum=0, maximum=3600),
+            attempts=r.integer(spec, "attempts", cwhere, default=CHECK_DEFAULTS["attempts"], minimum=1, maximum=100),
+            wait_s=r.integer(spec, "wait", cwhere, default=CHECK_DEFAULTS["wait"], minimum=1, maximum=3600),
+        )
+    return tuple(checks[t] for t in CHECK_TYPES if t in checks)
+
+
+def _addons(r: _Reader, raw: Any) -> tuple[bool, str]:
+    """Whether the app asks for Heroku Postgres, and the attachment name it gives it (`as`)."""
+    if not isinstance(raw, list):
+        r.problem("app.json", " addons", f"is {_kind(raw)}, not a list", 'write ["heroku-postgresql"]')
+        return False, ""
+    database, attachment = False, ""
+    for index, addon in enumerate(raw):
+        where = f"addons[{index}]"
+        if isinstance(addon, dict):
+            addon = r.object(addon, where, ("plan", "as", "options"), '{"plan": "heroku-postgresql"}')
+            plan = addon.get("plan", "")
+            attachment = addon.get("as", "") if isinstance(addon.get("as", ""), str) else ""
+            if attachment and not re.match(r"^[A-Z][A-Z0-9_]*$", attachment):
+                r.problem("app.json", f" {where}.as", f"is {_shown(attachment)}, not an attachment name",
+                          "use capitals, digits and '_', e.g. \"as\": \"DATABASE\"")
+                attachment = ""
+        else:
+            plan = addon
+        if not isinstance(plan, str) or plan.split(":", 1)[0] != POSTGRES_ADDON:
+            r.problem("app.json", f" {where}", f"is {_shown(plan)}: the only add-on both platforms provide is "
+                      f"{POSTGRES_ADDON}", f"remove it, or use \"{POSTGRES_ADDON}\"")
+            continue
+        if database:
+            r.problem("app.json", f" {where}", f"asks for a second {POSTGRES_ADDON}", "keep one")
+        database = True
+    return database, attachment
+
+
+def _paasport(r: _Reader, raw: Any) -> dict:
+    spec = r.object(raw, "paasport", _PAASPORT_KEYS, '{"port": 5000}')
+    out: dict[str, Any] = {}
+    out["port"] = r.integer(spec, "port", "paasport", default=DEFAULT_PORT, minimum=1024, maximum=65535)
+    metrics = r.text(spec, "metrics_path", "paasport", "/metrics") or ""
+    if metrics and not metrics.startswith("/"):
+        r.problem("app.json", " paasport.metrics_path", f"is {metrics!r}, which does not start with '/'",
+                  f"write \"/{metrics.lstrip('./')}\"")
+        metrics = ""
+    out["metrics_path"] = metrics
+    writable = spec.get("writable_paths", [])
+    if not isinstance(writable, list) or not all(isinstance(p, str) for p in writable):
+        r.problem("app.json", " paasport.writable_paths", f"is {_kind(writable)}, not a list of paths",
+                  'write ["/app/tmp"]')
+        writable = []
+    for path in writable:
+        if not path.startswith("/") or path.rstrip("/") in ("", *ALWAYS_WRITABLE) or ".." in path.split("/"):
+            r.problem("app.json", " paasport.writable_paths", f"has {path!r}, which is not an absolute path other "
+                      f"than / and {', '.join(ALWAYS_WRITABLE)} (always writable)", "give absolute paths like /app/tmp")
+    out["writable_paths"] = tuple(p.rstrip("/") for p in writable if isinstance(p, str) and p.startswith("/"))
+    read_only = spec.get("read_only_root", True)
+    if not isinstance(read_only, bool):
+        r.problem("app.json", " paasport.read_only_root", f"is {_kind(read_only)}, not true or false",
+                  "write \"read_only_root\": false only if the image must write where it was built")
+        read_only = True
+    out["read_only_root"] = read_only
+    mapping = spec.get("database_env", {})
+    if not isinstance(mapping, dict):
+        r.problem("app.json", " paasport.database_env", f"is {_kind(mapping)}, not an object",
+                  'write {"DB_HOST": "host", "DB_PASSWORD": "password"}')
+        mapping = {}
+    for name, part in mapping.items():
+        if not ENV_NAME.match(name):
+            r.problem("app.json", f" paasport.database_env.{name}", "is not an environment variable name",
+                      "use letters, digits and '_'")
+        elif name in ("DATABASE_URL", "PORT") or name.startswith("PG"):
+            r.problem("app.json", f" paasport.database_env.{name}", "is a variable the platforms set themselves",
+                      "remove it: DATABASE_URL and PG* are always set")
+        elif part not in DATABASE_PARTS:
+            r.problem("app.json", f" paasport.database_env.{name}", f"is {_shown(part)}, not a database part",
+                      f"use one of {', '.join(DATABASE_PARTS)}")
+    out["database_env"] = {n: p for n, p in mapping.items() if ENV_NAME.match(n) and p in DATABASE_PARTS
+                           and n not in ("DATABASE_URL", "PORT") and not n.startswith("PG")}
+    return out
+
+
+def _per_process(r: _Reader, raw: Any, key: str, commands: dict[str, str]) -> dict:
+    """app.json's `formation` or `healthchecks`: an object keyed by the Procfile's process types."""
+    if not isinstance(raw, dict):
+        r.problem("app.json", f" {key}", f"is {_kind(raw)}, not an object", 'write {"web": ...}')
+        return {}
+    for name in raw:
+        if commands and name not in commands:
+            r.problem("app.json", f" {key}.{name}", "names a process type the Procfile does not declare",
+                      f"add `{name}: <command>` to the Procfile, or use one of {', '.join(commands)}")
+    return {name: value for name, value in raw.items() if name in commands}
+
+
+def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, list[str]]:
+    """The contract of the app in `directory` (`shown` names it in messages), and every problem found.
+
+    The spec is None when there are problems; warnings (things one platform cannot honour) are in the spec.
+    """
+    r = _Reader(directory, shown or str(directory))
+    if not directory.is_dir():
+        r.problem("", "", "is not a directory", "set `paasport:app_dir` to the directory holding the app's "
+                  "Procfile and Dockerfile")
+        return None, r.problems
+    if not (directory / "Dockerfile").is_file():
+        r.problem("Dockerfile", "", "is missing: apps built by buildpacks alone are not supported yet",
+                  "add a Dockerfile that builds the app's image")
+    commands, _lines = _procfile(r)
+    data = _app_json(r)
+    env = _env(r, data.get("env", {}))
+    formation = _per_process(r, data.get("formation", {}), "formation", commands)
+    healthchecks = _per_process(r, data.get("healthchecks", {}), "healthchecks", commands)
+    database, attachment = _addons(r, data.get("addons", []))
+    extension = _paasport(r, data.get("paasport", {}))
+    if "release" in formation:
+        r.problem("app.json", " formation.release", "scales the release phase, which runs once per deploy",
+                  "remove it")
+    processes: dict[str, Process] = {}
+    for name in sorted(commands, key=lambda n: (n != "web", list(commands).index(n))):
+        if name == "release":
+            continue
+        where = f"formation.{name}"
+        spec = r.object(formation.get(name, {}), where, _FORMATION_KEYS, '{"quantity": 1}')
+        if name != "web" and isinstance(spec.get("service"), dict) and spec["service"].get("exposed"):
+            r.problem("app.json", f" {where}.service", f"exposes {name!r}, a worker, on a port: only web gets a port "
+                      "and HTTP (Heroku routes to web dynos only)", f"remove service, or serve {name} as `web`")
+        autoscaling = _autoscaling(r, spec["autoscaling"], f"{where}.autoscaling") if "autoscaling" in spec else None
+        processes[name] = Process(
+            name=name, command=commands[name],
+            quantity=r.integer(spec, "quantity", where, default=1 if name == "web" else 0, minimum=0, maximum=1000),
+            size=_size(r, spec, where), autoscaling=autoscaling,
+            checks=_checks(r, healthchecks[name], name) if name in healthchecks else (),
+        )
+    if "release" in healthchecks:
+        r.problem("app.json", " healthchecks.release", "checks the release phase, which is a one-off run",
+                  "remove it")
+    mapping = dict(extension["database_env"])
+    if attachment and attachment != "DATABASE":
+        mapping.setdefault(f"{attachment}_URL", "url")
+    if mapping and not database:
+        r.problem("app.json", " paasport.database_env", f"maps {', '.join(mapping)} to a database the app does not "
+                  "ask for", f"add \"addons\": [\"{POSTGRES_ADDON}\"]")
+    heroku_yml = (directory / "heroku.yml").is_file()
+    if mapping and heroku_yml:
+        r.problem("heroku.yml", "", f"is the app's own, so the stack cannot start its processes with the "
+                  f"variables paasport.database_env maps ({', '.join(mapping)})",
+                  "delete heroku.yml (the stack writes one from the Procfile), or read DATABASE_URL in the app")
+    env_names = {v.name for v in env}
+    for name in sorted(set(mapping) & env_names):
+        r.problem("app.json", f" env.{name}", "is also mapped from the database in paasport.database_env",
+                  "keep it in one place")
+    if r.problems:
+        return None, r.problems
+    return AppSpec(
+        directory=directory, shown=r.shown, processes=processes, release=commands.get("release"), env=env,
+        database=database,
+        database_env=mapping, port=extension["port"], metrics_path=extension["metrics_path"],
+        writable_paths=extension["writable_paths"], read_only_root=extension["read_only_root"],
+        heroku_yml=heroku_yml, warnings=tuple(r.warnings),
+    ), []
+
+
+# --- Heroku: heroku.yml from the Procfile, with the database prelude -------------------------------------------
+
+def database_prelude(mapping: dict[str, str]) -> str:
+    """POSIX shell that sets the app's own database variables from DATABASE_URL as it is when the dyno starts.
+
+    Heroku's DATABASE_URL is postgres://USER:PASSWORD@HOST:PORT/NAME with alphanumeric credentials (Heroku
+    Postgres Credentials: "dynamically generated, 65-byte alphanumeric character strings"), so plain parameter
+    expansion splits it; nothing is decoded.
+    """
+    if not mapping:
+        return ""
+    parts = {
+        "url": '"$DATABASE_URL"', "user": '"${_a%%:*}"', "password": '"${_a#*:}"', "host": '"${_h%:*}"',
+        "port": '"${_h##*:}"', "name": '"${_d%%\\?*}"',
+    }
+    split = ('_u="${DATABASE_URL#*://}"; _a="${_u%%@*}"; _r="${_u#*@}"; _h="${_r%%/*}"; _d="${_r#*/}"; ')
+    exports = " ".join(f"{name}={parts[part]}" for name, part in sorted(mapping.items()))
+    return f"{split}export {exports}; unset _u _a _r _h _d; "
+
+
+def heroku_command(command: str, mapping: dict[str, str]) -> str:
+    """A Procfile command as heroku.yml runs it: behind the database prelude when the app maps variables.
+
+    A simple command replaces the shell (`exec`); a compound one runs under it, which Heroku also stops right:
+    at shutdown it sends SIGTERM to every process of the dyno (devcenter.heroku.com/articles/dynos#shutdown).
+    """
+    prelude = database_prelude(mapping)
+    if not prelude:
+        return command
+    return f"{prelude}exec {command}" if argv(command)[:2] != ["/bin/sh", "-c"] else f"{prelude}{command}"
+
+
+def heroku_yml(spec: AppSpec) -> str:
+    """heroku.yml for an app that ships none (devcenter.heroku.com/articles/build-docker-images-heroku-yml): the
+    Dockerfile builds the image every process runs; the release phase runs in it (`release.image: web`)."""
+    manifest: dict[str, Any] = {"build": {"docker": {"web": "Dockerfile"}}}
+    if spec.release:
+        manifest["release"] = {"image": "web", "command": [heroku_command(spec.release, spec.database_env)]}
+    run: dict[str, Any] = {}
+    for process in spec.processes.values():
+        command = heroku_command(process.command, spec.database_env)
+        run[process.name] = command if process.is_web else {"command": [command], "image": "web"}
+    manifest["run"] = run
+    return "# Written by paasport from the app's Procfile (infra/contract.py).\n" + yaml.safe_dump(
+        manifest, sort_keys=False, width=1 << 16)
