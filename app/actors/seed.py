@@ -10,6 +10,7 @@ not the Flask app or its connection pool.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import logging
 import os
@@ -20,11 +21,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import zipfile
 import zlib
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
@@ -46,6 +48,13 @@ ADVISORY_LOCK_KEY = 0x5EED_AC7085
 MARKER_TABLE = "public.actor"
 # A `pg_restore --list` line for the marker table, e.g. "215; 1259 16757 TABLE public actor postgres".
 MARKER_TOC_LINE = re.compile(r"^\d+; \d+ \d+ TABLE public actor ", re.MULTILINE)
+# The `pg_restore --list` header line naming the server the archive was dumped from.
+DUMPED_FROM = re.compile(r"^;\s+Dumped from database version: (\S+)", re.MULTILINE)
+# pg_restore 17 starts every session with this (pg_backup_archiver.c, _doSetFixedOutputState: unconditional), and
+# servers before 17 refuse it: "unrecognized configuration parameter". Restoring into those servers goes through
+# pg_restore's script output, without that one line, into psql of the same version.
+TIMEOUT_SETTING = b"SET transaction_timeout = 0;\n"
+TIMEOUT_SETTING_SINCE = 17
 PG_RESTORE_HINT = (
     "install the PostgreSQL client tools (apt-get install postgresql-client) "
     "or put the bin directory of the pgserver wheel first on PATH"
@@ -102,11 +111,31 @@ def count_actors(conn: psycopg.Connection) -> int | None:
     return conn.execute(f"SELECT count(*) FROM {MARKER_TABLE}").fetchone()[0]  # noqa: S608 - a constant
 
 
-def find_pg_restore() -> str:
-    path = shutil.which("pg_restore")
+def find_pg_restore(program: str = "pg_restore") -> str:
+    path = shutil.which(program)
     if path is None:
-        raise SeedError(f"pg_restore not found on PATH: {PG_RESTORE_HINT}")
+        raise SeedError(f"{program} not found on PATH: {PG_RESTORE_HINT}")
     return path
+
+
+def major_of(version: str) -> int:
+    """The major version in "17.12", "9.6.24" or "pg_restore (PostgreSQL) 17.12 (Debian 17.12-0+deb13u1)"."""
+    numbers = re.search(r"(\d+)(?:\.(\d+))?", version)
+    if numbers is None:
+        raise SeedError(f"cannot read a PostgreSQL version in {version!r}")
+    major = int(numbers[1])
+    return major if major >= 10 or numbers[2] is None else major * 100 + int(numbers[2])  # 9.6 is a major of its own
+
+
+def client_major(pg_restore: str) -> int:
+    found = subprocess.run([pg_restore, "--version"], capture_output=True, text=True, errors="replace", check=False)
+    return major_of(found.stdout)
+
+
+def server_release(conn: psycopg.Connection) -> str:
+    """The server's version as it prints it (e.g. 15.13), from the version number libpq reports."""
+    number = conn.info.server_version
+    return f"{number // 10000}.{number % 10000}" if number >= 100000 else f"{number // 10000}.{number // 100 % 100}"
 
 
 def shown_url(url: str) -> str:
@@ -248,8 +277,9 @@ def check_tar_is_whole(archive: Path) -> None:
         raise SeedError(f"archive {archive.name} is truncated or damaged: its tar structure ends early")
 
 
-def check_archive(pg_restore: str, archive: Path) -> int:
-    """Check the archive is whole and readable by pg_restore and is the DVD rental; the number of objects in it."""
+def check_archive(pg_restore: str, archive: Path) -> tuple[int, str | None]:
+    """Check the archive is whole and readable by pg_restore and is the DVD rental; the number of objects in it
+    and the version of the server it was dumped from (None where the archive does not say)."""
     if archive.is_file() and tarfile.is_tarfile(archive):
         check_tar_is_whole(archive)
     listing = subprocess.run(
@@ -262,7 +292,18 @@ def check_archive(pg_restore: str, archive: Path) -> int:
         raise SeedError(f"archive {archive.name} is corrupt or not a pg_restore archive: {detail}")
     if not MARKER_TOC_LINE.search(listing.stdout):
         raise SeedError(f"archive {archive.name} has no table {MARKER_TABLE}: it is not the DVD rental database")
-    return sum(1 for line in listing.stdout.splitlines() if line.strip() and not line.startswith(";"))
+    objects = sum(1 for line in listing.stdout.splitlines() if line.strip() and not line.startswith(";"))
+    dumped_from = DUMPED_FROM.search(listing.stdout)
+    return objects, dumped_from[1] if dumped_from else None
+
+
+def check_server_can_take(archive: Path, dumped_from: str | None, server: str, target: str) -> None:
+    """Refuse a server older than the one the archive was dumped from: the archive may use what it lacks, and
+    pg_dump's output is not meant to load into an older major version (PostgreSQL docs, pg_dump, Notes)."""
+    if dumped_from is not None and major_of(dumped_from) > major_of(server):
+        raise SeedError(f"archive {archive.name} was dumped from PostgreSQL {dumped_from}, newer than PostgreSQL "
+                        f"{server} at {target}: load it into PostgreSQL {major_of(dumped_from)} or later, or dump "
+                        f"the data again from a server of version {major_of(server)} or older")
 
 
 def pg_restore_error(stderr: str) -> str:
@@ -273,8 +314,43 @@ def pg_restore_error(stderr: str) -> str:
     return first.removeprefix("pg_restore: error:").removeprefix("pg_restore:").strip()
 
 
-def restore(pg_restore: str, archive: Path, params: dict[str, str], *, force: bool) -> None:
-    """Run pg_restore in one transaction, reporting each table it fills; stop it if we are told to stop."""
+def without_timeout_setting(script: IO[bytes], sink: IO[bytes]) -> None:
+    """Copy pg_restore's script to psql without pg_restore 17's `SET transaction_timeout` lines (never inside COPY
+    data, where the same bytes would be a row); close `sink` at the end, so that psql sees the end of its input."""
+    in_copy = False
+    try:
+        for line in script:
+            if in_copy:
+                in_copy = line != b"\\.\n"
+            elif line.startswith(b"COPY ") and line.endswith(b" FROM stdin;\n"):
+                in_copy = True
+            elif line == TIMEOUT_SETTING:
+                continue
+            sink.write(line)
+    except (BrokenPipeError, ValueError):  # psql stopped at an error: its message tells why
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            sink.close()
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """Terminate, then kill: ending the client closes its connection, and the server rolls its transaction back."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def restore(pg_restore: str, archive: Path, params: dict[str, str], *, force: bool, server_major: int) -> None:
+    """Run pg_restore in one transaction, reporting each table it fills; stop it if we are told to stop.
+
+    Into a server older than pg_restore's `SET transaction_timeout` (before 17), pg_restore writes its script and
+    psql of the same client runs it, without that line: same statements, same single transaction.
+    """
     env = dict(os.environ)
     if "password" in params:
         env["PGPASSWORD"] = params["password"]  # the environment, not the command line: ps shows argv to everyone
@@ -284,34 +360,58 @@ def restore(pg_restore: str, archive: Path, params: dict[str, str], *, force: bo
     command = [pg_restore, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", "--verbose"]
     if force:
         command += ["--clean", "--if-exists"]  # drop and reload inside the same transaction
-    command += ["--dbname", conninfo, str(archive)]
+    through_psql = server_major < TIMEOUT_SETTING_SINCE <= client_major(pg_restore)
+    if through_psql:
+        psql_path = find_pg_restore("psql")
+        command += ["--file", "-", str(archive)]
+    else:
+        command += ["--dbname", conninfo, str(archive)]
     stderr: list[str] = []
-    process = subprocess.Popen(
+    psql_stderr: list[bytes] = []
+    processes = [subprocess.Popen(
         command,
         env=env,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if through_psql else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
-    )
+    )]
+    threads = []
     try:
-        for line in process.stderr:
+        if through_psql:
+            psql = subprocess.Popen(
+                [psql_path, "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--dbname", conninfo],
+                env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+            processes.append(psql)
+            threads = [threading.Thread(target=without_timeout_setting, args=(processes[0].stdout.buffer, psql.stdin)),
+                       threading.Thread(target=lambda: psql_stderr.extend(psql.stderr))]
+            for thread in threads:
+                thread.start()
+        for line in processes[0].stderr:
             stderr.append(line)
             table = re.match(r'pg_restore: processing data for table "(.+)"', line)
             if table:
                 log.info(f"loading table {table[1]}", extra={"table": table[1]})
-        returncode = process.wait()
+        returncodes = [process.wait() for process in reversed(processes)]
+        for thread in threads:
+            thread.join()
     except BaseException:
-        # Ending pg_restore closes its connection, and the server rolls its transaction back.
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(processes)
         raise
-    if returncode != 0:
+    if through_psql and returncodes[0] != 0:  # psql's error comes first: pg_restore then fails on a closed pipe
+        raise SeedError(f"restore failed, the database is left as it was: {psql_error(b''.join(psql_stderr))}")
+    if returncodes[-1] != 0:
         raise SeedError(f"restore failed, the database is left as it was: {pg_restore_error(''.join(stderr))}")
+
+
+def psql_error(stderr: bytes) -> str:
+    """The first error psql reported, without its "psql:<stdin>:LINE:" prefix."""
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if "ERROR:" in line or "FATAL:" in line or "error:" in line]
+    first = errors[0] if errors else (lines[-1] if lines else "no message")
+    return re.sub(r"^psql:(?:<stdin>:\d+:)?\s*(?:error:\s*)?", "", first)
 
 
 def seed(source: str, *, force: bool, channel: str = "SEED_ARCHIVE") -> None:
@@ -337,11 +437,14 @@ def seed(source: str, *, force: bool, channel: str = "SEED_ARCHIVE") -> None:
         pg_restore = find_pg_restore()
         with tempfile.TemporaryDirectory(prefix="actors-seed-") as workdir:
             archive = fetch_archive(source, Path(workdir))
-            objects = check_archive(pg_restore, archive)
+            objects, dumped_from = check_archive(pg_restore, archive)
+            server = server_release(conn)
+            check_server_can_take(archive, dumped_from, server, target)
             verb = "reloading" if actors is not None else "restoring"
-            log.info(f"{verb} {objects} objects into {target}", extra={"target": target, "objects": objects})
+            log.info(f"{verb} {objects} objects into {target} (PostgreSQL {server})",
+                     extra={"target": target, "objects": objects, "server_version": server})
             started = time.monotonic()
-            restore(pg_restore, archive, params, force=force)
+            restore(pg_restore, archive, params, force=force, server_major=major_of(server))
         seconds = round(time.monotonic() - started, 1)
         actors = count_actors(conn)
         log.info(

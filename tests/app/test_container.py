@@ -1,4 +1,7 @@
-"""The container contract without Docker: the Dockerfile and heroku.yml start the app as written."""
+"""The container contract without a container engine: the Dockerfile and heroku.yml start the app as written.
+
+What the built image holds, and how it runs on each platform, is in test_image.py (a real builder and runtime).
+"""
 
 from __future__ import annotations
 
@@ -56,13 +59,6 @@ def test_image_is_multi_stage_and_runs_as_an_unprivileged_user():
     assert users, "the final stage must switch away from root"
     uid, _, gid = users[-1].partition(":")
     assert int(uid) >= 10000 and int(gid) >= 10000  # numeric, so runAsNonRoot can verify it
-
-
-def test_final_image_has_no_compilers_or_remote_shells():
-    runs = " ".join(args for keyword, args in final_stage() if keyword == "RUN")
-    for tool in ("gcc", "build-essential", "curl", "wget", "openssh", "ssh-client", "git"):
-        assert not re.search(rf"\b{tool}\b", runs), f"{tool} does not belong in the final image"
-    assert "postgresql-client" in runs, "the seed command needs pg_restore"
 
 
 def build_context(destination: Path) -> Path:
