@@ -1,9 +1,94 @@
-"""Public apps, not written for paasport, planned and run through the app contract (issue 19)."""
+"""Public apps, not written for paasport, planned and run through the app contract (issue 19).
 
+`EXPECTED` is written out from each app's own Procfile and app.json (never read back from the contract reader),
+so the plans are judged against what the app says, not against what the program made of it.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from offline import plan as offline_plan
 from tests.support import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "apps"
 
-# Three frameworks, two languages; DATABASE_URL read by one, libpq's PG* variables by two; a release command
-# in two, a worker in one (each app's SOURCE.md says which).
-APPS = ("django-getting-started", "express-postgres", "fastapi-pgqueuer")
+
+@dataclass(frozen=True)
+class Expected:
+    """What one app states, in its own words."""
+
+    web: str  # the Procfile's web command
+    release: str | None  # the Procfile's release command
+    workers: dict[str, str] = field(default_factory=dict)  # worker type -> command
+    reads_database_url: bool = True  # else libpq's PG* variables
+    secrets: tuple[str, ...] = ()  # app.json env with generator: secret
+    config: dict[str, str] = field(default_factory=dict)  # app.json env values
+    page: str = "/"  # a page that reads the database
+    page_text: str = ""  # what that page shows
+    headers: dict[str, str] = field(default_factory=dict)  # what the router/ingress adds that the app needs
+
+
+# Three frameworks, two languages; DATABASE_URL read by one, libpq's PG* variables by two; a release command in two,
+# a worker in one.
+EXPECTED: dict[str, Expected] = {
+    "django-getting-started": Expected(
+        web="gunicorn --config gunicorn.conf.py gettingstarted.wsgi",
+        release="./manage.py migrate --no-input",
+        secrets=("DJANGO_SECRET_KEY",),
+        page="/db/", page_text="Page View Report",
+        headers={"X-Forwarded-Proto": "https"},  # with DYNO set it redirects plain http to https
+    ),
+    "express-postgres": Expected(
+        web="yarn start", release=None, reads_database_url=False,
+        config={"PGSSLMODE": "no-verify"},
+        page="/", page_text="The time from the DB is",
+    ),
+    "fastapi-pgqueuer": Expected(
+        web="uvicorn --factory examples.fastapi_usage:create_app --host 0.0.0.0 --port $PORT",
+        release="(pgq verify --expect present || pgq install) && pgq upgrade",
+        workers={"worker": "pgq run examples.consumer:main"},
+        reads_database_url=False,
+        page="/queue-size", page_text="[",
+    ),
+}
+APPS = tuple(EXPECTED)
+
+# The images' build args: the bases a machine without Docker Hub stands in for.
+NODE_IMAGE_ARG = "NODE_IMAGE"
+
+
+def app_dir(name: str) -> Path:
+    return FIXTURES / name
+
+
+def config_override(name: str) -> str:
+    """The stack setting that points the program at the app, as a user writes it (relative to the project)."""
+    return f"app_dir={app_dir(name).relative_to(REPO)}"
+
+
+@dataclass(frozen=True)
+class HerokuSide:
+    """What the heroku stack would ship for an app: its plan, and the heroku.yml of the archive its Build uploads."""
+
+    plan: offline_plan.Plan
+    heroku_yml: dict[str, Any]
+
+
+def heroku_side(name: str) -> HerokuSide:
+    """Plan the heroku stack for `name` and read heroku.yml from the archive the Build would upload, at once: the
+    archive's path is the stack's, so the next plan (of any app) overwrites it."""
+    plan = offline_plan.run("heroku", [config_override(name)])
+    [build] = plan.find("heroku:build/build:Build")
+    archive = Path(offline_plan.reveal(build.inputs)["source"]["path"])
+    with tarfile.open(fileobj=io.BytesIO(archive.read_bytes()), mode="r:gz") as tar:
+        member = tar.extractfile("heroku.yml")
+        assert member is not None, f"{archive} has no heroku.yml: Heroku would not know how to build {name}"
+        manifest = yaml.safe_load(member.read())
+    return HerokuSide(plan, manifest)
