@@ -14,9 +14,12 @@ from pathlib import Path
 
 PROGRAM_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PROGRAM_DIR.parent
-APP_DIR = PROJECT_DIR / "app"
-# The app's source as providers resolve it from the program directory.
-APP_CONTEXT = "../app"
+APP_DIR = PROJECT_DIR / "app"  # the default app (`paasport:app_dir`)
+
+
+def context(directory: Path) -> str:
+    """An app directory as providers resolve it from the program directory: `../app` for the default app."""
+    return os.path.relpath(directory, PROGRAM_DIR).replace(os.sep, "/")
 
 
 def cache_dir(*parts: str) -> Path:

@@ -36,19 +36,12 @@ REF_HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA
 _REPOSITORY = rf"(?:{REF_HOST}/)?{_REF_COMPONENT}(?:/{_REF_COMPONENT})*"
 IMAGE_REF = re.compile(rf"^{_REPOSITORY}(?::[\w][\w.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?$")
 REPOSITORY = re.compile(rf"^{_REPOSITORY}$")
-# The app's rules, repeated: the program cannot import the app (app/ is not on its path, and actors.config needs
-# psycopg, which is not among the program's requirements). tests/app/test_env_properties.py checks they agree.
-# seed_archive: actors.config.SEED_ARCHIVE_PATTERN, character for character: an https URL without credentials, of
-# RFC 3986 characters (others percent-encoded), or a path (anything without "://"); printable, at most 2048 long.
-SEED_ARCHIVE_PATTERN = (
-    r"^(?:https://"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
-    r"|\[[0-9A-Fa-f:.]+\])"
-    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
-    r"(?:[/?#](?:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)?"
-    r"|(?!.*://).+)$"
-)
-_SEED_ARCHIVE = re.compile(SEED_ARCHIVE_PATTERN, re.DOTALL)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+# What the platforms give every app themselves (Heroku's runtime contract, on both): no config var may set them.
+RESERVED_VARS = ("DATABASE_URL", "PORT", "DYNO", "LOG_LEVEL", "WEB_CONCURRENCY", "PGHOST", "PGPORT", "PGDATABASE",
+                 "PGUSER", "PGPASSWORD", "PGSSLMODE")
+# Keys this program no longer reads, and where their value goes now.
+MOVED = {"seed_archive": "the app's own variables are set in `config_vars` (its app.json lists them under env)"}
 
 
 class ConfigError(pulumi.RunError):
@@ -66,7 +59,9 @@ class AppSettings:
     registry_password: pulumi.Output[str] | None
     log_level: str
     web_concurrency: int
-    seed_archive: str
+    config_vars: dict[str, str]  # the app's variables, as the stack sets them (over app.json's values)
+    secret_config_vars: pulumi.Output[dict[str, str]] | None
+    secret_config_names: tuple[str, ...]  # the names in secret_config_vars (the values stay secret)
     protect: bool  # stateful resources refuse replacement and deletion (Pulumi's `protect`)
     contract: contract.AppSpec | None = None  # the app's own description (infra/contract.py), read once
 
@@ -107,6 +102,11 @@ class Reader:
         where = f"run `{command}`" if secret else (
             f"in Pulumi.{self.stack}.yaml set `{self.config.name}:{key}: {example}` (or run `{command}`)")
         self.problems.append(f"{self.config.name}:{key} {why}. Fix: {where}.")
+
+    def app_problem(self, problem: str) -> None:
+        """A problem of the app's contract files (`problem` names the file, line or key, and the fix), after the
+        setting that chose the app."""
+        self.problems.append(f"{self.config.name}:app_dir {problem}")
 
     def raw(self, key: str) -> str | None:
         return self.config.get(key)
@@ -216,8 +216,38 @@ def read_log_level(r: Reader) -> str:
     return level
 
 
+def _config_vars(r: Reader, key: str, *, secret: bool) -> dict[str, str]:
+    """`config_vars` or `secret_config_vars`: one rule for both, names checked, values never quoted if secret."""
+    example = "'{\"FEATURE_X\": \"on\"}'"
+    value = r.json_object(key, example=example, secret=secret)
+    for name, var in value.items():
+        if not _ENV_NAME.match(name):
+            r.problem(key, f"has {name[:60]!r}, which is not an environment variable name (letters, digits, '_')",
+                      example, secret=secret)
+        elif name.upper() in RESERVED_VARS:
+            r.problem(key, f"sets {name}, which the stack sets itself (from log_level, web_concurrency or "
+                           "dyno_size, or the database); remove it", example, secret=secret)
+        elif isinstance(var, dict | list) or var is None:
+            r.problem(key, f"has {name} set to a {type(var).__name__}, not a plain value", example, secret=secret)
+    return {name: _plain(var) for name, var in value.items()}
+
+
+def _plain(var: Any) -> str:
+    return str(var).lower() if isinstance(var, bool) else str(var)
+
+
 def read_app(r: Reader) -> AppSettings:
     """The settings of the app itself, the same on every platform."""
+    for key, where in MOVED.items():
+        # Read past the Reader: a key Pulumi.yaml no longer documents, looked at only to say where it went.
+        if r.config.get(key) is not None:
+            r.problems.append(f"{r.config.name}:{key} is no longer read: {where}. Fix: remove it from "
+                              f"Pulumi.{r.stack}.yaml and set the variable in config_vars instead.")
+    config_vars = _config_vars(r, "config_vars", secret=False)
+    secret_config_vars = _config_vars(r, "secret_config_vars", secret=True)
+    for name in sorted(set(config_vars) & set(secret_config_vars)):
+        r.problem("secret_config_vars", f"sets {name}, which config_vars sets too; keep it in one of them", "'{}'",
+                  secret=True)
     return AppSettings(
         name=pulumi.get_project(),
         image=r.text("image", pattern=IMAGE_REF, why="an image reference", example="ghcr.io/acme/paasport:1.0.0"),
@@ -228,10 +258,9 @@ def read_app(r: Reader) -> AppSettings:
                                         example="<token>"),
         log_level=read_log_level(r),
         web_concurrency=r.number("web_concurrency", example=2, minimum=1, maximum=64),
-        seed_archive=r.text("seed_archive", pattern=_SEED_ARCHIVE, example="https://example.com/dvdrental.zip",
-                            why="an https URL (without credentials) or a path in the image of a .tar or .zip "
-                                "pg_restore archive",
-                            max_length=2048),
+        config_vars=config_vars,
+        secret_config_vars=pulumi.Output.secret(secret_config_vars) if secret_config_vars else None,
+        secret_config_names=tuple(secret_config_vars),
         protect=r.flag("protect"),
     )
 
@@ -247,11 +276,30 @@ def app_directory(r: Reader) -> tuple[Path, str]:
     return (path if path.is_absolute() else PROJECT_DIR / path).resolve(), raw
 
 
-def read_contract(r: Reader) -> contract.AppSpec | None:
-    """The app's contract; its problems join the stack's, each naming the file, line or key, and the fix."""
+def read_contract(r: Reader, app: AppSettings) -> contract.AppSpec | None:
+    """The app's contract; its problems join the stack's, each naming the file, line or key, and the fix. A
+    required variable of app.json's env without a value must come from the stack's config vars."""
     directory, shown = app_directory(r)
+    if not directory.is_dir():
+        shown_value = f"a value ({HIDDEN})" if r.is_secret("app_dir") else repr(shown)
+        r.problem("app_dir", f"is {shown_value}, which is not a directory (a relative path is from the "
+                  "project directory, where Pulumi.yaml is)", "app")
+        return None
     spec, problems = contract.read(directory, shown)
-    r.problems.extend(problems)
+    # Each names the setting that chose the app, then the file, its line or key, and the fix.
+    for problem in problems:
+        r.app_problem(problem)
+    given = set(app.config_vars) | set(app.secret_config_names)
+    for var in spec.env if spec else ():
+        if var.required and var.value is None and not var.generator and var.name not in given:
+            about = f" ({var.description.rstrip('.')})" if var.description else ""
+            r.app_problem(
+                f"{shown}/app.json env.{var.name}: is required{about} and has no value. Fix: run `pulumi config set "
+                f"--stack {r.stack} --path config_vars.{var.name} <value>` (or --secret with secret_config_vars), "
+                f"or give it a \"value\" in app.json.")
+    for name in sorted(set(spec.database_env) & given if spec else ()):
+        r.app_problem(f"{shown}/app.json paasport.database_env.{name}: the stack's config vars set it too. "
+                          f"Fix: remove {name} from config_vars or secret_config_vars; the database sets it.")
     return spec
 
 
@@ -263,12 +311,13 @@ def load(platforms: dict[str, PlatformReader]) -> Settings:
     stack = pulumi.get_stack()
     r = Reader(pulumi.Config(), stack)
     platform = r.choice("platform", platforms, required=True)
-    app = dataclasses.replace(read_app(r), contract=read_contract(r))
+    app = read_app(r)
+    app = dataclasses.replace(app, contract=read_contract(r, app))
     spec = app.contract
     platform_settings = platforms[platform](r, app) if platform in platforms else None
     if r.problems:
-        raise ConfigError(f"Invalid configuration of stack {stack!r} (Pulumi.{stack}.yaml, and the app's "
-                          "Procfile and app.json):\n  - " + "\n  - ".join(r.problems))
+        raise ConfigError(f"Invalid configuration of stack {stack!r} (Pulumi.{stack}.yaml):\n  - "
+                          + "\n  - ".join(r.problems))
     for warning in spec.warnings if spec else ():
         pulumi.log.warn(warning)
     return Settings(stack=stack, platform=platform, app=app, platform_settings=platform_settings)

@@ -71,6 +71,7 @@ class Plan:
     outputs: dict[str, Any]  # secret values keep rpc's secret wrapper
     # The registered resource hooks by name, called as the engine calls them (serialized request in).
     hooks: dict[str, Callable[[bytes], Awaitable[Any]]] = field(default_factory=dict)
+    config: dict[str, str] = field(default_factory=dict)  # the stack's config as the program read it
 
     def name_of(self, urn: str) -> str:
         return next((r.name for r in self.resources if r.urn == urn), urn.rsplit("::", 1)[-1])
@@ -291,7 +292,7 @@ def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | Non
         pickle._Pickler._batch_setitems, pickle._Pickler.save_dict = pickler
     # Registration order varies with the asyncio schedule; URN order is stable.
     return Plan(stack=stack, resources=sorted(monitor.registrations, key=lambda r: r.urn), outputs=outputs,
-                hooks=monitor.hooks)
+                hooks=monitor.hooks, config=dict(config))
 
 
 def before_update(old: Plan, new: Plan) -> list[str]:

@@ -4,34 +4,54 @@ from __future__ import annotations
 
 import pulumi
 
+from infra import contract
 from infra.heroku import settings
 from infra.heroku.app import HerokuApp
 from infra.heroku.build import HerokuBuild
 from infra.heroku.domain import CustomDomain
 from infra.heroku.features import PREBOOT, RUNTIME_METRICS, AppFeatures
-from infra.heroku.formation import WebFormation
+from infra.heroku.formation import ProcessFormation, WebFormation
 from infra.heroku.log_drain import LogDrain
 from infra.heroku.plans import DYNO_SIZES, PRICES_AS_OF, PRICES_SOURCE, has_continuous_protection, monthly_cost_usd
 from infra.heroku.postgres import HerokuPostgres
 from infra.heroku.registry import RegistryRelease
+from infra.heroku.settings import HerokuSettings
+from infra.secrets import GeneratedSecrets, merged
 from infra.settings import Settings
 
 read_settings = settings.read
 
 
 def app_config_vars(s: Settings) -> dict[str, str]:
-    """The app's plain settings; no buildpack sets WEB_CONCURRENCY for container apps, so the dyno size does."""
+    """The app's plain config vars: app.json's env values, the stack's `config_vars` over them, and what the
+    platform gives every app (no buildpack sets WEB_CONCURRENCY for container apps, so the dyno size does)."""
     h, app = s.platform_settings, s.app
+    spec = app.contract
     return {
+        **(spec.plain_env if spec else {}),
+        **app.config_vars,
         "LOG_LEVEL": app.log_level,
         "WEB_CONCURRENCY": str(DYNO_SIZES[h.dyno_size].web_concurrency),
-        # The app and its seed already add sslmode=require to DATABASE_URL; this covers any other libpq client.
-        "PGSSLMODE": "require",
-        # Heroku's router passes plain http through; the app answers it with a redirect to https.
-        "FORCE_HTTPS": "true",
-        **({"SEED_ARCHIVE": app.seed_archive} if app.seed_archive else {}),
-        **h.config_vars,
+        # Heroku Postgres takes TLS connections only; this makes any libpq client ask for it.
+        **({"PGSSLMODE": "require"} if spec is None or spec.database else {}),
     }
+
+
+def warn_unmatched(spec: contract.AppSpec, h: HerokuSettings) -> None:
+    """What the app's contract asks for and Heroku cannot give: said at preview, and in the parity table."""
+    for process in spec.processes.values():
+        if process.checks:
+            pulumi.log.warn(f"{spec.shown}/app.json healthchecks.{process.name}: Heroku's Common Runtime does not "
+                            "probe dynos; it restarts crashed ones and web dynos that do not bind $PORT within 60 s. "
+                            "The checks run on the k8s stack only.")
+        if process.autoscaling:
+            pulumi.log.warn(f"{spec.shown}/app.json formation.{process.name}.autoscaling: Heroku autoscales only "
+                            "web dynos of Performance size and up, on response time, switched on in the Dashboard; "
+                            f"{process.name} runs its fixed quantity here.")
+    web = spec.web
+    if (web.size and web.size != h.dyno_size) or (web.quantity != 1 and web.quantity != h.dyno_quantity):
+        pulumi.log.warn(f"{spec.shown}/app.json formation.web ({web.quantity} x {web.size or 'any size'}) differs "
+                        f"from the stack's dyno_quantity/dyno_size ({h.dyno_quantity} x {h.dyno_size}), which win.")
 
 
 def app_features(s: Settings) -> list[str]:
@@ -47,18 +67,23 @@ def deploy(s: Settings) -> None:
     name = s.app.name
     # The app and its add-on hold the data: with `protect`, Pulumi refuses to delete or replace them.
     kept = pulumi.ResourceOptions(protect=s.app.protect)
-    app = HerokuApp(name, app_name=h.app_name, region=h.region, team=h.team,
-                    config_vars=app_config_vars(s), sensitive_config_vars=h.secret_config_vars, opts=kept)
-    postgres = HerokuPostgres(name, app_id=app.app_id, plan=h.postgres_plan, opts=kept)
+    spec = s.app.contract
+    warn_unmatched(spec, h)
+    generated = GeneratedSecrets(name, variables=[v.name for v in spec.generated], protect=s.app.protect).values \
+        if spec.generated else {}
+    app = HerokuApp(name, app_name=h.app_name, region=h.region, team=h.team, config_vars=app_config_vars(s),
+                    sensitive_config_vars=merged(s.app.secret_config_vars, generated), opts=kept)
+    postgres = HerokuPostgres(name, app_id=app.app_id, plan=h.postgres_plan, opts=kept) if spec.database else None
+    after = [postgres.addon] if postgres else []
     if h.deploy == "registry":
         if h.api_key is None:
             pulumi.log.warn("deploy=registry pushes and releases with the Heroku API key: set "
                             "`pulumi config set --secret heroku:apiKey ...` or HEROKU_API_KEY, or `pulumi up` fails.")
-        registry = RegistryRelease(name, app_name=app.name, api_key=h.api_key, after=[postgres.addon])
+        registry = RegistryRelease(name, app_name=app.name, api_key=h.api_key, spec=spec, after=after)
         shipped: pulumi.Resource = registry.release
         pulumi.export("web_image_id", registry.web_image_id)
     else:
-        build = HerokuBuild(name, app_id=app.app_id, app_name=app.name, api_key=h.api_key, after=[postgres.addon])
+        build = HerokuBuild(name, app_id=app.app_id, app_name=app.name, api_key=h.api_key, spec=spec, after=after)
         shipped = build.released  # the build's release phase has succeeded, not just the build
         pulumi.export("build_version", build.version)
     features = app_features(s)
@@ -66,6 +91,9 @@ def deploy(s: Settings) -> None:
     enabled = AppFeatures(name, app_id=app.app_id, names=features).features if features else []
     web = WebFormation(name, app_id=app.app_id, size=h.dyno_size, quantity=h.dyno_quantity,
                        after=[shipped, *enabled])
+    for worker in spec.workers:
+        ProcessFormation(f"{name}-{worker.name}", app_id=app.app_id, process=worker.name,
+                         size=worker.size or h.dyno_size, quantity=worker.quantity, after=[shipped])
     if h.domain:
         # ACM once the formation runs a dyno that can have it (settings refuse a domain on eco).
         domain = CustomDomain(name, app_id=app.app_id, app_name=app.name, hostname=h.domain, api_key=h.api_key,

@@ -1,4 +1,4 @@
-"""Deploy mode `build`: a Heroku Build of app/ (heroku.yml builds the Dockerfile and runs the release phase).
+"""Deploy mode `build`: a Heroku Build of the app (heroku.yml builds the Dockerfile and runs the release phase).
 
 The provider's Build resource waits for the build only (terraform-provider-heroku `heroku/resource_heroku_build.go`,
 `BuildStateRefreshFunc`: pending -> succeeded), not for the release it creates, whose release phase runs after it;
@@ -12,9 +12,10 @@ import pulumi
 import pulumi.dynamic
 import pulumiverse_heroku as heroku
 
+from infra import contract
 from infra.heroku.release_api import API_URL, BuildReleaseProvider
 from infra.heroku.source import write_archive
-from infra.paths import APP_DIR, cache_dir
+from infra.paths import cache_dir
 
 
 class BuildRelease(pulumi.dynamic.Resource, module="heroku", name="BuildRelease"):
@@ -42,6 +43,7 @@ class HerokuBuild(pulumi.ComponentResource):
         app_id: pulumi.Input[str],
         app_name: pulumi.Input[str],
         api_key: pulumi.Input[str] | None,
+        spec: contract.AppSpec,
         after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -49,7 +51,10 @@ class HerokuBuild(pulumi.ComponentResource):
         # The provider checksums this file itself and rejects a `checksum` next to `path`.
         # In the user's cache, named by app: one archive per app, rewritten only when app/ changes. The provider
         # reads it from `path` (absolute: the engine runs providers in infra/) at preview and at build.
-        source = write_archive(APP_DIR, cache_dir("heroku", pulumi.get_stack()) / f"{name}-source.tar.gz")
+        # An app without a heroku.yml of its own gets one written from its Procfile (infra/contract.py).
+        extra = {} if spec.heroku_yml else {"heroku.yml": contract.heroku_yml(spec).encode()}
+        source = write_archive(spec.directory, cache_dir("heroku", pulumi.get_stack()) / f"{name}-source.tar.gz",
+                               extra)
         self.build = heroku.build.Build(
             name,
             app_id=app_id,

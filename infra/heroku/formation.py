@@ -29,3 +29,26 @@ class WebFormation(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         self.register_outputs({"size": self.formation.size, "quantity": self.formation.quantity})
+
+
+class ProcessFormation(pulumi.ComponentResource):
+    """Scales one worker process type of the app's Procfile (app.json `formation`), after `after` (the release
+    that creates the type); Heroku's formation is per process type (devcenter.heroku.com/articles/scaling)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        app_id: pulumi.Input[str],
+        process: str,
+        size: str,
+        quantity: int,
+        after: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paasport:heroku_formation:ProcessFormation", name, None, opts)
+        self.formation = heroku.formation.Formation(
+            name, app_id=app_id, type=process, size=size, quantity=quantity,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+        self.register_outputs({"size": self.formation.size, "quantity": self.formation.quantity})

@@ -9,28 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shlex
-from pathlib import Path
 
 import pulumi
 import pulumi.dynamic
 import pulumi_docker as docker
-import yaml
 
+from infra import contract
 from infra.heroku.release_api import API_URL, REGISTRY_URL, ContainerReleaseProvider
 from infra.heroku.source import archive_bytes
-from infra.paths import APP_CONTEXT, APP_DIR, cache_dir
+from infra.paths import cache_dir, context
 
 REGISTRY = "registry.heroku.com"
 PLATFORM = "linux/amd64"
 
 
-def release_dockerfile(heroku_yml: Path) -> str:
-    """A Dockerfile that runs heroku.yml's release command on top of the web image (build arg WEB_IMAGE)."""
-    manifest = yaml.safe_load(heroku_yml.read_text())
-    command = manifest["release"]["command"]
-    argv = shlex.split(command if isinstance(command, str) else " ".join(command))
-    return f"ARG WEB_IMAGE\nFROM ${{WEB_IMAGE}}\nCMD {json.dumps(argv)}\n"
+def release_dockerfile(command: str) -> str:
+    """A Dockerfile that runs the Procfile's release command on top of the web image (build arg WEB_IMAGE)."""
+    return f"ARG WEB_IMAGE\nFROM ${{WEB_IMAGE}}\nCMD {json.dumps(contract.argv(command))}\n"
 
 
 class ContainerRelease(pulumi.dynamic.Resource, module="heroku", name="ContainerRelease"):
@@ -61,6 +56,7 @@ class RegistryRelease(pulumi.ComponentResource):
         *,
         app_name: pulumi.Input[str],
         api_key: pulumi.Input[str] | None,
+        spec: contract.AppSpec,
         after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -70,8 +66,9 @@ class RegistryRelease(pulumi.ComponentResource):
         auth = docker.RegistryImageAuthConfigArgs(address=REGISTRY, username="_", password=key)
         # The release image's Dockerfile, written where build artefacts go (the user's cache), never the checkout.
         release_dir = cache_dir("heroku", f"{name}-release")
-        (release_dir / "Dockerfile").write_text(release_dockerfile(APP_DIR / "heroku.yml"))
-        source_hash = hashlib.sha256(archive_bytes(APP_DIR)).hexdigest()
+        if spec.release:
+            (release_dir / "Dockerfile").write_text(release_dockerfile(spec.release))
+        source_hash = hashlib.sha256(archive_bytes(spec.directory)).hexdigest()
 
         def tag(process: str) -> pulumi.Output[str]:
             return pulumi.Output.concat(REGISTRY, "/", app_name, "/", process, ":latest")
@@ -79,35 +76,38 @@ class RegistryRelease(pulumi.ComponentResource):
         web = docker.RemoteImage(
             f"{name}-web",
             name=tag("web"),
-            build=docker.RemoteImageBuildArgs(context=APP_CONTEXT, dockerfile="Dockerfile", platform=PLATFORM),
+            build=docker.RemoteImageBuildArgs(context=context(spec.directory), dockerfile="Dockerfile",
+                                              platform=PLATFORM),
             platform=PLATFORM,
             keep_locally=True,
             triggers={"source": source_hash},
             opts=child,
         )
-        release = docker.RemoteImage(
-            f"{name}-release",
-            name=tag("release"),
-            build=docker.RemoteImageBuildArgs(context=str(release_dir), dockerfile="Dockerfile", platform=PLATFORM,
-                                              build_args={"WEB_IMAGE": web.name}),
-            platform=PLATFORM,
-            keep_locally=True,
-            triggers={"web": web.image_id},
-            opts=child,
-        )
-        pushed = [
-            docker.RegistryImage(f"{name}-{process}-push", name=image.name, auth_config=auth, keep_remotely=True,
-                                 triggers={"image_id": image.image_id}, opts=child)
-            for process, image in (("web", web), ("release", release))
-        ]
+        images = {"web": web}
+        if spec.release:
+            images["release"] = docker.RemoteImage(
+                f"{name}-release",
+                name=tag("release"),
+                build=docker.RemoteImageBuildArgs(context=str(release_dir), dockerfile="Dockerfile", platform=PLATFORM,
+                                                  build_args={"WEB_IMAGE": web.name}),
+                platform=PLATFORM,
+                keep_locally=True,
+                triggers={"web": web.image_id},
+                opts=child,
+            )
+        pushed = {
+            process: docker.RegistryImage(f"{name}-{process}-push", name=image.name, auth_config=auth,
+                                          keep_remotely=True, triggers={"image_id": image.image_id}, opts=child)
+            for process, image in images.items()
+        }
         # The digests of the manifests just pushed (RegistryImage.sha256_digest): the release reads the config
         # digest Heroku wants from exactly these, not the local image id (which differs on containerd's store).
         self.release = ContainerRelease(
             name,
             app=app_name,
-            manifests={process: push.sha256_digest for process, push in zip(("web", "release"), pushed, strict=True)},
+            manifests={process: push.sha256_digest for process, push in pushed.items()},
             api_key=key,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*pushed, *after]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*pushed.values(), *after]),
         )
         self.web_image_id: pulumi.Output[str] = web.image_id
         self.release_id: pulumi.Output[str] = self.release.release_id

@@ -85,16 +85,22 @@ def source_files(app_dir: Path) -> list[str]:
     return sorted(files)
 
 
-def archive_bytes(app_dir: Path) -> bytes:
-    """The tar.gz of `source_files`, byte-for-byte the same for the same names, modes and contents."""
+def archive_bytes(app_dir: Path, extra: dict[str, bytes] | None = None) -> bytes:
+    """The tar.gz of `source_files` and `extra` (name: contents, e.g. a heroku.yml written from the Procfile),
+    byte-for-byte the same for the same names, modes and contents."""
+    extra = extra or {}
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for relative in source_files(app_dir):
-            path = app_dir / relative
+        for relative in sorted(set(source_files(app_dir)) | set(extra)):
             info = tarfile.TarInfo(relative)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            if relative in extra:
+                info.size, info.mode = len(extra[relative]), 0o644
+                tar.addfile(info, io.BytesIO(extra[relative]))
+                continue
+            path = app_dir / relative
             info.size = path.stat().st_size
             info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
-            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
             with path.open("rb") as handle:
                 tar.addfile(info, handle)
     packed = io.BytesIO()
@@ -103,12 +109,12 @@ def archive_bytes(app_dir: Path) -> bytes:
     return packed.getvalue()
 
 
-def write_archive(app_dir: Path, dest: Path) -> SourceArchive:
+def write_archive(app_dir: Path, dest: Path, extra: dict[str, bytes] | None = None) -> SourceArchive:
     """Write the archive to `dest` (only when its bytes change); its version is the content hash.
 
     Not the git commit: in a shallow CI clone every commit would look like it touched app/ and rebuild.
     """
-    data = archive_bytes(app_dir)
+    data = archive_bytes(app_dir, extra)
     digest = hashlib.sha256(data).hexdigest()
     if not dest.is_file() or dest.read_bytes() != data:
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -48,8 +48,8 @@ class DatabaseBackup(pulumi.ComponentResource):
                 hooks=changes.before_update(f"{full}-volume-size", changes.check_volume_shrink)),
         )
         dump = workload.container(
-            "pg-dump", f"{pg.image_registry}/{pg.image_repository}:{pg.image_tag}", db,
-            extra_env={"BACKUP_DIR": MOUNT, "BACKUP_KEEP": str(backup.keep)},
+            "pg-dump", f"{pg.image_registry}/{pg.image_repository}:{pg.image_tag}",
+            workload.env(db, {"BACKUP_DIR": MOUNT, "BACKUP_KEEP": str(backup.keep)}),
             command=["/bin/sh", "-c", SCRIPT], requests={"cpu": "100m", "memory": "128Mi"},
             limits={"cpu": "1", "memory": "512Mi"}, mounts=[{"name": "backups", "mountPath": MOUNT}],
         )

@@ -1,4 +1,5 @@
-"""The app's container image: built from app/ and pushed with pulumi_docker, or a prebuilt reference as given."""
+"""The app's container image: built from the app's directory (`app_dir`) and pushed with pulumi_docker, or a
+prebuilt reference as given."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
-from infra.paths import APP_CONTEXT
+from infra.paths import context
 from infra.settings import AppSettings
 
 PLATFORM = "linux/amd64"
@@ -29,6 +30,7 @@ class AppImage(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         image, registry, username, password = app.image, app.registry, app.registry_username, app.registry_password
         server = registry_server(image or registry)
+        app_context = context(app.contract.directory) if app.contract else ""
         if image:
             self.ref: pulumi.Output[str] = pulumi.Output.from_input(image)
         else:
@@ -39,7 +41,7 @@ class AppImage(pulumi.ComponentResource):
             built = docker.Image(
                 name,
                 image_name=f"{registry}/{name}:latest",
-                build=docker.DockerBuildArgs(context=APP_CONTEXT, dockerfile=f"{APP_CONTEXT}/Dockerfile",
+                build=docker.DockerBuildArgs(context=app_context, dockerfile=f"{app_context}/Dockerfile",
                                              platform=PLATFORM),
                 registry=credentials,
                 opts=child,

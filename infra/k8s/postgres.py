@@ -14,6 +14,7 @@ EXPORTER_PORT = 9187
 # Keys of the Secret (names, not passwords): the app user's and the admin's, as the chart's auth.secretKeys.
 PASSWORD_KEY = "password"  # noqa: S105
 ADMIN_PASSWORD_KEY = "postgres-password"  # noqa: S105
+URL_KEY = "url"
 # Pods that connect to PostgreSQL (the backup's only while backups are on).
 CLIENTS = ("web", "release", "backup")
 
@@ -59,7 +60,7 @@ class Database(pulumi.ComponentResource):
     """
 
     def __init__(self, name: str, *, namespace: pulumi.Input[str], settings: K8sSettings, protect: bool,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 workers: tuple[str, ...] = (), opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:database:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=protect)
@@ -77,7 +78,7 @@ class Database(pulumi.ComponentResource):
                                  pulumi.ResourceOptions(parent=self, depends_on=[self.secret], protect=protect))
         pod_labels = {"app.kubernetes.io/instance": fullname, "app.kubernetes.io/name": "postgresql"}
         meshed = settings.linkerd_inject
-        clients = [c for c in CLIENTS if c != "backup" or settings.backup.enabled]
+        clients = [*(c for c in CLIENTS if c != "backup" or settings.backup.enabled), *workers]
         ingress = [{"from": [{"podSelector": {"matchLabels": workload.selector(name, c)}} for c in clients],
                     "ports": workload.ports(PORT, meshed=meshed)}]
         if settings.postgres.metrics:
@@ -89,6 +90,16 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
         self.host: pulumi.Output[str] = pulumi.Output.concat(fullname, ".", namespace, ".svc.cluster.local")
+        # Heroku's DATABASE_URL (postgres://USER:PASSWORD@HOST:PORT/NAME), in a Secret of its own: the chart's
+        # Secret above stays as it was. The password is letters and digits (special=False): nothing to escape.
+        pg = settings.postgres
+        url = pulumi.Output.secret(pulumi.Output.concat(
+            "postgres://", pg.user, ":", passwords[PASSWORD_KEY], "@", self.host, f":{PORT}/", pg.database))
+        self.url_secret = k8s.core.v1.Secret(
+            f"{name}-database-url", metadata={"name": f"{name}-database-url", "namespace": namespace},
+            type="Opaque", string_data={URL_KEY: url}, opts=child,
+        )
+        self.url_secret_name: pulumi.Output[str] = self.url_secret.metadata.name
         self.secret_name: pulumi.Output[str] = self.secret.metadata.name
         self.password: pulumi.Output[str] = passwords[PASSWORD_KEY]
         self.register_outputs({"host": self.host, "secret_name": self.secret_name, "password": self.password})

@@ -1,4 +1,5 @@
-"""The release Job: Heroku's release phase on Kubernetes, seeding the database with the new image before it rolls."""
+"""The release Job: Heroku's release phase on Kubernetes, the Procfile's `release` command run with the new image
+before it rolls."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.k8s import workload
+from infra.k8s.app_env import AppRuntime
 
-COMMAND = ["python", "-m", "actors.seed"]
 # Room for pulling the image and scheduling the pod, which the Job's own deadline also counts, before Pulumi stops
 # waiting: the Job fails by its deadline first, so `pulumi up` reports the Job's failure, not a timeout.
 AWAIT_MARGIN_S = 120
@@ -21,7 +22,7 @@ def job_name(app: str, image_ref: str) -> str:
 
 
 class ReleaseJob(pulumi.ComponentResource):
-    """Runs the seed once per image, after `after` (the database); dependents of `job` start once it succeeded.
+    """Runs `command` once per image, after `after` (the database); dependents of `job` start once it succeeded.
 
     `timeout_s` is the Job's `activeDeadlineSeconds` (all tries together), and Pulumi waits that long plus a
     margin (`pulumi.com/timeoutSeconds`; pulumi-kubernetes otherwise waits 10 minutes for a Job,
@@ -36,8 +37,8 @@ class ReleaseJob(pulumi.ComponentResource):
         *,
         namespace: pulumi.Input[str],
         image: pulumi.Input[str],
-        db: workload.DatabaseEnv,
-        extra_env: dict[str, str],
+        runtime: AppRuntime,
+        command: str,
         pull_secret: pulumi.Input[str] | None,
         timeout_s: int,
         after: list[pulumi.Resource],
@@ -45,8 +46,7 @@ class ReleaseJob(pulumi.ComponentResource):
     ) -> None:
         super().__init__("paasport:release:ReleaseJob", name, None, opts)
         labels = workload.labels(name, "release")
-        seed = workload.container("release", image, db, extra_env=extra_env, command=COMMAND,
-                                  limits={"cpu": "1", "memory": "1Gi"})
+        seed = runtime.container("release", image, None, command=command, limits={"cpu": "1", "memory": "1Gi"})
         self.job = k8s.batch.v1.Job(
             f"{name}-release",
             metadata={"name": pulumi.Output.from_input(image).apply(lambda ref: job_name(name, ref)),
@@ -56,15 +56,16 @@ class ReleaseJob(pulumi.ComponentResource):
                 "backoffLimit": 2,
                 "activeDeadlineSeconds": timeout_s,
                 "template": {
-                    # A meshed Job never completes: the Linkerd proxy would outlive the seed container.
+                    # A meshed Job never completes: the Linkerd proxy would outlive the release container.
                     "metadata": {"labels": labels, "annotations": {"linkerd.io/inject": "disabled"}},
-                    "spec": workload.pod_spec([seed], pull_secret=pull_secret, restartPolicy="Never"),
+                    "spec": workload.pod_spec([seed], pull_secret=pull_secret, restartPolicy="Never",
+                                              volumes=runtime.volumes()),
                 },
             },
             # A component's depends_on does not reach its children: the Job itself waits for `after`.
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
-        # Nothing connects to the seed Job: deny all ingress to its pods.
+        # Nothing connects to the release Job: deny all ingress to its pods.
         k8s.networking.v1.NetworkPolicy(
             f"{name}-release",
             metadata={"name": f"{name}-release", "namespace": namespace, "labels": labels},

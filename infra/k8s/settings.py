@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra import contract
+from infra.heroku.plans import DYNO_SIZES
 from infra.settings import DNS_LABEL, DNS_NAME, REF_HOST, REPOSITORY, AppSettings, Reader
 
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
@@ -132,6 +134,9 @@ def read(r: Reader, app: AppSettings) -> K8sSettings:
                                 "either uses that ClusterIssuer or creates its own Issuer with this e-mail, not "
                                 "both; unset one",
                   "''")
+    if app.contract is not None:
+        for problem in contract.size_problems(app.contract, DYNO_SIZES, "the k8s stack (which maps Heroku's sizes)"):
+            r.app_problem(problem)
     render_dir = r.text("render_dir", example="/srv/gitops/paasport", max_length=4096)
     if render_dir:
         render_dir = _path_from_program(r, "render_dir", render_dir, must_exist=False, example="/srv/gitops/paasport")

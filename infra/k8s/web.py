@@ -5,10 +5,28 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.contract import Check, Process
 from infra.k8s import changes, workload
+from infra.k8s.app_env import AppRuntime
 from infra.k8s.settings import K8sSettings
 
 SERVICE_PORT = 80
+PROBES = {"startup": "startupProbe", "liveness": "livenessProbe", "readiness": "readinessProbe"}
+# Without checks in app.json: Dokku's default is a container uptime check; here a TCP connect to PORT, as for any
+# check without a path, with Dokku's CHECKS defaults (infra.contract.CHECK_DEFAULTS), so traffic waits for a listener.
+DEFAULT_CHECKS = (Check("readiness", "", 30, 0, 5, 5), Check("liveness", "", 30, 0, 5, 10))
+
+
+def probe(check: Check) -> dict:
+    """A Dokku healthcheck as a Kubernetes probe: path -> httpGet (tcpSocket without one), timeout ->
+    timeoutSeconds, initialDelay -> initialDelaySeconds, attempts -> failureThreshold, wait -> periodSeconds."""
+    action = {"httpGet": {"path": check.path, "port": "http"}} if check.path else {"tcpSocket": {"port": "http"}}
+    return {**action, **({"initialDelaySeconds": check.initial_delay_s} if check.initial_delay_s else {}),
+            "periodSeconds": check.wait_s, "timeoutSeconds": check.timeout_s, "failureThreshold": check.attempts}
+
+
+def probes(process: Process) -> dict:
+    return {PROBES[c.type]: probe(c) for c in process.checks or DEFAULT_CHECKS}
 
 
 class WebApp(pulumi.ComponentResource):
@@ -21,8 +39,7 @@ class WebApp(pulumi.ComponentResource):
         *,
         namespace: pulumi.Input[str],
         image: pulumi.Input[str],
-        db: workload.DatabaseEnv,
-        extra_env: dict[str, str],
+        runtime: AppRuntime,
         settings: K8sSettings,
         pull_secret: pulumi.Input[str] | None,
         after: list[pulumi.Resource],
@@ -36,25 +53,21 @@ class WebApp(pulumi.ComponentResource):
         selector = workload.selector(name, "web")
         meta = {"name": full, "namespace": namespace, "labels": labels}
 
-        def probe(path: str, period: int, failures: int) -> dict:
-            return {"httpGet": {"path": path, "port": "http"}, "periodSeconds": period,
-                    "timeoutSeconds": 3, "failureThreshold": failures}
-
-        web = workload.container(
-            "web", image, db, extra_env=extra_env,
-            ports=[{"name": "http", "containerPort": workload.PORT, "protocol": "TCP"}],
-            startupProbe=probe("/healthz", 2, 30),
-            livenessProbe=probe("/healthz", 10, 3),
-            readinessProbe=probe("/readyz", 5, 3),
+        spec = runtime.spec
+        web = runtime.container(
+            "web", image, spec.web, command=spec.web.command,
+            ports=[{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
+            **probes(spec.web),
         )
         pod = workload.pod_spec(
-            [web], pull_secret=pull_secret, terminationGracePeriodSeconds=30,
+            # Heroku's 30 s from SIGTERM to SIGKILL (devcenter.heroku.com/articles/dynos#shutdown).
+            [web], pull_secret=pull_secret, terminationGracePeriodSeconds=30, volumes=runtime.volumes(),
             topologySpreadConstraints=[{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
                                         "labelSelector": {"matchLabels": selector}}
                                        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")],
         )
-        scrape = {"prometheus.io/scrape": "true", "prometheus.io/port": str(workload.PORT),
-                  "prometheus.io/path": "/metrics"}
+        scrape = {"prometheus.io/scrape": "true", "prometheus.io/port": str(spec.port),
+                  "prometheus.io/path": spec.metrics_path} if spec.metrics_path else {}
         self.deployment = k8s.apps.v1.Deployment(
             full,
             # Without the autoscaler the stack sets the replica count, and takes it back from the autoscaler's
@@ -104,7 +117,7 @@ class WebApp(pulumi.ComponentResource):
             full,
             metadata=meta,
             spec={"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"],
-                  "ingress": [{"ports": workload.ports(workload.PORT, meshed=k.linkerd_inject)}]},
+                  "ingress": [{"ports": workload.ports(spec.port, meshed=k.linkerd_inject)}]},
             opts=child,
         )
         self.service_name: pulumi.Output[str] = self.service.metadata.name

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-APP_UID = 10001  # the app image's user and group (app/Dockerfile)
-PORT = 8000
+APP_UID = 10001  # the UID and GID the app's containers run as (an image's own USER is not read)
 # Linkerd's proxy: meshed clients reach a meshed pod on the proxy's inbound port (transport-header mode, Linkerd's
 # default since 2025, and always for opaque ports such as 5432); Prometheus and the kubelet reach its admin port.
 # Source: Linkerd docs, "Network policies" (linkerd.io/2/reference/network-policies) and "Ports" (proxy-configuration).
@@ -17,7 +16,7 @@ LINKERD_ADMIN_PORT = 4191
 
 @dataclass(frozen=True)
 class DatabaseEnv:
-    """Where the app finds PostgreSQL: libpq settings, the password from a Kubernetes Secret."""
+    """Where the app finds PostgreSQL: libpq settings, the password (and DATABASE_URL) from Kubernetes Secrets."""
 
     host: pulumi.Input[str]
     database: str
@@ -26,6 +25,22 @@ class DatabaseEnv:
     password_key: str = "password"  # noqa: S105 (a key name)
     port: int = 5432
     sslmode: str = "prefer"
+    url_secret_name: pulumi.Input[str] | None = None  # holds DATABASE_URL under `url_key`
+    url_key: str = "url"
+
+    def password_ref(self) -> dict:
+        return {"secretKeyRef": {"name": self.secret_name, "key": self.password_key}}
+
+    def url_ref(self) -> dict | None:
+        return {"secretKeyRef": {"name": self.url_secret_name, "key": self.url_key}} if self.url_secret_name else None
+
+    def part(self, part: str) -> dict:
+        """One part of the database (infra.contract.DATABASE_PARTS) as an env entry's value or valueFrom."""
+        if part == "password":
+            return {"valueFrom": self.password_ref()}
+        if part == "url":
+            return {"valueFrom": self.url_ref()}
+        return {"value": {"host": self.host, "port": str(self.port), "name": self.database, "user": self.user}[part]}
 
 
 def labels(app: str, component: str) -> dict[str, str]:
@@ -48,41 +63,46 @@ def ports(*numbers: int, meshed: bool) -> list[dict]:
     return [{"protocol": "TCP", "port": n} for n in (*numbers, *mesh)]
 
 
-def env(db: DatabaseEnv, extra: dict[str, str]) -> list[dict]:
-    """Container env: PORT, libpq settings (password by secretKeyRef, never a literal) and `extra`."""
-    plain = {"PORT": str(PORT), "PGHOST": db.host, "PGPORT": str(db.port), "PGDATABASE": db.database,
-             "PGUSER": db.user, "PGSSLMODE": db.sslmode, **extra}
-    password = {"name": "PGPASSWORD",
-                "valueFrom": {"secretKeyRef": {"name": db.secret_name, "key": db.password_key}}}
-    return [{"name": k, "value": v} for k, v in plain.items()] + [password]
+def env(db: DatabaseEnv | None, extra: dict[str, str], *, first: list[dict] | None = None,
+        secrets: list[dict] | None = None) -> list[dict]:
+    """Container env: `first` (entries later ones refer to), libpq settings, `extra`, then what comes from Secrets:
+    the password (by secretKeyRef, never a literal), DATABASE_URL, and `secrets`."""
+    libpq = {"PGHOST": db.host, "PGPORT": str(db.port), "PGDATABASE": db.database, "PGUSER": db.user,
+             "PGSSLMODE": db.sslmode} if db else {}
+    refs = [{"name": "PGPASSWORD", "valueFrom": db.password_ref()}] if db else []
+    if db and db.url_secret_name:
+        refs.append({"name": "DATABASE_URL", "valueFrom": db.url_ref()})
+    return [*(first or []), *({"name": k, "value": v} for k, v in {**libpq, **extra}.items()), *refs,
+            *(secrets or [])]
 
 
 def container(
     name: str,
     image: pulumi.Input[str],
-    db: DatabaseEnv,
+    env_list: list[dict],
     *,
-    extra_env: dict[str, str],
     command: list[str] | None = None,
     requests: dict[str, str] | None = None,
     limits: dict[str, str] | None = None,
     mounts: list[dict] | None = None,
+    read_only_root: bool = True,
     **fields,
 ) -> dict:
-    """A container that cannot escalate, has no capabilities, and writes only to /tmp, /dev/shm and `mounts`."""
+    """A container that cannot escalate, has no capabilities, and writes only to /tmp, /dev/shm and `mounts`
+    (and its root filesystem only when the app's contract says `read_only_root: false`)."""
     return {
         "name": name,
         "image": image,
         "imagePullPolicy": "Always",
         **({"command": command} if command else {}),
-        "env": env(db, extra_env),
+        "env": env_list,
         "resources": {"requests": requests or {"cpu": "100m", "memory": "256Mi"},
                       "limits": limits or {"cpu": "1", "memory": "512Mi"}},
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": APP_UID,
             "runAsGroup": APP_UID,
-            "readOnlyRootFilesystem": True,
+            "readOnlyRootFilesystem": read_only_root,
             "allowPrivilegeEscalation": False,
             "privileged": False,
             "capabilities": {"drop": ["ALL"]},

@@ -94,7 +94,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     }),
     Capability("Data load / release phase", "release_phase", {
         "k8s": Gap("no seed Job that the Deployment waits for", "restore the release Job"),
-        "heroku": Gap("no build or release with a release phase", "restore app/heroku.yml's release section"),
+        "heroku": Gap("no build or release with a release phase", "add a `release:` line to the app's Procfile"),
     }),
     Capability("Zero-downtime deploy", "zero_downtime", {
         "k8s": Gap("the Deployment may take pods out before new ones are ready",
@@ -119,10 +119,17 @@ CAPABILITIES: tuple[Capability, ...] = (
                       "an autoscaling add-on such as Judoscale"),
     }),
     Capability("Health checks", "health_checks", {
-        "k8s": Gap("the web container has no liveness and readiness probes", "restore the probes on /healthz, /readyz"),
-        "heroku": Gap("the Common Runtime does not probe dynos, so /healthz and /readyz go unused: it restarts only "
-                      "crashed dynos and ones that miss the 60 s boot timeout",
-                      "an uptime monitor (add-on or external) on /readyz that alerts"),
+        "k8s": Gap("the web container has no liveness and readiness probes",
+                   "give the web process healthchecks in the app's app.json"),
+        "heroku": Gap("the Common Runtime does not probe dynos, so the app.json healthchecks go unused: it restarts "
+                      "only crashed dynos and ones that miss the 60 s boot timeout",
+                      "an uptime monitor (add-on or external) on the readiness path that alerts"),
+    }),
+    Capability("Hardened app containers", "hardening", {
+        "k8s": Gap("no app Deployment", _NOT_HERE),
+        "heroku": Gap("dynos are Heroku's own containers: no read-only root filesystem or securityContext to set "
+                      "(the filesystem is writable and discarded at each restart)",
+                      "the k8s stack, for a hardened pod"),
     }),
     Capability("Graceful shutdown", "graceful_shutdown", {
         "k8s": Gap("the pod's grace period is not longer than the app server's graceful shutdown timeout",
@@ -137,7 +144,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("Metrics", "metrics", {
         "k8s": Gap("the web pods carry no prometheus.io/scrape annotation", "restore the scrape annotations"),
         "heroku": Gap("eco dynos get no Application Metrics, `runtime_metrics` is off, and nothing scrapes the app's "
-                      "/metrics on Heroku", "`dyno_size: basic` or larger and `runtime_metrics: true`, or a "
+                      "metrics path on Heroku", "`dyno_size: basic` or larger and `runtime_metrics: true`, or a "
                                             "metrics add-on"),
     }),
     Capability("Log drain / log shipping", "log_shipping", {

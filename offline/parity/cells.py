@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from offline import plan as offline_plan
 from offline import types as t
 
@@ -65,29 +63,39 @@ class Shutdown:
     source: str  # the file that sets it, from the project root
 
 
-def image_command() -> list[str]:
-    """The app image's start command: app/Dockerfile's last CMD, exec form."""
-    cmds = [line for line in (APP_DIR / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")]
-    return json.loads(cmds[-1].removeprefix("CMD ")) if cmds else []
+def app_dir(plan: Plan) -> Path:
+    """The app the plan deployed (`paasport:app_dir`, from the project directory when relative)."""
+    return (offline_plan.PROJECT_DIR / plan.config.get("paasport:app_dir", "app")).resolve()
 
 
-def heroku_web_command() -> list[str]:
-    """The web process Heroku runs: heroku.yml's `run.web`, else the image's CMD."""
-    manifest = yaml.safe_load((APP_DIR / "heroku.yml").read_text()) or {}
+def image_command(directory: Path | None = None) -> list[str]:
+    """The app image's start command: the app's Dockerfile's last CMD, exec form."""
+    dockerfile = (directory or APP_DIR) / "Dockerfile"
+    cmds = [line for line in dockerfile.read_text().splitlines() if line.startswith("CMD ")] \
+        if dockerfile.is_file() else []
+    try:
+        return json.loads(cmds[-1].removeprefix("CMD ")) if cmds else []
+    except ValueError:  # shell form
+        return shlex.split(cmds[-1].removeprefix("CMD "))
+
+
+def heroku_web_command(manifest: dict, directory: Path | None = None) -> list[str]:
+    """The web process Heroku runs: heroku.yml's `run.web` (`manifest`), else the image's CMD."""
     web = (manifest.get("run") or {}).get("web")
-    return shlex.split(web) if isinstance(web, str) else image_command()
+    return shlex.split(web) if isinstance(web, str) else image_command(directory)
 
 
-def shutdown(command: list[str]) -> Shutdown | None:
+def shutdown(command: list[str], directory: Path | None = None) -> Shutdown | None:
     """The graceful-shutdown timeout of the server `command` starts, read (never imported) from the file that
     sets it: gunicorn's `graceful_timeout` in its --config file, or `GRACEFUL_TIMEOUT_S` of `python -m actors.serve`
     (granian). None for a server it does not know, or a file without the setting."""
+    app = directory or APP_DIR
     if any(Path(word).name == "gunicorn" for word in command[:3]):
         conf = command[command.index("--config") + 1] if "--config" in command[:-1] else "gunicorn.conf.py"
-        seconds = _literal(APP_DIR / conf, "graceful_timeout")
+        seconds = _literal(app / conf, "graceful_timeout")
         return Shutdown("gunicorn", seconds, f"app/{conf}") if seconds is not None else None
     if "actors.serve" in command:
-        seconds = _literal(APP_DIR / "actors" / "serve.py", "GRACEFUL_TIMEOUT_S")
+        seconds = _literal(app / "actors" / "serve.py", "GRACEFUL_TIMEOUT_S")
         return Shutdown("granian", seconds, "app/actors/serve.py") if seconds is not None else None
     return None
 

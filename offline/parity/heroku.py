@@ -13,7 +13,18 @@ import yaml
 from infra.heroku.features import PREBOOT, RUNTIME_METRICS
 from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS, PRICES_AS_OF, has_continuous_protection, monthly_cost_usd
 from offline import types as t
-from offline.parity.cells import Cell, Plan, Registration, all_of, first, heroku_web_command, inputs, label, shutdown
+from offline.parity.cells import (
+    Cell,
+    Plan,
+    Registration,
+    all_of,
+    app_dir,
+    first,
+    heroku_web_command,
+    inputs,
+    label,
+    shutdown,
+)
 
 SIGKILL_AFTER_S = 30  # the dyno manager's SIGTERM-to-SIGKILL grace (Dev Center: dynos, "graceful shutdown")
 
@@ -36,15 +47,21 @@ def _postgres_plan(plan: Plan) -> tuple[Registration, str] | None:
     return (addon, inputs(addon)["plan"].split(":", 1)[1]) if addon else None
 
 
-def _heroku_yml_release(build: Registration) -> str | None:
-    """The release command inside the archive this run's Build uploads (the program writes it as it runs)."""
-    archive = Path(inputs(build)["source"]["path"])
-    if not archive.is_file():
-        return None
+def _heroku_yml(build: Registration | None) -> dict:
+    """The heroku.yml inside the archive this run's Build uploads (the program writes it as it runs)."""
+    archive = Path(inputs(build)["source"]["path"]) if build else None
+    if archive is None or not archive.is_file():
+        return {}
     with tarfile.open(fileobj=io.BytesIO(archive.read_bytes()), mode="r:gz") as tar:
-        member = tar.extractfile("heroku.yml")
-        manifest = yaml.safe_load(member.read()) if member else {}
-    command = (manifest.get("release") or {}).get("command")
+        try:
+            member = tar.extractfile("heroku.yml")
+        except KeyError:
+            return {}
+        return (yaml.safe_load(member.read()) if member else None) or {}
+
+
+def _heroku_yml_release(build: Registration) -> str | None:
+    command = (_heroku_yml(build).get("release") or {}).get("command")
     return " ".join(command) if isinstance(command, list) else command
 
 
@@ -108,12 +125,12 @@ def release_phase(plan: Plan) -> Cell | None:
     command = _heroku_yml_release(build) if build else None
     if build and command:
         return Cell(f"heroku.yml's release phase runs `{command}` on each build; a failed release is not deployed",
-                    (label(build),), ("seed_archive",))
+                    (label(build),), ("app_dir",))
     release = first(plan, t.CONTAINER_RELEASE)
     shipped = inputs(release) if release else {}
     if release and "release" in (shipped.get("manifests") or shipped.get("images") or {}):
-        return Cell("a `release` image (heroku.yml's release command) runs as the release phase of each release",
-                    (label(release),), ("seed_archive",))
+        return Cell("a `release` image (the Procfile's release command) runs as the release phase of each release",
+                    (label(release),), ("app_dir",))
     return None
 
 
@@ -141,7 +158,9 @@ def scaling(plan: Plan) -> Cell | None:
 
 
 def graceful_shutdown(plan: Plan) -> Cell | None:
-    stop, dyno = shutdown(heroku_web_command()), _dyno(plan)
+    directory = app_dir(plan)
+    stop = shutdown(heroku_web_command(_heroku_yml(first(plan, t.HEROKU_BUILD)), directory), directory)
+    dyno = _dyno(plan)
     if stop and dyno and stop.seconds < SIGKILL_AFTER_S:
         return Cell(f"the dyno manager sends SIGTERM, SIGKILL {SIGKILL_AFTER_S} s later; {stop.server} finishes "
                     f"requests within {stop.seconds} s ({stop.source})", (label(dyno[0]),))

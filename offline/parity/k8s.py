@@ -8,7 +8,18 @@ from typing import Any
 from pulumi.runtime import rpc
 
 from offline import types as t
-from offline.parity.cells import Cell, Plan, Registration, all_of, first, image_command, inputs, label, shutdown
+from offline.parity.cells import (
+    Cell,
+    Plan,
+    Registration,
+    all_of,
+    app_dir,
+    first,
+    image_command,
+    inputs,
+    label,
+    shutdown,
+)
 
 ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/"  # the path Emissary always routes (its "ACME hole-puncher")
 
@@ -103,12 +114,13 @@ def db_tls(plan: Plan) -> Cell | None:
 
 def release_phase(plan: Plan) -> Cell | None:
     deployment = first(plan, t.DEPLOYMENT)
-    job = next((r for r in all_of(plan, t.JOB) if "actors.seed" in " ".join(
-        inputs(r)["spec"]["template"]["spec"]["containers"][0].get("command", []))), None)
+    job = next((r for r in all_of(plan, t.JOB) if (inputs(r)["metadata"].get("labels") or {}).get(
+        "app.kubernetes.io/component") == "release"), None)
     if job and deployment and job.urn in deployment.dependencies:
-        command = " ".join(inputs(job)["spec"]["template"]["spec"]["containers"][0]["command"])
+        container = inputs(job)["spec"]["template"]["spec"]["containers"][0]
+        command = " ".join([*container.get("command", []), *container.get("args", [])])
         return Cell(f"a Job per image runs `{command}`; the Deployment rolls only after it succeeds",
-                    (label(job), label(deployment)), ("seed_archive",))
+                    (label(job), label(deployment)), ("app_dir",))
     return None
 
 
@@ -158,7 +170,7 @@ def health_checks(plan: Plan) -> Cell | None:
     deployment = first(plan, t.DEPLOYMENT)
     if deployment:
         container = _web_container(deployment)
-        probes = {kind: container[f"{kind}Probe"]["httpGet"]["path"]
+        probes = {kind: container[f"{kind}Probe"].get("httpGet", {}).get("path", "(TCP connect)")
                   for kind in ("startup", "liveness", "readiness") if f"{kind}Probe" in container}
         if probes.keys() >= {"liveness", "readiness"}:
             return Cell(", ".join(f"{kind} probe {path}" for kind, path in probes.items())
@@ -166,12 +178,28 @@ def health_checks(plan: Plan) -> Cell | None:
     return None
 
 
+def hardening(plan: Plan) -> Cell | None:
+    """The app containers' hardening, and what the app's contract relaxed (paasport.read_only_root, writable_paths)."""
+    deployment = first(plan, t.DEPLOYMENT)
+    if deployment is None:
+        return None
+    container = _web_container(deployment)
+    context = container.get("securityContext", {})
+    relaxed = [] if context.get("readOnlyRootFilesystem") else [
+        "RELAXED: the root filesystem is writable (app.json paasport.read_only_root: false; Checkov CKV_K8S_22)"]
+    writable = [m["mountPath"] for m in container.get("volumeMounts", [])]
+    return Cell("non-root UID, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, no "
+                f"service-account token; writable: {', '.join(writable)}" + "".join(f"; {r}" for r in relaxed),
+                (label(deployment),), ("app_dir",))
+
+
 def graceful_shutdown(plan: Plan) -> Cell | None:
     deployment = first(plan, t.DEPLOYMENT)
     if deployment is None:
         return None
     container = _web_container(deployment)
-    stop = shutdown([*container.get("command", []), *container.get("args", [])] or image_command())
+    directory = app_dir(plan)
+    stop = shutdown([*container.get("command", []), *container.get("args", [])] or image_command(directory), directory)
     grace = inputs(deployment)["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
     if stop and stop.seconds < grace:
         return Cell(f"SIGTERM, SIGKILL {grace} s later; {stop.server} stops accepting and finishes requests within "
@@ -189,11 +217,12 @@ def logs(plan: Plan) -> Cell | None:
 
 def metrics(plan: Plan) -> Cell | None:
     deployment = first(plan, t.DEPLOYMENT)
-    if deployment and (inputs(deployment)["spec"]["template"]["metadata"].get("annotations") or {}).get(
-            "prometheus.io/scrape") == "true":
+    annotations = (inputs(deployment)["spec"]["template"]["metadata"].get("annotations") or {}) if deployment else {}
+    if annotations.get("prometheus.io/scrape") == "true":
         chart = _chart(plan)
         exporter = chart and chart[1]["values"].get("metrics", {}).get("enabled")
-        return Cell("the app's /metrics (requests, latency, DB pool), scraped through prometheus.io/* pod annotations"
+        return Cell(f"the app's {annotations.get('prometheus.io/path', '/metrics')} (app.json paasport.metrics_path), "
+                    "scraped through prometheus.io/* pod annotations"
                     + ("; PostgreSQL exporter" if exporter else "; PostgreSQL exporter off"),
                     (label(deployment), *([label(chart[0])] if exporter else [])), ("postgres_metrics",))
     return None

@@ -16,8 +16,9 @@ from offline import plan as offline_plan
 from offline import types as t
 
 
-def test_app_context_is_the_app_directory_seen_from_the_program_directory():
-    assert (paths.PROGRAM_DIR / paths.APP_CONTEXT).resolve() == paths.APP_DIR
+def test_app_context_is_the_app_directory_seen_from_the_program_directory(tmp_path):
+    assert paths.context(paths.APP_DIR) == "../app"
+    assert (paths.PROGRAM_DIR / paths.context(tmp_path)).resolve() == tmp_path.resolve()
 
 
 @pytest.mark.parametrize(("stack", "overrides", "refused"), [
@@ -27,12 +28,12 @@ def test_app_context_is_the_app_directory_seen_from_the_program_directory():
 def test_a_provider_path_that_does_not_exist_from_the_program_directory_fails_the_plan(
         monkeypatch, stack, overrides, refused):
     # "app", relative to the project root, is what the program handed the providers before it moved into infra/;
-    # from infra/, where docker-build runs, it names nothing. Every module that took the value gets the old one
+    # from infra/, where docker-build runs, it names nothing. Every module that took `context` gets the old rule
     # (infra.k8s and infra.heroku, imported above, have imported them all).
-    assert {infra.k8s.image.APP_CONTEXT, infra.heroku.registry.APP_CONTEXT} == {paths.APP_CONTEXT}
+    assert {infra.k8s.image.context, infra.heroku.registry.context} == {paths.context}
     for name, module in list(sys.modules.items()):
-        if (name == "infra" or name.startswith("infra.")) and hasattr(module, "APP_CONTEXT"):
-            monkeypatch.setattr(module, "APP_CONTEXT", "app")
+        if (name == "infra" or name.startswith("infra.")) and hasattr(module, "context"):
+            monkeypatch.setattr(module, "context", lambda directory: directory.name)
     with pytest.raises(offline_plan.ProviderCheckError) as caught:
         offline_plan.run(stack, list(overrides))
     assert refused in str(caught.value)

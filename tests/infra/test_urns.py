@@ -168,15 +168,18 @@ BEFORE = {
     ],
 }
 # What the stacks create since, each on purpose: the ACME Issuer and its challenge route (issue 10, item 7); the
-# wait for the Build's release phase and the ACM step after the formation (the Heroku release work).
+# wait for the Build's release phase and the ACM step after the formation (the Heroku release work); the Secret
+# that gives the app Heroku's DATABASE_URL on k8s (issue 19, the app contract; the chart's own Secret is untouched).
+DATABASE_URL = K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-database-url"
 ADDED = {
-    "k8s": [],
+    "k8s": [DATABASE_URL],
     "k8s-full": [
+        DATABASE_URL,
         K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
         K8S + "paasport:tls:Tls$kubernetes:core/v1:Service::paasport-acme-challenge",
         K8S + "paasport:tls:Tls$kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",
     ],
-    "k8s-hpa-off": [],
+    "k8s-hpa-off": [DATABASE_URL],
     "heroku-build": [
         HEROKU + "paasport:heroku_build:HerokuBuild$pulumi-python:dynamic/heroku:BuildRelease::paasport-release",
         HEROKU + "paasport:heroku_domain:CustomDomain$pulumi-python:dynamic/heroku:AppAcm::paasport-acm",
@@ -208,7 +211,7 @@ def test_the_removed_cluster_issuer_is_replaced_by_the_stacks_own_issuer_and_cha
     (cluster_issuer,) = REMOVED["k8s-full"]
     now = urns("k8s-full")
     assert cluster_issuer not in now
-    assert [u.rsplit("$", 1)[1] for u in ADDED["k8s-full"]] == [
+    assert [u.rsplit("$", 1)[1] for u in ADDED["k8s-full"][1:]] == [
         "kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
         "kubernetes:core/v1:Service::paasport-acme-challenge",
         "kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",

@@ -30,6 +30,7 @@ PROMISED = {
     "Horizontal scaling": (True, False),
     "Autoscaling": (True, False),
     "Health checks": (True, False),
+    "Hardened app containers": (True, False),
     "Graceful shutdown": (True, True),
     "Logs": (True, True),
     "Metrics": (True, True),
@@ -164,7 +165,8 @@ def test_the_readme_shows_the_current_table():
 def test_each_row_has_a_kubernetes_detector_and_heroku_ones_where_the_platform_can_provide_it():
     assert all(c.detectors.keys() >= {"k8s"} for c in parity.CAPABILITIES)
     never_on_heroku = {c.name for c in parity.CAPABILITIES if "heroku" not in c.detectors}
-    assert never_on_heroku == {"Autoscaling", "Health checks", "Network isolation of the DB"}
+    assert never_on_heroku == {"Autoscaling", "Health checks", "Hardened app containers",
+                               "Network isolation of the DB"}
     for module in (k8s_detectors, heroku_detectors):  # no detector left over, unused
         public = {name for name, value in vars(module).items()
                   if callable(value) and not name.startswith("_") and value.__module__ == module.__name__}
@@ -206,11 +208,11 @@ def test_the_shutdown_timeout_is_read_from_the_server_the_app_runs(monkeypatch, 
 
 
 def test_the_graceful_shutdown_cells_follow_the_servers_timeout(monkeypatch):
-    monkeypatch.setattr(k8s_detectors, "shutdown", lambda command: parity_cells.Shutdown("granian", 30, "app/x.py"))
-    monkeypatch.setattr(heroku_detectors, "shutdown", lambda command: parity_cells.Shutdown("granian", 30, "app/x.py"))
+    monkeypatch.setattr(k8s_detectors, "shutdown", lambda *_: parity_cells.Shutdown("granian", 30, "app/x.py"))
+    monkeypatch.setattr(heroku_detectors, "shutdown", lambda *_: parity_cells.Shutdown("granian", 30, "app/x.py"))
     # 30 s is not under the 30 s both platforms give between SIGTERM and SIGKILL: in-flight requests would be killed.
     assert k8s_detectors.graceful_shutdown(k8s_plan()) is None
     assert heroku_detectors.graceful_shutdown(heroku_plan()) is None
-    monkeypatch.setattr(k8s_detectors, "shutdown", lambda command: parity_cells.Shutdown("granian", 29, "app/x.py"))
+    monkeypatch.setattr(k8s_detectors, "shutdown", lambda *_: parity_cells.Shutdown("granian", 29, "app/x.py"))
     assert "granian stops accepting and finishes requests within 29 s (app/x.py)" in (
         k8s_detectors.graceful_shutdown(k8s_plan()).what)

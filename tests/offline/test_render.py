@@ -54,7 +54,8 @@ def test_render_writes_one_file_per_object_including_custom_resources_and_the_ch
         "persistentvolumeclaim-paasport-backup.yaml",
         # the chart's objects, as helm templates them with the stack's values (the exporter adds its Service)
         "poddisruptionbudget-paasport-postgresql.yaml", "poddisruptionbudget-paasport-web.yaml",
-        "secret-paasport-db.yaml", "service-paasport-acme-challenge.yaml", "service-paasport-postgresql-hl.yaml",
+        "secret-paasport-database-url.yaml", "secret-paasport-db.yaml", "service-paasport-acme-challenge.yaml",
+        "service-paasport-postgresql-hl.yaml",
         "service-paasport-postgresql-metrics.yaml", "service-paasport-postgresql.yaml", "service-paasport-web.yaml",
         "serviceaccount-paasport-postgresql.yaml", "statefulset-paasport-postgresql.yaml",
     ]
@@ -64,7 +65,7 @@ def test_render_writes_one_file_per_object_including_custom_resources_and_the_ch
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_core_objects_validate_strictly_against_kubernetes_schemas(rendered, version):
     core = {name: doc for name, doc in documents(rendered).items() if is_core(doc)}
-    assert len(core) == 20
+    assert len(core) == 21  # with the DATABASE_URL Secret (issue 19)
     for name, doc in core.items():
         try:
             kubernetes_validate.validate(doc, version, strict=True)

@@ -122,11 +122,12 @@ def test_web_concurrency_matches_the_dyno_size(size, workers):
 
 
 def test_config_vars_carry_the_app_settings_and_require_tls_to_postgres():
-    config = obj(one(heroku_plan("log_level=warning", "seed_archive=https://example.com/dvd.tar"), APP))["configVars"]
+    config = obj(one(heroku_plan("log_level=warning", 'config_vars={"SEED_ARCHIVE": "https://example.com/dvd.tar"}'),
+                     APP))["configVars"]
     assert config["LOG_LEVEL"] == "warning"
     assert config["PGSSLMODE"] == "require"
-    assert config["SEED_ARCHIVE"] == "https://example.com/dvd.tar"
-    assert config["DB_STATEMENT_TIMEOUT_MS"] == "3000"  # from config_vars in Pulumi.heroku.yaml
+    assert config["SEED_ARCHIVE"] == "https://example.com/dvd.tar"  # a variable of app/app.json's env
+    assert config["FORCE_HTTPS"] == "true"  # app/app.json's value
     assert "DATABASE_URL" not in config  # the add-on attaches it
 
 

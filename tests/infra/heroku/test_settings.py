@@ -8,7 +8,7 @@ from infra.heroku.registry import release_dockerfile
 from infra.settings import ConfigError
 from offline import plan as offline_plan
 from offline import types as t
-from tests.support import APP_DIR, heroku_plan, obj, one
+from tests.support import heroku_plan, obj, one
 
 
 @pytest.mark.parametrize(
@@ -49,6 +49,6 @@ def test_scaling_needs_a_scalable_size_and_eco_needs_no_domain():
     assert not eco.find(t.HEROKU_DOMAIN) and not eco.find(t.APP_ACM)
 
 
-def test_the_registry_release_image_runs_heroku_ymls_release_command():
-    dockerfile = release_dockerfile(APP_DIR / "heroku.yml")
+def test_the_registry_release_image_runs_the_procfiles_release_command():
+    dockerfile = release_dockerfile("python -m actors.seed")
     assert dockerfile.splitlines() == ["ARG WEB_IMAGE", "FROM ${WEB_IMAGE}", 'CMD ["python", "-m", "actors.seed"]']

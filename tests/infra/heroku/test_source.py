@@ -60,7 +60,7 @@ def test_it_honours_dockerignore_and_keeps_what_heroku_reads(tree):
     (tree / "actors" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
     (tree / "notes.txt").write_text("not for the image")
     files = source_files(tree)
-    assert {"heroku.yml", "Dockerfile", "requirements.txt", "actors/seed.py", "actors/serve.py"} <= set(files)
+    assert {"Dockerfile", "requirements.txt", "actors/seed.py", "actors/serve.py"} <= set(files)
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
     assert "notes.txt" not in files
 

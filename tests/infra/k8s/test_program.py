@@ -130,7 +130,8 @@ def test_release_job_runs_the_seed_with_the_new_image_under_a_name_per_image():
     # image is ghcr.io/example/paasport@sha256:1136..., a digest the mocks derive from the image name.
     assert job["metadata"]["name"] == "paasport-release-adb514b0a5"
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    assert container["command"] == ["python", "-m", "actors.seed"]
+    # app/Procfile's `release:` line, as arguments: the image's ENTRYPOINT (if any) stays, as with `docker run`.
+    assert container["args"] == ["python", "-m", "actors.seed"] and "command" not in container
     assert container["image"] == image
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     other = obj(one(k8s_plan("image=ghcr.io/acme/paasport:2.0.0"), t.JOB))

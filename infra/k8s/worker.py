@@ -1,0 +1,70 @@
+"""A worker process type of the app's Procfile: a Deployment without a Service, as Heroku runs a worker dyno.
+
+Nothing routes to a worker (Heroku routes HTTP to web dynos only), so it gets no Service and a NetworkPolicy that
+admits nothing. Its quantity is app.json's `formation.<type>.quantity`; with Dokku's `autoscaling`, a
+HorizontalPodAutoscaler on CPU between `min_quantity` and `max_quantity` owns the replica count instead.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.contract import Process
+from infra.k8s import workload
+from infra.k8s.app_env import AppRuntime
+
+
+def component(process: str) -> str:
+    """The label component of a worker: apart from the stack's own (web, release, backup), DNS-label safe."""
+    return f"worker-{process.lower().replace('_', '-')}"
+
+
+class Worker(pulumi.ComponentResource):
+    """Runs `process` after `after` (the release Job), rolled like web: one new pod before an old one stops."""
+
+    def __init__(self, name: str, *, namespace: pulumi.Input[str], image: pulumi.Input[str], process: Process,
+                 runtime: AppRuntime, pull_secret: pulumi.Input[str] | None, after: list[pulumi.Resource],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("paasport:worker:Worker", f"{name}-{component(process.name)}", None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        full = f"{name}-{component(process.name)}"
+        labels = workload.labels(name, component(process.name))
+        selector = workload.selector(name, component(process.name))
+        meta = {"name": full, "namespace": namespace, "labels": labels}
+        # Heroku's 30 s from SIGTERM to SIGKILL (devcenter.heroku.com/articles/dynos#shutdown).
+        pod = workload.pod_spec([runtime.container(process.name, image, process, command=process.command)],
+                                pull_secret=pull_secret, terminationGracePeriodSeconds=30,
+                                volumes=runtime.volumes())
+        scaling = process.autoscaling
+        self.deployment = k8s.apps.v1.Deployment(
+            full,
+            metadata={**meta, "annotations": {
+                # Checkov reads these: nothing listens in a worker, so there is no HTTP or TCP endpoint to probe.
+                "checkov.io/skip1": "CKV_K8S_8=a worker serves no port (Heroku routes to web only): nothing to probe",
+                "checkov.io/skip2": "CKV_K8S_9=a worker serves no port (Heroku routes to web only): nothing to probe",
+            }},
+            spec={
+                **({} if scaling else {"replicas": process.quantity}),
+                "revisionHistoryLimit": 5,
+                "selector": {"matchLabels": selector},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+        if scaling:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                full, metadata=meta,
+                spec={"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": full},
+                      "minReplicas": scaling.min_quantity, "maxReplicas": scaling.max_quantity,
+                      "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                          "type": "Utilization", "averageUtilization": scaling.cpu_percent}}}]},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
+            )
+        k8s.networking.v1.NetworkPolicy(
+            full, metadata=meta,
+            spec={"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"]}, opts=child,
+        )
+        self.deployment_name: pulumi.Output[str] = self.deployment.metadata.name
+        self.register_outputs({"deployment_name": self.deployment_name})

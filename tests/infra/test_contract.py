@@ -1,0 +1,204 @@
+"""The app contract (infra/contract.py): what it reads from an app's Procfile, app.json and Dockerfile, the one
+message each bad input gets, and the heroku.yml it writes; the expected values are written out here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra import contract
+from infra.settings import ConfigError
+from offline import plan as offline_plan
+from tests.support import APP_DIR
+
+DOCKERFILE = "FROM scratch\nCMD [\"/server\"]\n"
+
+
+def make_app(root: Path, procfile: str | None = "web: ./server --port $PORT\n", app_json: object = None,
+             dockerfile: str | None = DOCKERFILE, **files: str) -> Path:
+    """An app directory with these files (None: the file is absent)."""
+    root.mkdir(parents=True, exist_ok=True)
+    if procfile is not None:
+        (root / "Procfile").write_text(procfile)
+    if dockerfile is not None:
+        (root / "Dockerfile").write_text(dockerfile)
+    if app_json is not None:
+        (root / "app.json").write_text(app_json if isinstance(app_json, str) else json.dumps(app_json, indent=2))
+    for name, text in files.items():
+        (root / name.replace("__", ".")).write_text(text)
+    return root
+
+
+def problems_of(directory: Path) -> list[str]:
+    spec, problems = contract.read(directory, "myapp")
+    assert (spec is None) == bool(problems)
+    return problems
+
+
+def test_the_actors_app_states_its_processes_checks_port_and_database_through_the_contract():
+    spec, problems = contract.read(APP_DIR, "app")
+    assert problems == []
+    assert list(spec.processes) == ["web"]
+    assert spec.web.command == "python -m actors.serve"
+    assert spec.release == "python -m actors.seed"
+    assert spec.web.checks == (
+        contract.Check("startup", "/healthz", 3, 0, 30, 2),
+        contract.Check("liveness", "/healthz", 3, 0, 3, 10),
+        contract.Check("readiness", "/readyz", 3, 0, 3, 5),
+    )
+    assert (spec.port, spec.metrics_path, spec.database, spec.database_env) == (8000, "/metrics", True, {})
+    assert spec.plain_env == {"FORCE_HTTPS": "true"}
+    assert [(v.name, v.required) for v in spec.env] == [("SEED_ARCHIVE", False), ("FORCE_HTTPS", True)]
+    assert (spec.read_only_root, spec.writable_paths, spec.heroku_yml) == (True, (), False)
+
+
+def test_procfile_types_formation_autoscaling_and_env_are_read(tmp_path):
+    app = make_app(tmp_path / "a", procfile="# comment\n\nweb: bundle exec puma -p $PORT\nworker: bundle exec "
+                   "sidekiq\nrelease: bin/rails db:migrate\nclock: bin/clock\n", app_json={
+                       "name": "x", "scripts": {"postdeploy": "x"},
+                       "env": {"SIMPLE": "v", "SECRET_KEY_BASE": {"generator": "secret"},
+                               "OPTIONAL": {"required": False, "description": "d"}},
+                       "formation": {"worker": {"quantity": 2, "size": "Standard-2X", "autoscaling": {
+                           "min_quantity": 1, "max_quantity": 4,
+                           "triggers": [{"name": "c", "type": "cpu", "metadata": {"value": "60"}}]}}},
+                       "addons": [{"plan": "heroku-postgresql:essential-0", "as": "MAIN"}]})
+    spec, problems = contract.read(app)
+    assert problems == []
+    assert list(spec.processes) == ["web", "worker", "clock"]  # web first; release is not a process
+    assert spec.release == "bin/rails db:migrate"
+    worker = spec.processes["worker"]
+    assert (worker.quantity, worker.size, worker.autoscaling) == (2, "standard-2x", contract.Autoscaling(1, 4, 60))
+    assert (spec.processes["clock"].quantity, spec.web.quantity) == (0, 1)  # Dokku's defaults
+    assert [v.name for v in spec.generated] == ["SECRET_KEY_BASE"]
+    assert spec.plain_env == {"SIMPLE": "v"}
+    assert spec.database_env == {"MAIN_URL": "url"}  # Heroku's attachment naming: `as` MAIN sets MAIN_URL
+
+
+# Each bad input of the issue, and the one message it gets: the file, the line or key, and the fix.
+BAD = {
+    "malformed Procfile": (dict(procfile="web: ./server\nthis is not a process line\n"),
+                           "myapp/Procfile line 2: \"this is not a process line\" is not `<type>: <command>`. Fix: "
+                           "write `name: command`"),
+    "missing web": (dict(procfile="worker: ./work\n"),
+                    "myapp/Procfile: has no `web` process (it has worker). Fix: add a `web: <command>` line"),
+    "unknown app.json key": (dict(app_json={"envs": {}}),
+                             "myapp/app.json key 'envs': is not a key of Heroku's app.json schema or Dokku's. "
+                             "Fix: remove it, or correct its name"),
+    "wrong type": (dict(app_json={"formation": {"web": {"quantity": "2"}}}),
+                   "myapp/app.json formation.web.quantity: is \"2\", not a whole number. Fix: write a number"),
+    "health path without /": (dict(app_json={"healthchecks": {"web": [{"type": "readiness", "path": "health"}]}}),
+                              "myapp/app.json healthchecks.web[0].path: is 'health', which does not start with "
+                              "'/'. Fix: write it from the root, e.g. \"/health\""),
+    "worker with a port": (dict(procfile="web: ./s\nworker: ./w\n",
+                                app_json={"formation": {"worker": {"service": {"exposed": True}}}}),
+                           "myapp/app.json formation.worker.service: exposes 'worker', a worker, on a port: only "
+                           "web gets a port"),
+    "worker with an HTTP check": (dict(procfile="web: ./s\nworker: ./w\n", app_json={
+        "healthchecks": {"worker": [{"type": "liveness", "path": "/up", "port": 9000}]}}),
+        "myapp/app.json healthchecks.worker[0]: checks HTTP on a port of 'worker', a worker: only web gets a port"),
+    "invalid JSON": (dict(app_json='{"env": {,}}'),
+                     "myapp/app.json line 1 column 10: is not valid JSON"),
+    "no Dockerfile": (dict(dockerfile=None),
+                      "myapp/Dockerfile: is missing: apps built by buildpacks alone are not supported yet. Fix: "
+                      "add a Dockerfile"),
+    "an add-on neither platform has": (dict(app_json={"addons": ["heroku-redis"]}),
+                                       "myapp/app.json addons[0]: is \"heroku-redis\": the only add-on both "
+                                       "platforms provide is heroku-postgresql"),
+    "an unknown env key": (dict(app_json={"env": {"X": {"valeu": "1"}}}),
+                           "myapp/app.json env.X.valeu: is not a key this format knows. Fix: remove it"),
+    "a formation of a type the Procfile lacks": (dict(app_json={"formation": {"wroker": {"quantity": 1}}}),
+                                                 "myapp/app.json formation.wroker: names a process type the "
+                                                 "Procfile does not declare"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_each_bad_input_gets_one_message_naming_the_file_the_key_or_line_and_the_fix(tmp_path, case):
+    files, expected = BAD[case]
+    problems = problems_of(make_app(tmp_path / "myapp", **files))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(expected), problems[0]
+    assert " Fix: " in problems[0]
+
+
+def _plan_error(stack: str, app: Path, *overrides: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        offline_plan.run(stack, [f"app_dir={app}", *overrides])
+    return [line for line in str(caught.value).splitlines() if line.startswith("  - ")]
+
+
+def test_a_required_variable_without_a_value_stops_the_preview_naming_the_command_that_sets_it(tmp_path):
+    app = make_app(tmp_path / "myapp", app_json={"env": {"API_TOKEN": {"description": "The API's token."}},
+                                                 "addons": ["heroku-postgresql"]})
+    for stack in ("k8s", "heroku"):
+        assert _plan_error(stack, app) == [
+            f"  - paasport:app_dir {app}/app.json env.API_TOKEN: is required (The API's token) and has no value. "
+            f"Fix: run `pulumi config set --stack {stack} --path config_vars.API_TOKEN <value>` (or --secret with "
+            "secret_config_vars), or give it a \"value\" in app.json."]
+    # Given by the stack, it plans.
+    offline_plan.run("heroku", [f"app_dir={app}", 'config_vars={"API_TOKEN": "t"}'])
+
+
+def test_a_size_neither_platform_has_stops_the_preview_on_both(tmp_path):
+    app = make_app(tmp_path / "myapp", app_json={"formation": {"web": {"size": "hobby"}},
+                                                 "addons": ["heroku-postgresql"]})
+    (heroku,) = _plan_error("heroku", app)
+    assert heroku.startswith(f"  - paasport:app_dir {app}/app.json formation.web.size: is 'hobby', which is not a "
+                             "dyno size Heroku has. Fix: use one of eco, basic, standard-1x")
+    (k8s,) = _plan_error("k8s", app)
+    assert "formation.web.size: is 'hobby', which is not a dyno size the k8s stack (which maps Heroku's sizes) " \
+           "has." in k8s
+
+
+def test_an_app_dir_that_is_not_a_directory_names_the_setting(tmp_path):
+    assert _plan_error("k8s", tmp_path / "nowhere") == [
+        f"  - paasport:app_dir is '{tmp_path / 'nowhere'}', which is not a directory (a relative path is from the "
+        "project directory, where Pulumi.yaml is). Fix: in Pulumi.k8s.yaml set `paasport:app_dir: app` (or run "
+        "`pulumi config set --stack k8s app_dir app`)."]
+
+
+def test_the_written_heroku_yml_runs_every_process_of_the_procfile_in_the_built_image(tmp_path):
+    app = make_app(tmp_path / "a", procfile="web: ./server\nrelease: ./migrate && ./seed\nworker: ./work\n",
+                   app_json={"addons": ["heroku-postgresql"]})
+    spec, _ = contract.read(app)
+    assert yaml.safe_load(contract.heroku_yml(spec)) == {
+        "build": {"docker": {"web": "Dockerfile"}},
+        "release": {"image": "web", "command": ["./migrate && ./seed"]},
+        "run": {"web": "./server", "worker": {"command": ["./work"], "image": "web"}},
+    }
+
+
+MAPPING = {"DB_HOST": "host", "DB_PORT": "port", "DB_NAME": "name", "DB_USER": "user", "DB_PASSWORD": "password",
+           "DB_URL": "url"}
+
+
+def _started_env(command: str, database_url: str) -> dict[str, str]:
+    """What a process started by `command` (a heroku.yml run command) sees, run by a real POSIX shell."""
+    out = subprocess.run(["/bin/sh", "-c", command], env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if line.startswith("DB_"))
+
+
+def test_the_heroku_prelude_sets_the_apps_own_variables_from_database_url_at_each_start():
+    command = contract.heroku_command("env", MAPPING)
+    url = "postgres://u1a2:Pw0rdAlnum65@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d8abc"
+    assert _started_env(command, url) == {
+        "DB_HOST": "ec2-1-2-3-4.compute-1.amazonaws.com", "DB_PORT": "5432", "DB_NAME": "d8abc", "DB_USER": "u1a2",
+        "DB_PASSWORD": "Pw0rdAlnum65", "DB_URL": url}
+    # After `heroku pg:credentials:rotate`, Heroku sets a new DATABASE_URL and restarts the dynos: the next start
+    # derives the new values (a config var copied once at deploy would keep the old password).
+    rotated = "postgres://u1a2:NewPass99@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d8abc?sslmode=require"
+    assert _started_env(command, rotated)["DB_PASSWORD"] == "NewPass99"
+    assert _started_env(command, rotated)["DB_NAME"] == "d8abc"
+    # A compound command keeps working behind the prelude (no `exec` in front of it).
+    assert _started_env(contract.heroku_command("true && env", {"DB_USER": "user"}), url) == {"DB_USER": "u1a2"}
+
+
+def test_a_command_without_shell_syntax_runs_without_a_shell():
+    assert contract.argv("python -m actors.serve") == ["python", "-m", "actors.serve"]
+    assert contract.argv("./server --port $PORT") == ["/bin/sh", "-c", "./server --port $PORT"]
+    assert contract.argv("a && b") == ["/bin/sh", "-c", "a && b"]
