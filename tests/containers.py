@@ -10,7 +10,8 @@ API
   made once by mmdebstrap: Debian trixie minbase + python3, python3-venv, ca-certificates, `python` on PATH.
   It covers the Debian userland the real base shares; not the exact CPython build (3.13 from Debian, in /usr,
   instead of python.org's 3.12 in /usr/local).
-- `build_image(context, tag, build_args=None, dockerfile=None) -> Image`: `buildah bud` of `context`'s Dockerfile
+- `build_image(context, tag, build_args=None, dockerfile=None, host_pip_settings=True) -> Image`: `buildah bud`
+  of `context`'s Dockerfile
   (its .dockerignore applies), with PYTHON_IMAGE set to the local base unless `build_args` sets it.
   `Image.mounted()` reads the image's own files (dpkg status, venv) from the host; `Image.added_bytes(base)`.
 - `PostgresServer(binaries=None, tls=False)`: a real PostgreSQL (the host's or pgserver's), listening on all
@@ -30,6 +31,8 @@ API
   database_url)`: the release phase (run to completion) and a web dyno (random $PORT, DYNO=web.1), commands from
   heroku.yml run with `/bin/sh -c`, else the image's CMD; `Container.stop()` then acts as the dyno manager
   (SIGTERM, SIGKILL 30 s later).
+- `load_during_stop(container, url, still_routed_for=...)`: requests lost while the container stops under load,
+  counting those a Service keeps sending for a while after the pod starts terminating.
 - `ContainerSpecError`: a spec this harness (or the platform) cannot run; its message names the field.
 
 Containers share the podman bridge network (a network namespace each, like pods); servers on this host are
@@ -118,7 +121,8 @@ def engine(tool: str, *args: str, check: bool = True, timeout: float = 900,
     result = subprocess.run([tool, *args], env=engine_env(), capture_output=True, text=True, timeout=timeout,
                             errors="replace", **kwargs)
     if check and result.returncode != 0:
-        raise RuntimeError(f"{tool} {shlex.join(args)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
+        raise RuntimeError(f"{tool} {shlex.join(args)} failed ({result.returncode}):\n"
+                           f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
     return result
 
 
@@ -184,12 +188,14 @@ class Image:
 
 
 def build_image(context: Path, tag: str, *, build_args: Mapping[str, str] | None = None,
-                dockerfile: Path | None = None, layers: bool = True) -> Image:
+                dockerfile: Path | None = None, layers: bool = True, host_pip_settings: bool = True) -> Image:
     """`buildah bud` of `context` (its Dockerfile unless `dockerfile`), tagged `tag`; PYTHON_IMAGE defaults to the
-    local base. pip in the build gets this host's CA bundle and pip.conf (a mirror, a proxy) as read-only mounts."""
+    local base. pip in the build gets this host's /etc/ssl/certs and pip.conf (a mirror, a proxy) as read-only
+    mounts, unless `host_pip_settings` is False: a build whose packages write to /etc/ssl/certs (ssl-cert,
+    ca-certificates) needs that."""
     args = {"PYTHON_IMAGE": ensure_base_image(), **(build_args or {})}
     command = ["bud", "--isolation", "chroot", "--network", "host", f"--layers={str(layers).lower()}", "-t", tag]
-    for host_path in ("/etc/ssl/certs", "/etc/pip.conf"):
+    for host_path in ("/etc/ssl/certs", "/etc/pip.conf") if host_pip_settings else ():
         if Path(host_path).exists():
             command += ["--volume", f"{host_path}:{host_path}:ro"]
     for key, value in args.items():
@@ -293,11 +299,14 @@ def postgres_image(major: int) -> Image:
     with tempfile.TemporaryDirectory() as context:
         (Path(context) / "Dockerfile").write_text(
             "ARG PYTHON_IMAGE\nFROM ${PYTHON_IMAGE}\n"
-            f"RUN apt-get update && apt-get install -y --no-install-recommends postgresql-{major} openssl"
-            " && rm -rf /var/lib/apt/lists/*\n"
+            # no main cluster at install (initdb at run time instead), which fails under buildah's chroot
+            "RUN mkdir -p /etc/postgresql-common/createcluster.d"
+            " && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/none.conf"
+            f" && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
+            f" postgresql-{major} openssl && rm -rf /var/lib/apt/lists/*\n"
             f"ENV PATH=/usr/lib/postgresql/{major}/bin:$PATH\n"
         )
-        return build_image(Path(context), tag)
+        return build_image(Path(context), tag, host_pip_settings=False)
 
 
 class PostgresInContainer(_Provisioning):
@@ -505,11 +514,30 @@ class Container:
         raise AssertionError(f"{path} did not answer 200 within {timeout} s:\n{self.logs()[-3000:]}")
 
     # -- stopping
+    def pre_stop(self) -> None:
+        """The container's lifecycle.preStop handler (exec, httpGet or sleep), as the kubelet runs it before
+        SIGTERM, within the grace period (pkg/kubelet/kuberuntime/kuberuntime_container.go, killContainer)."""
+        hook = self.spec.get("lifecycle", {}).get("preStop")
+        if not hook:
+            return
+        if "sleep" in hook:
+            time.sleep(int(hook["sleep"]["seconds"]))
+        elif "exec" in hook:
+            podman("exec", self.name, *hook["exec"]["command"], check=False, timeout=self.grace_seconds)
+        elif "httpGet" in hook:
+            get = hook["httpGet"]
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(self.url(get["port"], get.get("path", "/")), timeout=self.grace_seconds)
+        else:
+            raise ContainerSpecError("lifecycle.preStop: no exec, httpGet or sleep handler")
+
     def stop(self) -> tuple[int, float]:
-        """SIGTERM, then SIGKILL after the grace period (the kubelet's terminationGracePeriodSeconds, or the dyno
-        manager's 30 s); the exit code and the seconds it took."""
+        """preStop (pod containers), SIGTERM, then SIGKILL when the grace period (the kubelet's
+        terminationGracePeriodSeconds, or the dyno manager's 30 s) is over; the exit code and the seconds it took."""
         began = time.monotonic()
-        podman("stop", "-t", str(self.grace_seconds), self.name, timeout=self.grace_seconds + 60)
+        self.pre_stop()
+        left = max(2, round(self.grace_seconds - (time.monotonic() - began)))  # the kubelet's minimum is 2 s
+        podman("stop", "-t", str(left), self.name, timeout=left + 60)
         code = int(self.inspect()["State"]["ExitCode"])
         return code, time.monotonic() - began
 
@@ -723,6 +751,60 @@ def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
     return container
 
 
+@dataclass
+class LoadResult:
+    answered: int  # 2xx answers
+    lost: list[str]  # what each failed request got instead (connection refused or reset, a 5xx)
+
+
+# How long after a pod starts terminating the Service still sends it new connections: the endpoint controller
+# and kube-proxy must see it first; kube-proxy applies changes at most once per --iptables-min-sync-period
+# (default 1 s, kube-proxy reference). A lower bound: real clusters often take longer.
+ENDPOINT_PROPAGATION_SECONDS = 1.0
+
+
+def load_during_stop(container: Container, url: str, *, clients: int = 4,
+                     still_routed_for: float = ENDPOINT_PROPAGATION_SECONDS) -> tuple[LoadResult, int, float]:
+    """Clients GET `url` in a loop; after 1 s of that, `container.stop()`. New requests keep coming for
+    `still_routed_for` seconds after the stop began (0: only those in flight), as a Service or router keeps
+    routing to a terminating backend until it learns of it. Returns what the clients got, the exit code and the
+    seconds the stop took."""
+    import threading
+
+    result = LoadResult(0, [])
+    lock = threading.Lock()
+    stop_sending = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(timeout=30) as http:
+            while not stop_sending.is_set():
+                try:
+                    status = http.get(url).status_code
+                    outcome = None if status < 500 else f"HTTP {status}"
+                except httpx.HTTPError as error:
+                    outcome = f"{type(error).__name__}: {error}"
+                with lock:
+                    if outcome is None:
+                        result.answered += 1
+                    else:
+                        result.lost.append(outcome)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)
+    stopper: dict[str, Any] = {}
+    stopping = threading.Thread(target=lambda: stopper.update(zip(("code", "seconds"), container.stop(),
+                                                                  strict=True)))
+    stopping.start()
+    time.sleep(still_routed_for)
+    stop_sending.set()
+    for thread in threads:
+        thread.join(60)
+    stopping.join(container.grace_seconds + 90)
+    return result, stopper["code"], stopper["seconds"]
+
+
 # ------------------------------------------------------------------------------------------------------ Heroku
 
 def _hosts_and_mounts(hosts: Mapping[str, str] | None, mounts: Mapping[Path, str] | None) -> list[str]:
@@ -750,19 +832,21 @@ def _heroku_args(config_vars: Mapping[str, str], extra: Mapping[str, str],
     return flags, command[1:]
 
 
-def heroku_release(image: Image, heroku_yml: dict, config_vars: Mapping[str, str], database_url: str, *,
+def heroku_release(image: Image, heroku_yml: dict | None, config_vars: Mapping[str, str], database_url: str, *,
                    hosts: Mapping[str, str] | None = None, extra_mounts: Mapping[Path, str] | None = None,
                    timeout: float = 1800) -> tuple[int, str]:
-    """The release phase: heroku.yml's release command in a one-off dyno (DYNO=release.N); exit code, output.
-    `hosts` and `extra_mounts` as for `run_pod_container`."""
-    release = heroku_yml.get("release")
-    if not release or not release.get("command"):
-        raise ContainerSpecError("heroku.yml release.command: none, so Heroku runs no release phase")
-    commands = release["command"]
-    command = " ".join(commands) if isinstance(commands, list) else commands
+    """The release phase in a one-off dyno (DYNO=release.1): heroku.yml's release command, or, with `heroku_yml`
+    None (registry deploys), the release image's own CMD. Its exit code and output. `hosts` and `extra_mounts` as
+    for `run_pod_container`."""
+    command: list[str] = []
+    if heroku_yml is not None:
+        release = heroku_yml.get("release")
+        if not release or not release.get("command"):
+            raise ContainerSpecError("heroku.yml release.command: none, so Heroku runs no release phase")
+        commands = release["command"]
+        command = _heroku_command(" ".join(commands) if isinstance(commands, list) else commands)
     name = _name("release")
-    flags, trailing = _heroku_args(config_vars, {"DATABASE_URL": database_url, "DYNO": "release.1"},
-                                   _heroku_command(command))
+    flags, trailing = _heroku_args(config_vars, {"DATABASE_URL": database_url, "DYNO": "release.1"}, command)
     flags += _hosts_and_mounts(hosts, extra_mounts)
     container = Container(name, image, {})
     try:
