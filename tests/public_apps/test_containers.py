@@ -26,12 +26,8 @@ import pytest
 
 from offline import plan as offline_plan
 from tests import containers
-from tests.public_apps import APPS, EXPECTED, Expected, heroku_side
+from tests.public_apps import EXPECTED, Expected, cases, heroku_side
 from tests.public_apps.test_plans import DEPLOYMENT, HEROKU_APP, JOB, SECRET, k8s
-
-# Until the stacks consume the contract (i19c's next commit), they still plan the actors app: every test here fails,
-# and strictly so, which turns into a failure the moment they pass (remove this mark then).
-pytestmark = pytest.mark.xfail(strict=True, reason="the stacks do not consume infra/contract.py yet (i19c)")
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -111,7 +107,7 @@ def chart_tls(plan: offline_plan.Plan) -> bool:
     return bool(revealed(chart).get("values", {}).get("tls", {}).get("enabled", False))
 
 
-@pytest.mark.parametrize("name", APPS)
+@pytest.mark.parametrize("name", cases("k8s-run"))
 def test_k8s_release_then_web_serves_the_database_page(name: str, app_image, cluster_postgres):
     expected, image, plan = EXPECTED[name], app_image(name), k8s(name)
     cluster = Cluster(plan, cluster_postgres(chart_tls(plan)))
@@ -178,7 +174,7 @@ def heroku_database(heroku_postgres) -> Callable[[str], str]:
     return make
 
 
-@pytest.mark.parametrize("name", APPS)
+@pytest.mark.parametrize("name", cases("heroku-run"))
 def test_heroku_release_then_web_serves_the_database_page(name: str, app_image, heroku_database):
     expected, image, side = EXPECTED[name], app_image(name), heroku_side(name)
     [app] = side.plan.find(HEROKU_APP)
