@@ -5,31 +5,39 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
 - `Dockerfile` (required): the image both platforms run. Apps built by buildpacks alone are refused for now.
 - `Procfile` (required): one `<type>: <command>` per line, `#` comments and blank lines allowed (Heroku,
   devcenter.heroku.com/articles/procfile; Dokku, dokku.com/docs/processes/process-management, which parses it with
-  procfile-util: names of letters, digits, `_` and `-`). `web` is required and is the only type that gets a port
+  procfile-util: names of letters, digits, `_` and `-`, here at most 40 and distinct once lower-cased with `-` for
+  `_`, as Kubernetes names them). `web` is required and is the only type that gets a port
   and HTTP traffic; `release` is the release phase (run once per new image, before the new processes start, and
   a failure stops the rollout); every other type is a worker (Heroku: "any other process type"). Commands are
-  shell commands: `$PORT` and the like are expanded, as Heroku and Dokku do.
+  shell commands: `$PORT` and the like are expanded, as Heroku and Dokku do (on k8s a command without shell syntax
+  runs without a shell, so images without one work); on k8s they replace the image's CMD and keep its ENTRYPOINT.
 - `app.json` (optional): Heroku's schema (devcenter.heroku.com/articles/app-json-schema) with Dokku's extensions
   (dokku.com/docs/appendices/file-formats/app-json). Read keys:
   - `env`: `{NAME: "value"}` or `{NAME: {description, value, required, generator}}`. `required` defaults to
     true (Heroku's default): a variable without `value` or `generator` must then be given by the stack
     (`paasport:config_vars` or `paasport:secret_config_vars`). `generator: "secret"` makes a random secret once
-    (pulumi-random, kept in the stack's state as a secret, the same at every `pulumi up`).
+    (pulumi-random, kept in the stack's state as a secret, the same at every `pulumi up`). The stack's config vars
+    win over app.json's values. DATABASE_URL, PORT and DYNO are refused: both platforms set them. The app's own
+    PGSSLMODE wins over the Heroku stack's `require`.
   - `formation`: `{type: {quantity, size, autoscaling}}`; `size` is a Heroku dyno size (infra.heroku.plans), which
     the k8s stack maps to requests and limits; `autoscaling` is Dokku's (`min_quantity`, `max_quantity`,
     `triggers` of `type: cpu` with `metadata.value`, a CPU percentage). For `web`, the stack's own settings
     (`dyno_size`/`dyno_quantity`, `replicas`/`hpa_*`) decide; app.json's web formation is what they are checked
-    against (a difference is a warning at preview). Quantity defaults: 1 for web, 0 for others (Dokku).
+    against (a difference is a warning at preview). Quantity defaults: 1 for web, 0 for others (Dokku). A worker
+    may not have a port (`service.exposed`, or a check with path or port): Heroku routes HTTP to web only.
   - `healthchecks`: Dokku's, per process type: a list of `{type: startup|liveness|readiness, path, timeout,
-    initialDelay, attempts, wait, port}`. On k8s these are the probes (path -> httpGet.path, timeout ->
-    timeoutSeconds, initialDelay -> initialDelaySeconds, attempts -> failureThreshold, wait -> periodSeconds);
-    Heroku has no probes, which the parity table and a preview warning say. A check without `path` is a TCP check.
+    initialDelay, attempts, wait, httpHeaders}`; defaults are Dokku's CHECKS ones (timeout 30, attempts 5, wait
+    5). On k8s these are the probes (path -> httpGet.path, httpHeaders -> httpGet.httpHeaders, timeout ->
+    timeoutSeconds, initialDelay -> initialDelaySeconds, attempts -> failureThreshold, wait -> periodSeconds); a
+    check without `path` is a TCP check, and a web without checks gets TCP readiness and liveness. Heroku has no
+    probes, which the parity table and a preview warning say. Options with no equivalent are warnings.
   - `addons`: `heroku-postgresql` (a string, `heroku-postgresql:<plan>`, or `{plan, as}`). `as: NAME` also sets
     `NAME_URL` (Heroku's attachment naming). The stack's `postgres_plan` decides the plan.
   - `scripts`, `name`, `description`, `keywords`, `website`, `repository`, `logo`, `success_url`, `stack`,
     `buildpacks`, `environments`, `image`, `cron`: accepted and not used.
   - `paasport`: this project's extension (the only key beyond Heroku's and Dokku's):
-    - `port` (web's PORT on k8s, default 5000, Dokku's; Heroku picks its own and sets PORT);
+    - `port` (web's PORT on k8s, default 5000, Dokku's; 1024 or more, since the pod runs without root or
+      capabilities; Heroku picks its own and sets PORT);
     - `metrics_path` (Prometheus scrape path on k8s; none by default);
     - `writable_paths` (absolute paths the k8s pod mounts an empty writable volume on, besides /tmp);
     - `read_only_root` (default true; false lets an image that writes where it was built run, and the parity
@@ -46,8 +54,12 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
 - `heroku.yml` (optional): used as is for the Heroku build when present; otherwise the stack writes one from the
   Procfile into the build archive.
 
-Every problem names the file, the line or key, and the fix; `read` returns them all, and `infra.settings.load`
-raises them with the stack's other problems as one message at preview.
+Every problem names the file, the line or key, and the fix; `read` returns them all (and the warnings in the
+spec), and `infra.settings.load` raises them with the stack's other problems as one message at preview.
+
+On k8s the app also gets Heroku's runtime contract (infra/k8s/app_env.py): PORT, `DYNO=<type>.<pod name>` (via
+`$(PAASPORT_POD_NAME)`, which the kubelet expands), DATABASE_URL from a Secret with PG* beside it, LOG_LEVEL,
+WEB_CONCURRENCY, X-Forwarded-Proto/-For from Emissary, 30 s from SIGTERM to SIGKILL.
 """
 
 from __future__ import annotations
@@ -62,9 +74,10 @@ from typing import Any
 
 import yaml
 
-PROCESS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+MAX_PROCESS_NAME = 40
 _PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.*)$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+PLATFORM_VARS = ("DATABASE_URL", "PORT", "DYNO")  # Heroku's runtime contract, set on both platforms
 DATABASE_PARTS = ("host", "port", "name", "user", "password", "url")
 CHECK_TYPES = ("startup", "liveness", "readiness")
 DEFAULT_PORT = 5000  # Dokku's PORT for a process it exposes (app.json, formation.service)
@@ -96,6 +109,7 @@ class Check:
     initial_delay_s: int
     attempts: int
     wait_s: int
+    headers: tuple[tuple[str, str], ...] = ()  # Dokku's httpHeaders, sent with the HTTP check
 
 
 @dataclass(frozen=True)
@@ -121,9 +135,6 @@ class Process:
     @property
     def is_web(self) -> bool:
         return self.name == "web"
-
-    def check(self, type_: str) -> Check | None:
-        return next((c for c in self.checks if c.type == type_), None)
 
 
 @dataclass(frozen=True)
@@ -182,6 +193,30 @@ def argv(command: str) -> list[str]:
         except ValueError:
             pass
     return ["/bin/sh", "-c", command]
+
+
+def image_command(directory: Path) -> list[str]:
+    """The image's start command: the Dockerfile's last CMD (exec form as is, shell form as `/bin/sh -c`, as
+    Docker runs it); [] without one."""
+    dockerfile = directory / "Dockerfile"
+    if not dockerfile.is_file():
+        return []
+    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8", errors="replace"))
+    cmds = [line.strip()[4:].strip() for line in text.splitlines() if line.strip().upper().startswith("CMD ")]
+    if not cmds:
+        return []
+    try:
+        value = json.loads(cmds[-1])
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+    except ValueError:
+        pass
+    return ["/bin/sh", "-c", cmds[-1]]
+
+
+def dns_name(process: str) -> str:
+    """A process type as Kubernetes names it (RFC 1123: lower case, '-' for '_')."""
+    return process.lower().replace("_", "-")
 
 
 class _Reader:
@@ -275,6 +310,12 @@ def _procfile(r: _Reader) -> tuple[dict[str, str], dict[str, int]]:
         elif name in commands:
             r.problem("Procfile", f" line {number}", f"process type {name!r} is declared again (first on line "
                       f"{lines[name]})", "keep one line per process type")
+        elif len(name) > MAX_PROCESS_NAME:
+            r.problem("Procfile", f" line {number}", f"process type {name[:20]!r}… is {len(name)} characters long",
+                      f"use at most {MAX_PROCESS_NAME} (on k8s it names a Deployment and a label of at most 63)")
+        elif (same := next((n for n in commands if dns_name(n) == dns_name(name)), None)) is not None:
+            r.problem("Procfile", f" line {number}", f"process type {name!r} names the same Kubernetes objects as "
+                      f"{same!r} (line {lines[same]}): case and '_' are not kept there", "rename one of them")
         else:
             commands[name], lines[name] = command, number
     if commands and "web" not in commands:
@@ -316,6 +357,10 @@ def _env(r: _Reader, raw: Any) -> tuple[EnvVar, ...]:
         if not ENV_NAME.match(name):
             r.problem("app.json", f" {where}", "is not an environment variable name", "use letters, digits and '_'")
             continue
+        if name in PLATFORM_VARS:
+            r.problem("app.json", f" {where}", "is a variable both platforms set themselves (Heroku's runtime "
+                      "contract)", "remove it; to name the database's URL otherwise, use paasport.database_env")
+            continue
         if isinstance(spec, str):
             out.append(EnvVar(name, spec, required=True, generator=""))
             continue
@@ -355,6 +400,9 @@ def _autoscaling(r: _Reader, raw: Any, where: str) -> Autoscaling | None:
     spec = r.object(raw, where, _AUTOSCALING_KEYS, '{"min_quantity": 1, "max_quantity": 3, "triggers": [...]}')
     if not spec:
         return None
+    for key in ("cooldown_period_seconds", "polling_interval_seconds"):
+        if key in spec:
+            r.warn("app.json", f" {where}.{key}", "is ignored: the HorizontalPodAutoscaler uses its own timing")
     low = r.integer(spec, "min_quantity", where, default=1, minimum=1, maximum=1000)
     high = r.integer(spec, "max_quantity", where, default=max(low, 1), minimum=1, maximum=1000)
     if low > high:
@@ -417,6 +465,10 @@ def _checks(r: _Reader, raw: Any, name: str) -> tuple[Check, ...]:
             continue
         if "port" in spec:
             r.warn("app.json", f" {cwhere}.port", "is ignored: checks reach the web process on its PORT")
+        for key in ("uptime", "listening", "scheme", "warn", "onFailure"):
+            if key in spec:
+                r.warn("app.json", f" {cwhere}.{key}", "has no equivalent here and is ignored")
+        headers = _headers(r, spec.get("httpHeaders", []), f"{cwhere}.httpHeaders")
         if "command" in spec or "content" in spec:
             r.warn("app.json", f" {cwhere}", "command and content checks have no equivalent here: the check is "
                    "an HTTP GET of its path (a TCP connect without one)")
@@ -427,8 +479,27 @@ def _checks(r: _Reader, raw: Any, name: str) -> tuple[Check, ...]:
                                       minimum=0, maximum=3600),
             attempts=r.integer(spec, "attempts", cwhere, default=CHECK_DEFAULTS["attempts"], minimum=1, maximum=100),
             wait_s=r.integer(spec, "wait", cwhere, default=CHECK_DEFAULTS["wait"], minimum=1, maximum=3600),
+            headers=headers,
         )
     return tuple(checks[t] for t in CHECK_TYPES if t in checks)
+
+
+def _headers(r: _Reader, raw: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """Dokku's `httpHeaders`: a list of {name, value} (docker-container-healthchecker's format)."""
+    example = '[{"name": "X-Forwarded-Proto", "value": "https"}]'
+    if not isinstance(raw, list):
+        r.problem("app.json", f" {where}", f"is {_kind(raw)}, not a list", f"write {example}")
+        return ()
+    headers = []
+    for index, header in enumerate(raw):
+        header = r.object(header, f"{where}[{index}]", ("name", "value"), '{"name": "...", "value": "..."}')
+        name, value = header.get("name"), header.get("value")
+        if not (isinstance(name, str) and re.match(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", name) and isinstance(value, str)):
+            r.problem("app.json", f" {where}[{index}]", "is not a header name (a token) with a string value",
+                      f"write {example}")
+            continue
+        headers.append((name, value))
+    return tuple(headers)
 
 
 def _addons(r: _Reader, raw: Any) -> tuple[bool, str]:
@@ -546,6 +617,8 @@ def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, lis
             continue
         where = f"formation.{name}"
         spec = r.object(formation.get(name, {}), where, _FORMATION_KEYS, '{"quantity": 1}')
+        if "max_parallel" in spec:
+            r.warn("app.json", f" {where}.max_parallel", "is ignored: rollouts start one new process at a time")
         if name != "web" and isinstance(spec.get("service"), dict) and spec["service"].get("exposed"):
             r.problem("app.json", f" {where}.service", f"exposes {name!r}, a worker, on a port: only web gets a port "
                       "and HTTP (Heroku routes to web dynos only)", f"remove service, or serve {name} as `web`")

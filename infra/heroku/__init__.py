@@ -28,12 +28,13 @@ def app_config_vars(s: Settings) -> dict[str, str]:
     h, app = s.platform_settings, s.app
     spec = app.contract
     return {
+        # Heroku Postgres takes TLS connections only; this makes any libpq client ask for it, unless the app sets
+        # PGSSLMODE itself (node-postgres reads its own values there, e.g. no-verify).
+        **({"PGSSLMODE": "require"} if spec is None or spec.database else {}),
         **(spec.plain_env if spec else {}),
         **app.config_vars,
         "LOG_LEVEL": app.log_level,
         "WEB_CONCURRENCY": str(DYNO_SIZES[h.dyno_size].web_concurrency),
-        # Heroku Postgres takes TLS connections only; this makes any libpq client ask for it.
-        **({"PGSSLMODE": "require"} if spec is None or spec.database else {}),
     }
 
 

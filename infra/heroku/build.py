@@ -8,6 +8,9 @@ waits for that release (`release_id`) with the registry mode's poller (infra/her
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pulumi
 import pulumi.dynamic
 import pulumiverse_heroku as heroku
@@ -15,7 +18,15 @@ import pulumiverse_heroku as heroku
 from infra import contract
 from infra.heroku.release_api import API_URL, BuildReleaseProvider
 from infra.heroku.source import write_archive
-from infra.paths import cache_dir
+from infra.paths import APP_DIR, cache_dir
+
+
+def archive_dir(app_dir: Path) -> Path:
+    """Where the archive of `app_dir` goes: one per stack and app, so plans of two apps on one stack name never
+    rewrite each other's; the project's own app keeps the path it always had (a new path is a new Build)."""
+    if app_dir == APP_DIR:
+        return cache_dir("heroku", pulumi.get_stack())
+    return cache_dir("heroku", pulumi.get_stack(), "apps", hashlib.sha256(str(app_dir).encode()).hexdigest()[:12])
 
 
 class BuildRelease(pulumi.dynamic.Resource, module="heroku", name="BuildRelease"):
@@ -53,8 +64,7 @@ class HerokuBuild(pulumi.ComponentResource):
         # reads it from `path` (absolute: the engine runs providers in infra/) at preview and at build.
         # An app without a heroku.yml of its own gets one written from its Procfile (infra/contract.py).
         extra = {} if spec.heroku_yml else {"heroku.yml": contract.heroku_yml(spec).encode()}
-        source = write_archive(spec.directory, cache_dir("heroku", pulumi.get_stack()) / f"{name}-source.tar.gz",
-                               extra)
+        source = write_archive(spec.directory, archive_dir(spec.directory) / f"{name}-source.tar.gz", extra)
         self.build = heroku.build.Build(
             name,
             app_id=app_id,

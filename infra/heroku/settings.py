@@ -59,6 +59,12 @@ def _check_contract(r: Reader, spec: contract.AppSpec, deploy: str) -> None:
             r.app_problem(f"{spec.shown}/app.json formation.{process.name}.quantity: is {process.quantity}, but "
                               f"{process.size} dynos cannot scale beyond 1. Fix: use quantity 1, or size standard-1x "
                               "or larger.")
+    image = contract.image_command(spec.directory)
+    if deploy == "registry" and image and contract.argv(spec.web.command) not in (image, ["/bin/sh", "-c", " ".join(
+            image)]):
+        r.problem("deploy", f"is 'registry', which runs the image's CMD ({' '.join(image)!r}) for web, but the "
+                            f"app's Procfile says `web: {spec.web.command}`; use the build mode, or make the "
+                            "Dockerfile's CMD the Procfile's web command", "build")
     if deploy == "registry" and (spec.workers or spec.database_env):
         what = ", ".join([*(f"worker {p.name!r}" for p in spec.workers), *(
             ["paasport.database_env"] if spec.database_env else [])])

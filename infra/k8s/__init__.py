@@ -31,6 +31,11 @@ def deploy(s: Settings) -> None:
     k, app = s.platform_settings, s.app
     spec = app.contract
     name = app.name
+    asked = spec.web
+    if asked.autoscaling or asked.quantity != 1:
+        pulumi.log.warn(f"{spec.shown}/app.json formation.web: the stack's replicas and hpa_* settings decide the "
+                        f"web pods ({'an autoscaler' if k.hpa_enabled else k.replicas}), not app.json's "
+                        f"{'autoscaling' if asked.autoscaling else f'quantity {asked.quantity}'}.")
     k8s_provider = provider(k)
     opts = pulumi.ResourceOptions(providers=[k8s_provider]) if k8s_provider else None
 

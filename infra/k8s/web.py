@@ -20,7 +20,9 @@ DEFAULT_CHECKS = (Check("readiness", "", 30, 0, 5, 5), Check("liveness", "", 30,
 def probe(check: Check) -> dict:
     """A Dokku healthcheck as a Kubernetes probe: path -> httpGet (tcpSocket without one), timeout ->
     timeoutSeconds, initialDelay -> initialDelaySeconds, attempts -> failureThreshold, wait -> periodSeconds."""
-    action = {"httpGet": {"path": check.path, "port": "http"}} if check.path else {"tcpSocket": {"port": "http"}}
+    headers = {"httpHeaders": [{"name": n, "value": v} for n, v in check.headers]} if check.headers else {}
+    action = {"httpGet": {"path": check.path, "port": "http", **headers}} if check.path else {
+        "tcpSocket": {"port": "http"}}
     return {**action, **({"initialDelaySeconds": check.initial_delay_s} if check.initial_delay_s else {}),
             "periodSeconds": check.wait_s, "timeoutSeconds": check.timeout_s, "failureThreshold": check.attempts}
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.contract import Process
+from infra.contract import Process, dns_name
 from infra.k8s import workload
 from infra.k8s.app_env import AppRuntime
 
 
 def component(process: str) -> str:
     """The label component of a worker: apart from the stack's own (web, release, backup), DNS-label safe."""
-    return f"worker-{process.lower().replace('_', '-')}"
+    return f"worker-{dns_name(process)}"
 
 
 class Worker(pulumi.ComponentResource):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ast
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra import contract
 from offline import plan as offline_plan
 from offline import types as t
 
@@ -69,14 +69,8 @@ def app_dir(plan: Plan) -> Path:
 
 
 def image_command(directory: Path | None = None) -> list[str]:
-    """The app image's start command: the app's Dockerfile's last CMD, exec form."""
-    dockerfile = (directory or APP_DIR) / "Dockerfile"
-    cmds = [line for line in dockerfile.read_text().splitlines() if line.startswith("CMD ")] \
-        if dockerfile.is_file() else []
-    try:
-        return json.loads(cmds[-1].removeprefix("CMD ")) if cmds else []
-    except ValueError:  # shell form
-        return shlex.split(cmds[-1].removeprefix("CMD "))
+    """The app image's start command: the app's Dockerfile's last CMD."""
+    return contract.image_command(directory or APP_DIR)
 
 
 def heroku_web_command(manifest: dict, directory: Path | None = None) -> list[str]:
@@ -90,6 +84,11 @@ def shutdown(command: list[str], directory: Path | None = None) -> Shutdown | No
     sets it: gunicorn's `graceful_timeout` in its --config file, or `GRACEFUL_TIMEOUT_S` of `python -m actors.serve`
     (granian). None for a server it does not know, or a file without the setting."""
     app = directory or APP_DIR
+    if command[:2] == ["/bin/sh", "-c"] and len(command) == 3:  # a shell command: its words
+        try:
+            command = shlex.split(command[2].removeprefix("exec "))
+        except ValueError:
+            return None
     if any(Path(word).name == "gunicorn" for word in command[:3]):
         conf = command[command.index("--config") + 1] if "--config" in command[:-1] else "gunicorn.conf.py"
         seconds = _literal(app / conf, "graceful_timeout")

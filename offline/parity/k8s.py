@@ -118,7 +118,8 @@ def release_phase(plan: Plan) -> Cell | None:
         "app.kubernetes.io/component") == "release"), None)
     if job and deployment and job.urn in deployment.dependencies:
         container = inputs(job)["spec"]["template"]["spec"]["containers"][0]
-        command = " ".join([*container.get("command", []), *container.get("args", [])])
+        argv = [*container.get("command", []), *container.get("args", [])]
+        command = argv[2] if argv[:2] == ["/bin/sh", "-c"] and len(argv) == 3 else " ".join(argv)
         return Cell(f"a Job per image runs `{command}`; the Deployment rolls only after it succeeds",
                     (label(job), label(deployment)), ("app_dir",))
     return None

@@ -1,4 +1,5 @@
-"""The container contract without a container engine: the Dockerfile and heroku.yml start the app as written.
+"""The container contract without a container engine: the Dockerfile and the heroku.yml the stack writes from
+app/Procfile (infra/contract.py) start the app as written.
 
 What the built image holds, and how it runs on each platform, is in test_image.py (a real builder and runtime).
 """
@@ -42,7 +43,12 @@ def final_stage() -> list[tuple[str, str]]:
 
 
 def heroku_yml() -> dict:
-    return yaml.safe_load((APP_DIR / "heroku.yml").read_text())
+    """The heroku.yml the Heroku build gets: the stack writes it from the app's Procfile."""
+    from infra import contract
+
+    spec, problems = contract.read(APP_DIR)
+    assert problems == []
+    return yaml.safe_load(contract.heroku_yml(spec))
 
 
 def test_dockerfile_passes_hadolint():

@@ -108,6 +108,12 @@ BAD = {
     "an add-on neither platform has": (dict(app_json={"addons": ["heroku-redis"]}),
                                        "myapp/app.json addons[0]: is \"heroku-redis\": the only add-on both "
                                        "platforms provide is heroku-postgresql"),
+    "two types one Kubernetes name": (dict(procfile="web: ./s\nmail_out: ./a\nmail-out: ./b\n"),
+                                      "myapp/Procfile line 3: process type 'mail-out' names the same Kubernetes "
+                                      "objects as 'mail_out' (line 2): case and '_' are not kept there. Fix: rename"),
+    "a header without a value": (dict(app_json={"healthchecks": {"web": [{"path": "/", "httpHeaders": [
+        {"name": "Host"}]}]}}), "myapp/app.json healthchecks.web[0].httpHeaders[0]: is not a header name (a token) "
+        "with a string value. Fix: write [{\"name\": \"X-Forwarded-Proto\", \"value\": \"https\"}]"),
     "an unknown env key": (dict(app_json={"env": {"X": {"valeu": "1"}}}),
                            "myapp/app.json env.X.valeu: is not a key this format knows. Fix: remove it"),
     "a formation of a type the Procfile lacks": (dict(app_json={"formation": {"wroker": {"quantity": 1}}}),
@@ -202,3 +208,27 @@ def test_a_command_without_shell_syntax_runs_without_a_shell():
     assert contract.argv("python -m actors.serve") == ["python", "-m", "actors.serve"]
     assert contract.argv("./server --port $PORT") == ["/bin/sh", "-c", "./server --port $PORT"]
     assert contract.argv("a && b") == ["/bin/sh", "-c", "a && b"]
+
+
+def test_a_stack_that_still_sets_seed_archive_is_told_where_it_went():
+    with pytest.raises(ConfigError) as caught:
+        offline_plan.run("heroku", ["seed_archive=https://example.com/dvd.tar"])
+    assert "  - paasport:seed_archive is no longer read: the app's own variables are set in `config_vars` (its " \
+           "app.json lists them under env). Fix: remove it from Pulumi.heroku.yaml and set the variable in " \
+           "config_vars instead." in str(caught.value).splitlines()
+
+
+def test_the_app_cannot_set_what_the_platforms_set(tmp_path):
+    problems = problems_of(make_app(tmp_path / "myapp", app_json={"env": {"DATABASE_URL": "postgres://x"}}))
+    assert problems == ["myapp/app.json env.DATABASE_URL: is a variable both platforms set themselves (Heroku's "
+                        "runtime contract). Fix: remove it; to name the database's URL otherwise, use "
+                        "paasport.database_env."]
+
+
+def test_the_apps_own_pgsslmode_wins_over_the_heroku_stacks(tmp_path):
+    from tests.support import obj, one
+
+    app = make_app(tmp_path / "node", procfile="web: yarn start\n",
+                   app_json={"env": {"PGSSLMODE": "no-verify"}, "addons": ["heroku-postgresql"]})
+    heroku = offline_plan.run("heroku", [f"app_dir={app}"])
+    assert obj(one(heroku, "heroku:app/app:App"))["configVars"]["PGSSLMODE"] == "no-verify"

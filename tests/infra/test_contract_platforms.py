@@ -28,7 +28,8 @@ APP_JSON = {
     "formation": {"worker": {"quantity": 2, "size": "standard-2x",
                              "autoscaling": {"min_quantity": 2, "max_quantity": 6,
                                              "triggers": [{"type": "cpu", "metadata": {"value": "60"}}]}}},
-    "healthchecks": {"web": [{"type": "readiness", "path": "/up", "timeout": 2, "attempts": 4, "wait": 3},
+    "healthchecks": {"web": [{"type": "readiness", "path": "/up", "timeout": 2, "attempts": 4, "wait": 3,
+                              "httpHeaders": [{"name": "X-Forwarded-Proto", "value": "https"}]},
                              {"type": "liveness", "path": "/live", "initialDelay": 10}]},
     "addons": ["heroku-postgresql"],
     "paasport": {"port": 3000, "writable_paths": ["/app/tmp"], "read_only_root": False,
@@ -73,7 +74,8 @@ def test_k8s_gives_the_web_herokus_runtime_contract(shop):
     assert env["NODE_ENV"] == {"value": "production"} and env["MAIL_FROM"] == {"value": "shop@example.com"}
     assert env["SESSION_SECRET"] == {"valueFrom": {"secretKeyRef": {"name": "paasport-env", "key": "SESSION_SECRET"}}}
     # Dokku's checks as probes; what a check leaves out takes Dokku's defaults (timeout 30, attempts 5, wait 5).
-    assert web["readinessProbe"] == {"httpGet": {"path": "/up", "port": "http"}, "periodSeconds": 3,
+    assert web["readinessProbe"] == {"httpGet": {"path": "/up", "port": "http", "httpHeaders": [
+                                         {"name": "X-Forwarded-Proto", "value": "https"}]}, "periodSeconds": 3,
                                      "timeoutSeconds": 2, "failureThreshold": 4}
     assert web["livenessProbe"] == {"httpGet": {"path": "/live", "port": "http"}, "initialDelaySeconds": 10,
                                     "periodSeconds": 5, "timeoutSeconds": 30, "failureThreshold": 5}
@@ -194,3 +196,59 @@ def test_the_relaxed_hardening_is_valid_kubernetes_and_checkov_reports_it(shop, 
     assert failed == [("CKV_K8S_22", "Deployment.paasport.paasport-web"),
                       ("CKV_K8S_22", "Deployment.paasport.paasport-worker-worker"),
                       ("CKV_K8S_22", "Job.paasport.paasport-release-adb514b0a5")]
+
+
+def test_the_parity_table_is_derived_from_this_apps_contract(shop):
+    from offline import parity
+
+    rows = dict(parity.table({"k8s": plan("k8s", shop), "heroku": plan("heroku", shop)}).rows)
+    checks = rows["Health checks"]["k8s"]
+    assert checks.what.startswith("liveness probe /live, readiness probe /up:")
+    assert "RELAXED: the root filesystem is writable (app.json paasport.read_only_root: false; Checkov CKV_K8S_22)" \
+        in rows["Hardened app containers"]["k8s"].what
+    assert "/app/tmp" in rows["Hardened app containers"]["k8s"].what
+    assert isinstance(rows["Metrics"]["k8s"], parity.Gap)  # the app names no metrics path
+    assert "runs `node migrate.js && node seed.js`" in rows["Data load / release phase"]["k8s"].what
+
+
+def test_what_heroku_cannot_honour_is_a_warning_at_preview(shop):
+    from tests.support import offline_cli
+
+    result = offline_cli("plan", "--stack", "heroku", f"--config=app_dir={shop}", *(f"--config={g}" for g in GIVEN))
+    assert result.returncode == 0, result.stderr
+    assert f"{shop}/app.json healthchecks.web: Heroku's Common Runtime does not probe dynos" in result.stderr
+    assert f"{shop}/app.json formation.worker.autoscaling: Heroku autoscales only web dynos of Performance size " \
+           "and up" in result.stderr
+
+
+def test_what_the_stack_decides_instead_of_app_json_is_a_warning_at_preview(tmp_path):
+    from tests.support import offline_cli
+
+    app = make_app(tmp_path / "scaled", app_json={"formation": {"web": {"quantity": 3, "max_parallel": 2}}})
+    result = offline_cli("plan", "--stack", "k8s", f"--config=app_dir={app}")
+    assert result.returncode == 0, result.stderr
+    assert f"{app}/app.json formation.web: the stack's replicas and hpa_* settings decide the web pods (an " \
+           "autoscaler), not app.json's quantity 3." in result.stderr
+    assert f"{app}/app.json formation.web.max_parallel: is ignored: rollouts start one new process at a time" \
+        in result.stderr
+
+
+def test_registry_mode_refuses_a_procfile_web_the_image_does_not_run(tmp_path):
+    from infra.settings import ConfigError
+
+    app = make_app(tmp_path / "cmd", procfile="web: ./other-server\n")  # the Dockerfile's CMD is ["/server"]
+    with pytest.raises(ConfigError, match=r"paasport:deploy is 'registry', which runs the image's CMD \('/server'\) "
+                                          r"for web, but the app's Procfile says `web: ./other-server`"):
+        offline_plan.run("heroku", [f"app_dir={app}", "deploy=registry"])
+    offline_plan.run("heroku", [f"app_dir={app}"])  # the build mode runs the Procfile's command
+
+
+def test_each_app_gets_its_own_build_archive_so_plans_never_rewrite_each_others(shop, tmp_path):
+    from tests.support import heroku_plan
+
+    actors = obj(one(heroku_plan(), t.HEROKU_BUILD))["source"]["path"]
+    other = obj(one(plan("heroku", shop), t.HEROKU_BUILD))["source"]["path"]
+    assert Path(actors).name == "paasport-source.tar.gz" and Path(actors).parent.name == "heroku"  # as before
+    assert other != actors
+    with tarfile.open(actors, mode="r:gz") as tar:
+        assert "actors/serve.py" in tar.getnames()  # still the actors app after the other app's plan
