@@ -76,10 +76,6 @@ OPEN_DEFECTS: dict[tuple[str, str], str] = {
                                         "the app connects to 127.0.0.1:5432",
     ("heroku-run", "fastapi-pgqueuer"): "Heroku sets only DATABASE_URL and the heroku.yml prelude derives no PG*: "
                                         "pgq install connects to localhost",
-    ("heroku-config", "express-postgres"): "the heroku stack's PGSSLMODE=require overrides app.json's no-verify, "
-                                           "under which node-postgres rejects Heroku's certificate",
-    ("k8s-probe-headers", "django-getting-started"): "app.json healthchecks httpHeaders are dropped, so the probes "
-                                                     "get the app's 301 to https",
 }
 
 
