@@ -75,8 +75,9 @@ class Cluster:
         server.provision(url.username or "", url.password or "", self.database)
         # The Service's DNS name resolves to the server, whose port a Service would map: the URL keeps its host.
         self.hosts = {url.hostname or "": server.container_host}
-        self.env = {"PGPORT": str(server.port),
-                    "DATABASE_URL": url._replace(netloc=f"{url.netloc.rsplit(':', 1)[0]}:{server.port}").geturl()}
+        credentials, _, host_port = url.netloc.rpartition("@")
+        netloc = f"{credentials}@" * bool(credentials) + f"{host_port.rpartition(':')[0] or host_port}:{server.port}"
+        self.env = {"PGPORT": str(server.port), "DATABASE_URL": url._replace(netloc=netloc).geturl()}
 
     def resolved(self, spec: dict[str, Any], variable: str) -> str:
         items = {item["name"]: item for item in spec.get("env", [])}
