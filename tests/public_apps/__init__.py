@@ -1,0 +1,130 @@
+"""Public apps, not written for paasport, planned and run through the app contract (issue 19).
+
+`EXPECTED` is written out from each app's own Procfile and app.json (never read back from the contract reader),
+so the plans are judged against what the app says, not against what the program made of it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from offline import plan as offline_plan
+from tests.support import REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "apps"
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What one app states, in its own words."""
+
+    web: str  # the Procfile's web command
+    release: str | None  # the Procfile's release command
+    workers: dict[str, str] = field(default_factory=dict)  # worker type -> command
+    reads_database_url: bool = True  # else libpq's PG* variables
+    secrets: tuple[str, ...] = ()  # app.json env with generator: secret
+    config: dict[str, str] = field(default_factory=dict)  # app.json env values
+    page: str = "/"  # a page that reads the database
+    page_text: str = ""  # what that page shows
+    headers: dict[str, str] = field(default_factory=dict)  # what the router/ingress adds that the app needs
+
+
+# Three frameworks, two languages; DATABASE_URL read by one, libpq's PG* variables by two; a release command in two,
+# a worker in one.
+EXPECTED: dict[str, Expected] = {
+    "django-getting-started": Expected(
+        web="gunicorn --config gunicorn.conf.py gettingstarted.wsgi",
+        release="./manage.py migrate --no-input",
+        secrets=("DJANGO_SECRET_KEY",),
+        page="/db/", page_text="Page View Report",
+        headers={"X-Forwarded-Proto": "https"},  # with DYNO set it redirects plain http to https
+    ),
+    "express-postgres": Expected(
+        web="yarn start", release=None, reads_database_url=False,
+        config={"PGSSLMODE": "no-verify"},
+        page="/", page_text="The time from the DB is",
+    ),
+    "fastapi-pgqueuer": Expected(
+        web="uvicorn --factory examples.fastapi_usage:create_app --host 0.0.0.0 --port $PORT",
+        release="(pgq verify --expect present || pgq install) && pgq upgrade",
+        workers={"worker": "pgq run examples.consumer:main"},
+        reads_database_url=False,
+        page="/queue-size", page_text="[",
+    ),
+}
+APPS = tuple(EXPECTED)
+
+# Defects of the program these apps found, open on the branch that owns them (/work/notes/i19apps-requests.md).
+# Each such case is a strict xfail: it fails the day the program is fixed, and then its line here must go.
+OPEN_DEFECTS: dict[tuple[str, str], str] = {
+    ("k8s-run", "django-getting-started"): "the k8s PostgreSQL serves no TLS, which the app requires when DYNO is set "
+                                           "(dj_database_url ssl_require=True): 'server does not support SSL'",
+    ("k8s-run", "express-postgres"): "the k8s PostgreSQL serves no TLS, which node-postgres needs for PGSSLMODE="
+                                     "no-verify: 'The server does not support SSL connections'",
+    ("k8s-run", "fastapi-pgqueuer"): "a Procfile command with $PORT runs as sh -c without exec, so SIGTERM stops "
+                                     "at sh: the kubelet kills the web after the 30 s grace period",
+    ("heroku-run", "express-postgres"): "Heroku sets only DATABASE_URL and the heroku.yml prelude derives no PG*: "
+                                        "the app connects to 127.0.0.1:5432",
+    ("heroku-run", "fastapi-pgqueuer"): "Heroku sets only DATABASE_URL and the heroku.yml prelude derives no PG*: "
+                                        "pgq install connects to localhost",
+}
+
+
+def cases(check: str, names: tuple[str, ...] | list[str] = APPS) -> list:
+    """`names` as pytest parameters, each open defect of `check` marked a strict xfail with its reason."""
+    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=OPEN_DEFECTS[(check, name)]))
+            if (check, name) in OPEN_DEFECTS else name for name in names]
+
+# The images' build args: the bases a machine without Docker Hub stands in for.
+NODE_IMAGE_ARG = "NODE_IMAGE"
+
+
+def app_dir(name: str) -> Path:
+    return FIXTURES / name
+
+
+def config_override(name: str) -> str:
+    """The stack setting that points the program at the app, as a user writes it (relative to the project)."""
+    return f"app_dir={app_dir(name).relative_to(REPO)}"
+
+
+@dataclass(frozen=True)
+class HerokuSide:
+    """What the heroku stack would ship for an app: its plan, and the heroku.yml of the archive its Build uploads."""
+
+    plan: offline_plan.Plan
+    heroku_yml: dict[str, Any]
+
+
+def heroku_side(name: str) -> HerokuSide:
+    """Plan the heroku stack for `name` and read heroku.yml from the archive the Build would upload.
+
+    The archive goes to the user's cache, one path per stack, which any other plan of the heroku stack (another
+    test, another checkout on this machine) rewrites: this plan gets a cache of its own."""
+    with tempfile.TemporaryDirectory(prefix="paasport-public-cache-") as cache:
+        saved = os.environ.get("XDG_CACHE_HOME")
+        os.environ["XDG_CACHE_HOME"] = cache
+        try:
+            plan = offline_plan.run("heroku", [config_override(name)])
+            [build] = plan.find("heroku:build/build:Build")
+            archive = Path(offline_plan.reveal(build.inputs)["source"]["path"])
+            assert archive.is_relative_to(cache), f"the Build's archive {archive} is not in XDG_CACHE_HOME"
+            with tarfile.open(fileobj=io.BytesIO(archive.read_bytes()), mode="r:gz") as tar:
+                member = tar.extractfile("heroku.yml")
+                assert member is not None, f"{archive} has no heroku.yml: Heroku would not know how to build {name}"
+                manifest = yaml.safe_load(member.read())
+        finally:
+            if saved is None:
+                os.environ.pop("XDG_CACHE_HOME", None)
+            else:
+                os.environ["XDG_CACHE_HOME"] = saved
+    return HerokuSide(plan, manifest)
