@@ -24,6 +24,16 @@ STATEFUL_TYPES = ("kubernetes:core/v1:Namespace", "kubernetes:helm.sh/v3:Release
                   "random:index/randomPassword:RandomPassword", "kubernetes:core/v1:PersistentVolumeClaim",
                   "heroku:app/app:App", "heroku:addon/addon:Addon")
 STATEFUL_SECRETS = ("paasport-db",)  # the chart's Secret (a new Secret beside it holds DATABASE_URL)
+# The one change to the chart's values since BEFORE (fixtls): PostgreSQL serves TLS with the stack's certificate.
+# An in-place `helm upgrade`, but tls.enabled changes the StatefulSet's pod (an init container, a volume, env), so an
+# existing stack's PostgreSQL restarts once on that `pulumi up` (README, "Settings and later changes").
+CHART = "kubernetes:helm.sh/v3:Release::paasport-postgresql"
+CHART_TLS_VALUES = {
+    "tls": {"enabled": True, "certificatesSecret": "paasport-db-tls", "certFilename": "tls.crt",
+            "certKeyFilename": "tls.key"},
+    # The chart's copy-certs init container runs this image: from PostgreSQL's registry, as the exporter.
+    "volumePermissions": {"image": {"registry": "docker.io", "repository": "bitnamilegacy/os-shell"}},
+}
 APP_REPLACE_ON_CHANGE = ("region", "organization", "space", "internalRouting", "name", "stack")
 
 DUMP = f"""
@@ -68,5 +78,7 @@ def test_the_contract_changes_nothing_that_holds_data(before, case):
         if urn.endswith("heroku:app/app:App::paasport"):
             assert {k: inputs.get(k) for k in APP_REPLACE_ON_CHANGE} == {
                 k: new[urn].get(k) for k in APP_REPLACE_ON_CHANGE}, urn
+        elif urn.endswith(CHART):
+            assert {**inputs, "values": {**inputs["values"], **CHART_TLS_VALUES}} == new[urn], urn
         else:
             assert inputs == new[urn], urn

@@ -183,17 +183,21 @@ BEFORE = {
 }
 # What the stacks create since, each on purpose: the ACME Issuer and its challenge route (issue 10, item 7); the
 # wait for the Build's release phase and the ACM step after the formation (the Heroku release work); the Secret
-# that gives the app Heroku's DATABASE_URL on k8s (issue 19, the app contract; the chart's own Secret is untouched).
+# that gives the app Heroku's DATABASE_URL on k8s (issue 19, the app contract; the chart's own Secret is untouched);
+# PostgreSQL's server certificate, its key and their Secret (fixtls: apps written for Heroku require TLS).
 DATABASE_URL = K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-database-url"
+DB_TLS = [K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-db-tls",
+          K8S + "paasport:database:Database$tls:index/privateKey:PrivateKey::paasport-postgresql-tls",
+          K8S + "paasport:database:Database$tls:index/selfSignedCert:SelfSignedCert::paasport-postgresql-tls"]
 ADDED = {
-    "k8s": [DATABASE_URL],
+    "k8s": [DATABASE_URL, *DB_TLS],
     "k8s-full": [
-        DATABASE_URL,
+        DATABASE_URL, *DB_TLS,
         K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
         K8S + "paasport:tls:Tls$kubernetes:core/v1:Service::paasport-acme-challenge",
         K8S + "paasport:tls:Tls$kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",
     ],
-    "k8s-hpa-off": [DATABASE_URL],
+    "k8s-hpa-off": [DATABASE_URL, *DB_TLS],
     "heroku-build": [
         HEROKU + "paasport:heroku_build:HerokuBuild$pulumi-python:dynamic/heroku:BuildRelease::paasport-release",
         HEROKU + "paasport:heroku_domain:CustomDomain$pulumi-python:dynamic/heroku:AppAcm::paasport-acm",
@@ -288,7 +292,7 @@ def test_the_removed_cluster_issuer_is_replaced_by_the_stacks_own_issuer_and_cha
     (cluster_issuer,) = REMOVED["k8s-full"]
     now = urns("k8s-full")
     assert cluster_issuer not in now
-    assert [u.rsplit("$", 1)[1] for u in ADDED["k8s-full"][1:]] == [
+    assert [u.rsplit("$", 1)[1] for u in ADDED["k8s-full"][1 + len(DB_TLS):]] == [
         "kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
         "kubernetes:core/v1:Service::paasport-acme-challenge",
         "kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",

@@ -66,10 +66,6 @@ APPS = tuple(EXPECTED)
 # Defects of the program these apps found, open on the branch that owns them (/work/notes/i19apps-requests.md).
 # Each such case is a strict xfail: it fails the day the program is fixed, and then its line here must go.
 OPEN_DEFECTS: dict[tuple[str, str], str] = {
-    ("k8s-run", "django-getting-started"): "the k8s PostgreSQL serves no TLS, which the app requires when DYNO is set "
-                                           "(dj_database_url ssl_require=True): 'server does not support SSL'",
-    ("k8s-run", "express-postgres"): "the k8s PostgreSQL serves no TLS, which node-postgres needs for PGSSLMODE="
-                                     "no-verify: 'The server does not support SSL connections'",
     ("k8s-run", "fastapi-pgqueuer"): "a Procfile command with $PORT runs as sh -c without exec, so SIGTERM stops "
                                      "at sh: the kubelet kills the web after the 30 s grace period",
     ("heroku-run", "express-postgres"): "Heroku sets only DATABASE_URL and the heroku.yml prelude derives no PG*: "
