@@ -66,7 +66,8 @@ def chart_values(name: str, settings: K8sSettings, secret_name: pulumi.Input[str
         "tls": {"enabled": True, "certificatesSecret": tls_secret_name,
                 "certFilename": TLS_CERT_KEY, "certKeyFilename": TLS_KEY_KEY},
         "volumePermissions": {"image": {"registry": registry, "repository": f"{prefix}/os-shell"}},
-        "metrics": {"enabled": pg.metrics, "image": {"registry": registry, "repository": f"{prefix}/postgres-exporter"}},
+        "metrics": {"enabled": pg.metrics,
+                    "image": {"registry": registry, "repository": f"{prefix}/postgres-exporter"}},
     }
 
 

@@ -54,8 +54,8 @@ def test_render_writes_one_file_per_object_including_custom_resources_and_the_ch
         "persistentvolumeclaim-paasport-backup.yaml",
         # the chart's objects, as helm templates them with the stack's values (the exporter adds its Service)
         "poddisruptionbudget-paasport-postgresql.yaml", "poddisruptionbudget-paasport-web.yaml",
-        "secret-paasport-database-url.yaml", "secret-paasport-db.yaml", "service-paasport-acme-challenge.yaml",
-        "service-paasport-postgresql-hl.yaml",
+        "secret-paasport-database-url.yaml", "secret-paasport-db-tls.yaml", "secret-paasport-db.yaml",
+        "service-paasport-acme-challenge.yaml", "service-paasport-postgresql-hl.yaml",
         "service-paasport-postgresql-metrics.yaml", "service-paasport-postgresql.yaml", "service-paasport-web.yaml",
         "serviceaccount-paasport-postgresql.yaml", "statefulset-paasport-postgresql.yaml",
     ]
@@ -65,7 +65,7 @@ def test_render_writes_one_file_per_object_including_custom_resources_and_the_ch
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_core_objects_validate_strictly_against_kubernetes_schemas(rendered, version):
     core = {name: doc for name, doc in documents(rendered).items() if is_core(doc)}
-    assert len(core) == 21  # with the DATABASE_URL Secret (issue 19)
+    assert len(core) == 22  # with the DATABASE_URL Secret (issue 19) and PostgreSQL's TLS Secret (fixtls)
     for name, doc in core.items():
         try:
             kubernetes_validate.validate(doc, version, strict=True)
@@ -92,9 +92,13 @@ def test_checkov_finds_no_failed_check(rendered):
 def test_rendered_secrets_are_redacted_unless_asked(rendered, tmp_path):
     secret = documents(rendered)["secret-paasport-db.yaml"]
     assert secret["stringData"] == {"password": "[secret]", "postgres-password": "[secret]"}
+    assert documents(rendered)["secret-paasport-db-tls.yaml"]["stringData"] == {"tls.crt": "[secret]",
+                                                                               "tls.key": "[secret]"}
+    assert not [p.name for p in rendered.iterdir() if "PRIVATE KEY" in p.read_text()]
     plan_cli("--render", str(tmp_path), "--show-secrets")
     shown = documents(tmp_path)["secret-paasport-db.yaml"]["stringData"]
     assert shown["password"].startswith("plan-") and shown["password"] != shown["postgres-password"]
+    assert "PRIVATE KEY" in documents(tmp_path)["secret-paasport-db-tls.yaml"]["stringData"]["tls.key"]
 
 
 def test_render_refuses_a_directory_with_an_earlier_render_in_it(rendered):
