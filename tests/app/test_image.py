@@ -383,3 +383,18 @@ def test_a_volume_kind_the_harness_cannot_run_is_named(image: containers.Image):
     pod = {**web, "volumes": [{"name": "tmp", "hostPath": {"path": "/tmp"}}, *web["volumes"][1:]]}
     with pytest.raises(containers.ContainerSpecError, match=r"^volumes\[tmp\]: only emptyDir is supported"):
         containers.run_pod_container(image, pod, "web", secrets=secrets)
+
+
+def test_the_harness_fills_the_downward_api_and_expands_env_as_the_kubelet_does():
+    """kubernetes third_party/forked/golang/expansion: `$(NAME)` of an earlier variable is its value, of an unknown
+    or later one stays as written, `$$` is a `$`; an unclosed reference stays as written."""
+    container = {"env": [{"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                         {"name": "DYNO", "value": "web.$(POD)"},
+                         {"name": "KEPT", "value": "$(LATER) $$(POD) $(POD"},
+                         {"name": "LATER", "value": "x"}]}
+    env = containers.pod_environment(container, secrets={}, pod={"metadata.name": "paasport-web-7d9f-abcde"},
+                                     where="web")
+    assert env == {"POD": "paasport-web-7d9f-abcde", "DYNO": "web.paasport-web-7d9f-abcde",
+                   "KEPT": "$(LATER) $(POD) $(POD", "LATER": "x"}
+    default = containers.pod_environment(container, secrets={}, where="web")  # a pod of the harness's own
+    assert default["POD"] and default["DYNO"] == f"web.{default['POD']}"
