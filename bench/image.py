@@ -30,9 +30,8 @@ import httpx
 from bench.run import CONCURRENCY, WRK_INSTALL, machine
 from devenv import APP_DIR, REPO
 from devenv.postgres import create_actor_table
-from offline import plan as offline_plan
 from tests import containers
-from tests.support import k8s_plan, one
+from tests.support import k8s_plan
 
 BEFORE = REPO / "bench" / "Dockerfile.before"  # app/Dockerfile before the image work (commit 3c53d60)
 RESULTS = REPO / "bench" / "results" / "image.json"
@@ -69,10 +68,9 @@ def memory(container: containers.Container) -> list[dict]:
     return found
 
 
-def start_once(image: containers.Image, pod_spec: dict, secrets: dict, hosts: dict, env: dict) -> dict:
+def start_once(image: containers.Image, cluster: containers.Cluster, web: dict) -> dict:
     """One container start: seconds from `podman run` and from the server's process start to the first 200."""
-    with containers.run_pod_container(image, pod_spec, "web", secrets=secrets, hosts=hosts,
-                                      env_overrides=env) as pod:
+    with cluster.run(image, web) as pod:
         url = pod.url("http", "/readyz")
         deadline = time.monotonic() + 60
         with httpx.Client(timeout=1) as http:
@@ -89,10 +87,8 @@ def start_once(image: containers.Image, pod_spec: dict, secrets: dict, hosts: di
         return {"from_run_s": answered - pod.started_at, "server_s": answered_boot - process_start(pod.pid())}
 
 
-def memory_under_load(image: containers.Image, pod_spec: dict, secrets: dict, hosts: dict, env: dict,
-                      wrk: str) -> dict:
-    with containers.run_pod_container(image, pod_spec, "web", secrets=secrets, hosts=hosts,
-                                      env_overrides=env) as pod:
+def memory_under_load(image: containers.Image, cluster: containers.Cluster, web: dict, wrk: str) -> dict:
+    with cluster.run(image, web) as pod:
         pod.wait_http("http", "/readyz", timeout=60)
         url = pod.url("http", "/api/actors")
         httpx.get(url, timeout=10)
@@ -144,26 +140,18 @@ def run(wrk: str) -> dict:
         "before": containers.build_image(APP_DIR, "localhost/paasport-app:before", dockerfile=BEFORE),
         "now": containers.build_image(APP_DIR, "localhost/paasport-app:bench"),
     }
-    plan = k8s_plan()
-    reveal = lambda value: offline_plan.reveal(value, show_secrets=True)  # noqa: E731
-    pod_spec = reveal(one(plan, "kubernetes:apps/v1:Deployment").inputs)["spec"]["template"]["spec"]
-    secrets = containers.secrets_by_name([reveal(r.inputs) for r in plan.find("kubernetes:core/v1:Secret")])
-    [web] = pod_spec["containers"]
-    env = containers.pod_environment(web, secrets=secrets, pod={}, where="web")
     top = Path(tempfile.mkdtemp(prefix="paasport-image-bench-"))
     try:
         with containers.PostgresServer(top / "data") as server:
-            server.provision(env["PGUSER"], env["PGPASSWORD"], env["PGDATABASE"])
-            admin = server.admin_url(env["PGDATABASE"])
+            # the Service's name and port lead to this server (Cluster: DATABASE_URL and PGPORT where it listens)
+            cluster = containers.Cluster(k8s_plan(), server)
+            admin = server.admin_url(cluster.database)
             create_actor_table(admin, [(f"ACTOR{n}", f"NUMBER{n}") for n in range(1, 201)])
             import psycopg
 
             with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'ALTER TABLE actor OWNER TO "{env["PGUSER"]}"')
-            target = {"pod_spec": pod_spec, "secrets": secrets,
-                      "hosts": {env["PGHOST"]: server.container_host},
-                      # the Service's port 5432 maps to wherever this machine's test server listens
-                      "env": {"PGPORT": str(server.port)}}
+                conn.execute(f'ALTER TABLE actor OWNER TO "{cluster.user}"')
+            target = {"cluster": cluster, "web": cluster.manifest(containers.DEPLOYMENT, "web")}
             # starts alternated, so that a noisy moment on a shared machine hits both images alike
             starts: dict[str, list[dict]] = {name: [] for name in images}
             for round_ in range(1, RUNS + 1):

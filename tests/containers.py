@@ -26,7 +26,10 @@ API
   published on free loopback ports (`Container.port(name_or_number)`). `hosts` maps names (a Service's DNS name)
   to addresses, as cluster DNS would. `Container.probe(kind)` runs its startup/liveness/readiness probe once as
   the kubelet does; `Container.wait_started()` / `wait_ready()` follow the probe's period, timeout and thresholds.
-  `Container.stop()` is the kubelet's SIGTERM with terminationGracePeriodSeconds, then SIGKILL.
+  `Container.stop()` is the kubelet's SIGTERM with terminationGracePeriodSeconds, then SIGKILL. `pod_fields()` is
+  the downward API of one pod; `expand(value, env)` the kubelet's `$(VAR)` expansion (env, command, args).
+- `Cluster(plan, server)`: what a k8s plan gives an app's pods (Secrets, DATABASE_URL and PGPORT pointed at a
+  real server); `.run(image, manifest)`, `.release(image)`.
 - `heroku_release(image, heroku_yml, config_vars, database_url)` and `heroku_web(image, heroku_yml, config_vars,
   database_url)`: the release phase (run to completion) and a web dyno (random $PORT, DYNO=web.1), commands from
   heroku.yml run with `/bin/sh -c`, else the image's CMD; `Container.stop()` then acts as the dyno manager
@@ -57,11 +60,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from devenv.postgres import EmbeddedPostgres, free_port
+from offline import plan as offline_plan
 
 TOOLS = ("buildah", "podman", "runc", "mmdebstrap")
 INSTALL = "apt-get install -y buildah podman runc mmdebstrap"
@@ -88,6 +93,7 @@ KUBE_PROBE_HEADERS = {"User-Agent": "kube-probe/1.33", "Accept": "*/*"}
 # (https://devcenter.heroku.com/articles/dynos#shutdown); a web dyno must bind $PORT within 60 s (R10).
 HEROKU_GRACE_SECONDS = 30
 HEROKU_BOOT_SECONDS = 60
+DEPLOYMENT, JOB, SECRET = "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job", "kubernetes:core/v1:Secret"
 
 
 class ContainerSpecError(Exception):
@@ -615,20 +621,47 @@ def secrets_by_name(secret_objects: list[dict]) -> dict[str, dict[str, str]]:
     return {secret["metadata"]["name"]: _secret_data(secret) for secret in secret_objects}
 
 
-def pod_environment(container: dict, *, secrets: Mapping[str, Mapping[str, str]], pod: Mapping[str, str],
-                    where: str) -> dict[str, str]:
+def pod_fields(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The downward API's values for one pod (fieldPath -> value), as the kubelet fills them: a fresh pod name."""
+    return {"metadata.name": _name("pod"), "metadata.namespace": "default", "status.podIP": "127.0.0.1",
+            "spec.nodeName": "node", "spec.serviceAccountName": "default", **(overrides or {})}
+
+
+def expand(value: str, env: Mapping[str, str]) -> str:
+    """`$(VAR)` references as the kubelet expands them (kubernetes third_party/forked/golang/expansion/expand.go):
+    `$(NAME)` of a defined variable becomes its value, of an undefined one stays as written; `$$` is one `$`."""
+    out, i = [], 0
+    while i < len(value):
+        if value[i] == "$" and i + 1 < len(value):
+            following = value[i + 1]
+            if following == "$":
+                out.append("$")
+                i += 2
+                continue
+            if following == "(":
+                end = value.find(")", i + 2)
+                if end != -1:
+                    name = value[i + 2:end]
+                    out.append(env[name] if name in env else value[i:end + 1])
+                    i = end + 1
+                    continue
+        out.append(value[i])
+        i += 1
+    return "".join(out)
+
+
+def pod_environment(container: dict, *, secrets: Mapping[str, Mapping[str, str]],
+                    pod: Mapping[str, str] | None = None, where: str) -> dict[str, str]:
     """The container's env as the kubelet resolves it: values ($(VAR) expanded), secretKeyRef, the downward API
-    (`pod` maps fieldPath to value, e.g. metadata.name), resourceFieldRef. envFrom is refused, not guessed."""
+    (`pod` maps fieldPath to value, `pod_fields()` by default), resourceFieldRef. envFrom is refused, not guessed."""
     if container.get("envFrom"):
         raise ContainerSpecError(f"{where}.envFrom: not supported by this harness")
+    pod = pod_fields() if pod is None else pod
     env: dict[str, str] = {}
     for index, item in enumerate(container.get("env", [])):
         field_name = f"{where}.env[{index}] ({item['name']})"
         if "value" in item:
-            value = str(item["value"])
-            for name, known in env.items():  # $(VAR) refers to variables defined before it
-                value = value.replace(f"$({name})", known)
-            env[item["name"]] = value
+            env[item["name"]] = expand(str(item["value"]), env)  # $(VAR) refers to variables defined before it
             continue
         source = item.get("valueFrom", {})
         if "secretKeyRef" in source:
@@ -681,8 +714,7 @@ def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
         raise ContainerSpecError(f"containers: no container named {container_name!r} (has {sorted(containers)})")
     spec = containers[container_name]
     where = f"containers[{container_name}]"
-    pod = {"metadata.name": _name("pod"), "metadata.namespace": "default", "status.podIP": "127.0.0.1",
-           "spec.nodeName": "node", "spec.serviceAccountName": "default", **(pod or {})}
+    pod = pod_fields(pod)
     args: list[str] = []
     env = {**pod_environment(spec, secrets=secrets or {}, pod=pod, where=where), **(env_overrides or {})}
     env.setdefault("HOSTNAME", pod["metadata.name"])  # a pod's hostname is its name
@@ -759,10 +791,11 @@ def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
             port_names[declared["name"]] = int(declared["containerPort"])
 
     # command replaces the image's ENTRYPOINT (and so its CMD), args replace CMD
+    # the kubelet expands $(VAR) in them with the container's env (kubecontainer.ExpandContainerCommandAndArgs)
     command = spec.get("command")
     if command:
-        args += ["--entrypoint", json.dumps(command)]
-    trailing = [str(arg) for arg in spec.get("args", [])]
+        args += ["--entrypoint", json.dumps([expand(str(part), env) for part in command])]
+    trailing = [expand(str(arg), env) for arg in spec.get("args", [])]
     grace = int(pod_spec.get("terminationGracePeriodSeconds", 30))
     name = _name(container_name)
     container = Container(name, image, ports, spec, grace, 0.0, port_names, cleanup)
@@ -774,6 +807,60 @@ def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
     if not detach:
         container.wait(timeout=int(pod_spec.get("activeDeadlineSeconds", 1800)))
     return container
+
+
+class Cluster:
+    """What a k8s plan gives one app's pods: its Secrets, and its database reached on a real server (a
+    `PostgresServer` or `PostgresInContainer`). `plan` is an offline plan (offline/plan.py); the web Deployment and
+    release Job are the ones whose names end in -web and -release."""
+
+    def __init__(self, plan: Any, server: PostgresServer | PostgresInContainer) -> None:
+        self.plan, self.server = plan, server
+        self.secrets = secrets_by_name([_revealed(r) for r in plan.find(SECRET)])
+        web = self.manifest(DEPLOYMENT, "web")["spec"]["template"]["spec"]["containers"][0]
+        url = urlsplit(self.resolved(web, "DATABASE_URL"))
+        self.database, self.user = url.path.lstrip("/"), url.username or ""
+        server.provision(self.user, url.password or "", self.database)
+        # The Service's DNS name resolves to the server, whose port a Service would map: the URL keeps its host.
+        self.hosts = {url.hostname or "": server.container_host}
+        credentials, _, host_port = url.netloc.rpartition("@")
+        netloc = f"{credentials}@" * bool(credentials) + f"{host_port.rpartition(':')[0] or host_port}:{server.port}"
+        self.env = {"PGPORT": str(server.port), "DATABASE_URL": url._replace(netloc=netloc).geturl()}
+
+    def manifest(self, type_: str, process: str) -> dict[str, Any]:
+        found = [r for r in self.plan.find(type_) if r.name.endswith(f"-{process}")]
+        assert len(found) == 1, f"expected one {type_} for {process!r}, found {[r.name for r in self.plan.find(type_)]}"
+        return _revealed(found[0])
+
+    def resolved(self, spec: dict[str, Any], variable: str) -> str:
+        items = {item["name"]: item for item in spec.get("env", [])}
+        assert variable in items, f"the web container has no {variable}"
+        item = items[variable]
+        if "value" in item:
+            return item["value"]
+        ref = item["valueFrom"]["secretKeyRef"]
+        return self.secrets[ref["name"]][ref["key"]]
+
+    @contextlib.contextmanager
+    def run(self, image: Image, manifest: dict[str, Any], *, detach: bool = True,
+            hosts: Mapping[str, str] | None = None, extra_mounts: Mapping[Path, str] | None = None
+            ) -> Iterator[Container]:
+        """One container of `manifest`'s pod; `hosts` and `extra_mounts` add to what the cluster provides."""
+        pod = manifest["spec"]["template"]["spec"]
+        [spec] = pod["containers"]
+        with run_pod_container(image, pod, spec["name"], secrets=self.secrets, hosts={**self.hosts, **(hosts or {})},
+                               env_overrides=self.env, extra_mounts=extra_mounts, detach=detach) as container:
+            yield container
+
+    def release(self, image: Image, **kwargs: Any) -> tuple[int, str]:
+        """The release Job run to completion: its exit code and output."""
+        with self.run(image, self.manifest(JOB, "release"), detach=False, **kwargs) as job:
+            return job.wait(timeout=60), job.logs()
+
+
+def _revealed(registration: Any) -> dict[str, Any]:
+    """A plan registration's inputs with secrets in clear: the values the cluster would hold."""
+    return offline_plan.reveal(registration.inputs, show_secrets=True)
 
 
 @dataclass

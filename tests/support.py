@@ -63,7 +63,11 @@ def metric(text: str, name: str, **labels: str) -> float:
 # --- infra and offline: the Pulumi program under the offline plan's mocks (tests/infra, tests/offline) ------------
 
 import functools  # noqa: E402
+import io  # noqa: E402
 import subprocess  # noqa: E402
+import tarfile  # noqa: E402
+import tempfile  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 import yaml  # noqa: E402
@@ -84,6 +88,39 @@ def k8s_plan(*overrides: str) -> offline_plan.Plan:
 def heroku_plan(*overrides: str) -> offline_plan.Plan:
     """The heroku stack's plan with `KEY=VALUE` overrides (cached: the program is deterministic)."""
     return offline_plan.run("heroku", list(overrides))
+
+
+@dataclass(frozen=True)
+class HerokuSide:
+    """What the heroku stack would ship for an app: its plan, and the heroku.yml of the archive its Build uploads."""
+
+    plan: offline_plan.Plan
+    heroku_yml: dict[str, Any]
+
+
+def heroku_shipped(*overrides: str) -> HerokuSide:
+    """Plan the heroku stack with `KEY=VALUE` overrides and read heroku.yml from the archive its Build would upload.
+
+    The archive goes to the user's cache, one path per stack, which any other plan of the heroku stack (another
+    test, another checkout on this machine) rewrites: this plan gets a cache of its own."""
+    with tempfile.TemporaryDirectory(prefix="paasport-public-cache-") as cache:
+        saved = os.environ.get("XDG_CACHE_HOME")
+        os.environ["XDG_CACHE_HOME"] = cache
+        try:
+            plan = offline_plan.run("heroku", list(overrides))
+            [build] = plan.find("heroku:build/build:Build")
+            archive = Path(offline_plan.reveal(build.inputs)["source"]["path"])
+            assert archive.is_relative_to(cache), f"the Build's archive {archive} is not in XDG_CACHE_HOME"
+            with tarfile.open(fileobj=io.BytesIO(archive.read_bytes()), mode="r:gz") as tar:
+                member = tar.extractfile("heroku.yml")
+                assert member is not None, f"{archive} has no heroku.yml: Heroku would not know how to build the app"
+                manifest = yaml.safe_load(member.read())
+        finally:
+            if saved is None:
+                os.environ.pop("XDG_CACHE_HOME", None)
+            else:
+                os.environ["XDG_CACHE_HOME"] = saved
+    return HerokuSide(plan, manifest)
 
 
 def one(plan: offline_plan.Plan, type_: str, name: str | None = None) -> offline_plan.Registration:

@@ -24,15 +24,15 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-import yaml
 
 from devenv.postgres import bin_dir
+from infra import contract
 from infra.heroku.registry import release_dockerfile
 from offline import plan as offline_plan
 from tests import containers
-from tests.support import APP_DIR, DVDRENTAL_TAR, heroku_plan, k8s_plan, one
+from tests.support import APP_DIR, DVDRENTAL_TAR, HerokuSide, heroku_shipped, k8s_plan, one
 
-ARCHIVE_HOST = "archive.test"  # the host of the stack's seed_archive URL, served from this machine
+ARCHIVE_HOST = "archive.test"  # the host of the SEED_ARCHIVE URL a user sets in config_vars, served from here
 # Debian's CA bundle path, which Python's ssl reads on both bases: the test CA stands for the public CAs there.
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # What a runtime image must not carry: compilers, fetchers, remote shells, package installers, and perl (only
@@ -121,11 +121,6 @@ def k8s_objects(*overrides: str) -> tuple[dict, dict, dict[str, dict[str, str]]]
     return web, job, secrets
 
 
-def plain_env(pod_spec: dict, container: str, secrets: dict[str, dict[str, str]]) -> dict[str, str]:
-    [spec] = [c for c in pod_spec["containers"] if c["name"] == container]
-    return containers.pod_environment(spec, secrets=secrets, pod={}, where=container)
-
-
 def counts(url: str) -> tuple[int, int, int]:
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT (SELECT count(*) FROM actor), (SELECT count(*) FROM film), "
@@ -167,24 +162,17 @@ def test_the_image_runs_as_its_numeric_unprivileged_user(image: containers.Image
 @pytest.fixture(scope="module")
 def k8s_loaded(image: containers.Image, postgres17: containers.PostgresInContainer,
                archive_site: tuple[int, Path]) -> dict:
-    """The release Job's container run to completion against PostgreSQL 17, with the seed_archive URL a user sets;
-    what it printed, and what a second run printed."""
+    """The release Job's container run to completion against PostgreSQL 17, with the SEED_ARCHIVE URL a user sets
+    in config_vars; what it printed, and what a second run printed."""
     port, ca = archive_site
-    web, job, secrets = k8s_objects(f"seed_archive=https://{ARCHIVE_HOST}:{port}/dvdrental.tar")
-    env = plain_env(job["template"]["spec"], "release", secrets)
-    postgres17.provision(env["PGUSER"], env["PGPASSWORD"], env["PGDATABASE"])
-    runs = []
-    for _ in range(2):
-        with containers.run_pod_container(
-            image, job["template"]["spec"], "release", secrets=secrets, detach=False,
-            hosts={env["PGHOST"]: postgres17.container_host, ARCHIVE_HOST: postgres17.container_host},
-            # the Service maps its port 5432 to the server; this one listens where the test could bind it
-            env_overrides={"PGPORT": str(postgres17.port)},
-            extra_mounts={ca: CA_BUNDLE},  # the archive host's CA, as a public CA is in the image's bundle
-        ) as job_container:
-            runs.append((job_container.inspect()["State"]["ExitCode"], job_container.logs()))
-    url = postgres17.admin_url(env["PGDATABASE"])
-    return {"runs": runs, "url": url, "web": web, "secrets": secrets, "env": env, "counts": counts(url)}
+    seed = json.dumps({"SEED_ARCHIVE": f"https://{ARCHIVE_HOST}:{port}/dvdrental.tar"})
+    # The Service's name and port lead to this server (Cluster: DATABASE_URL and PGPORT where it listens).
+    cluster = containers.Cluster(k8s_plan(f"config_vars={seed}"), postgres17)
+    runs = [cluster.release(image, hosts={ARCHIVE_HOST: postgres17.container_host},
+                            extra_mounts={ca: CA_BUNDLE})  # the archive host's CA, as a public CA is in the bundle
+            for _ in range(2)]
+    url = postgres17.admin_url(cluster.database)
+    return {"runs": runs, "url": url, "cluster": cluster, "counts": counts(url)}
 
 
 def test_the_release_job_loads_the_archive_then_changes_nothing(k8s_loaded: dict):
@@ -199,11 +187,8 @@ def test_the_release_job_loads_the_archive_then_changes_nothing(k8s_loaded: dict
 @pytest.fixture
 def web_pod(image: containers.Image, postgres17: containers.PostgresInContainer,
             k8s_loaded: dict) -> Iterator[containers.Container]:
-    env = k8s_loaded["env"]
-    with containers.run_pod_container(
-        image, k8s_loaded["web"], "web", secrets=k8s_loaded["secrets"],
-        hosts={env["PGHOST"]: postgres17.container_host}, env_overrides={"PGPORT": str(postgres17.port)},
-    ) as pod:
+    cluster = k8s_loaded["cluster"]
+    with cluster.run(image, cluster.manifest(containers.DEPLOYMENT, "web")) as pod:
         yield pod
 
 
@@ -230,14 +215,21 @@ def test_the_web_pod_stops_under_load_without_losing_a_request(web_pod: containe
 
 # ------------------------------------------------------------------------------------------------------ Heroku
 
+@functools.cache
+def heroku() -> HerokuSide:
+    """The heroku stack's plan, and the heroku.yml its Build uploads (written from app/Procfile)."""
+    return heroku_shipped()
+
+
 def heroku_yml() -> dict:
-    return yaml.safe_load((APP_DIR / "heroku.yml").read_text())
+    return heroku().heroku_yml
 
 
 def heroku_config_vars() -> dict[str, str]:
-    """The config vars the heroku stack sets on the app (its App's configVars), from its plan."""
-    inputs = offline_plan.reveal(one(heroku_plan(), "heroku:app/app:App").inputs, show_secrets=True)
-    return {key: str(value) for key, value in inputs["configVars"].items()}
+    """The config vars the heroku stack sets on the app (its App's configVars and sensitiveConfigVars)."""
+    inputs = offline_plan.reveal(one(heroku().plan, "heroku:app/app:App").inputs, show_secrets=True)
+    return {key: str(value) for key, value in {**inputs.get("configVars", {}),
+                                               **inputs.get("sensitiveConfigVars", {})}.items()}
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +282,9 @@ def test_heroku_registry_release_image_runs_the_release_command(
         image: containers.Image, heroku_postgres: containers.PostgresServer | containers.PostgresInContainer,
         tmp_path: Path):
     """deploy=registry: the release image the program generates (its CMD is the release phase)."""
-    (tmp_path / "Dockerfile").write_text(release_dockerfile(APP_DIR / "heroku.yml"))
+    spec, problems = contract.read(APP_DIR)
+    assert problems == []
+    (tmp_path / "Dockerfile").write_text(release_dockerfile(spec.release))  # as RegistryRelease writes it
     release = containers.build_image(tmp_path, "localhost/paasport-app-release:test",
                                      build_args={"WEB_IMAGE": image.id})
     heroku_postgres.provision("registry_user", "registry-password", "registry_db")
@@ -379,7 +373,7 @@ def test_a_secret_the_plan_lacks_is_named_by_its_env_field():
     web, _, secrets = k8s_objects()
     [container] = web["containers"]
     with pytest.raises(containers.ContainerSpecError) as refused:
-        containers.pod_environment(container, secrets={name: {} for name in secrets}, pod={}, where="web")
+        containers.pod_environment(container, secrets={name: {} for name in secrets}, where="web")
     assert re.fullmatch(r"web\.env\[\d+\] \(PGPASSWORD\)\.valueFrom\.secretKeyRef: no key 'password' in Secret "
                         r"'paasport-db': the kubelet would not start the container", str(refused.value))
 
@@ -389,3 +383,18 @@ def test_a_volume_kind_the_harness_cannot_run_is_named(image: containers.Image):
     pod = {**web, "volumes": [{"name": "tmp", "hostPath": {"path": "/tmp"}}, *web["volumes"][1:]]}
     with pytest.raises(containers.ContainerSpecError, match=r"^volumes\[tmp\]: only emptyDir is supported"):
         containers.run_pod_container(image, pod, "web", secrets=secrets)
+
+
+def test_the_harness_fills_the_downward_api_and_expands_env_as_the_kubelet_does():
+    """kubernetes third_party/forked/golang/expansion: `$(NAME)` of an earlier variable is its value, of an unknown
+    or later one stays as written, `$$` is a `$`; an unclosed reference stays as written."""
+    container = {"env": [{"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                         {"name": "DYNO", "value": "web.$(POD)"},
+                         {"name": "KEPT", "value": "$(LATER) $$(POD) $(POD"},
+                         {"name": "LATER", "value": "x"}]}
+    env = containers.pod_environment(container, secrets={}, pod={"metadata.name": "paasport-web-7d9f-abcde"},
+                                     where="web")
+    assert env == {"POD": "paasport-web-7d9f-abcde", "DYNO": "web.paasport-web-7d9f-abcde",
+                   "KEPT": "$(LATER) $(POD) $(POD", "LATER": "x"}
+    default = containers.pod_environment(container, secrets={}, where="web")  # a pod of the harness's own
+    assert default["POD"] and default["DYNO"] == f"web.{default['POD']}"

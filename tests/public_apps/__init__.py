@@ -6,19 +6,12 @@ so the plans are judged against what the app says, not against what the program 
 
 from __future__ import annotations
 
-import io
-import os
-import tarfile
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from offline import plan as offline_plan
-from tests.support import REPO
+from tests.support import REPO, HerokuSide, heroku_shipped
 
 FIXTURES = REPO / "tests" / "fixtures" / "apps"
 
@@ -93,34 +86,6 @@ def config_override(name: str) -> str:
     return f"app_dir={app_dir(name).relative_to(REPO)}"
 
 
-@dataclass(frozen=True)
-class HerokuSide:
-    """What the heroku stack would ship for an app: its plan, and the heroku.yml of the archive its Build uploads."""
-
-    plan: offline_plan.Plan
-    heroku_yml: dict[str, Any]
-
-
 def heroku_side(name: str) -> HerokuSide:
-    """Plan the heroku stack for `name` and read heroku.yml from the archive the Build would upload.
-
-    The archive goes to the user's cache, one path per stack, which any other plan of the heroku stack (another
-    test, another checkout on this machine) rewrites: this plan gets a cache of its own."""
-    with tempfile.TemporaryDirectory(prefix="paasport-public-cache-") as cache:
-        saved = os.environ.get("XDG_CACHE_HOME")
-        os.environ["XDG_CACHE_HOME"] = cache
-        try:
-            plan = offline_plan.run("heroku", [config_override(name)])
-            [build] = plan.find("heroku:build/build:Build")
-            archive = Path(offline_plan.reveal(build.inputs)["source"]["path"])
-            assert archive.is_relative_to(cache), f"the Build's archive {archive} is not in XDG_CACHE_HOME"
-            with tarfile.open(fileobj=io.BytesIO(archive.read_bytes()), mode="r:gz") as tar:
-                member = tar.extractfile("heroku.yml")
-                assert member is not None, f"{archive} has no heroku.yml: Heroku would not know how to build {name}"
-                manifest = yaml.safe_load(member.read())
-        finally:
-            if saved is None:
-                os.environ.pop("XDG_CACHE_HOME", None)
-            else:
-                os.environ["XDG_CACHE_HOME"] = saved
-    return HerokuSide(plan, manifest)
+    """The heroku stack's plan for `name`, and the heroku.yml of the archive its Build would upload."""
+    return heroku_shipped(config_override(name))

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import secrets as random_secrets
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -27,7 +25,7 @@ import pytest
 from offline import plan as offline_plan
 from tests import containers
 from tests.public_apps import EXPECTED, Expected, cases, heroku_side
-from tests.public_apps.test_plans import DEPLOYMENT, HEROKU_APP, JOB, SECRET, k8s
+from tests.public_apps.test_plans import DEPLOYMENT, HEROKU_APP, k8s
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -35,12 +33,6 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 def revealed(registration: offline_plan.Registration) -> dict[str, Any]:
     """A registration's inputs with secrets in clear: the values the cluster or Heroku would hold."""
     return offline_plan.reveal(registration.inputs, show_secrets=True)
-
-
-def named(plan: offline_plan.Plan, type_: str, process: str) -> dict[str, Any]:
-    found = [r for r in plan.find(type_) if r.name.endswith(f"-{process}")]
-    assert len(found) == 1, f"expected one {type_} for {process!r}, found {[r.name for r in plan.find(type_)]}"
-    return revealed(found[0])
 
 
 def page(container: containers.Container, port: str | int, expected: Expected, timeout: float) -> httpx.Response:
@@ -63,45 +55,6 @@ def page(container: containers.Container, port: str | int, expected: Expected, t
 
 # ------------------------------------------------------------------------------------------------------ Kubernetes
 
-class Cluster:
-    """What the k8s plan gives one app's pods: its Secrets, and its database reached on a real server."""
-
-    def __init__(self, plan: offline_plan.Plan, server: containers.PostgresServer) -> None:
-        self.plan, self.server = plan, server
-        self.secrets = containers.secrets_by_name([revealed(r) for r in plan.find(SECRET)])
-        web = named(plan, DEPLOYMENT, "web")["spec"]["template"]["spec"]["containers"][0]
-        url = urlsplit(self.resolved(web, "DATABASE_URL"))
-        self.database = url.path.lstrip("/")
-        server.provision(url.username or "", url.password or "", self.database)
-        # The Service's DNS name resolves to the server, whose port a Service would map: the URL keeps its host.
-        self.hosts = {url.hostname or "": server.container_host}
-        credentials, _, host_port = url.netloc.rpartition("@")
-        netloc = f"{credentials}@" * bool(credentials) + f"{host_port.rpartition(':')[0] or host_port}:{server.port}"
-        self.env = {"PGPORT": str(server.port), "DATABASE_URL": url._replace(netloc=netloc).geturl()}
-
-    def resolved(self, spec: dict[str, Any], variable: str) -> str:
-        items = {item["name"]: item for item in spec.get("env", [])}
-        assert variable in items, f"the web container has no {variable}"
-        item = items[variable]
-        if "value" in item:
-            return item["value"]
-        ref = item["valueFrom"]["secretKeyRef"]
-        return self.secrets[ref["name"]][ref["key"]]
-
-    @contextmanager
-    def run(self, image: containers.Image, manifest: dict[str, Any], *, detach: bool = True
-            ) -> Iterator[containers.Container]:
-        pod = manifest["spec"]["template"]["spec"]
-        [spec] = pod["containers"]
-        with containers.run_pod_container(image, pod, spec["name"], secrets=self.secrets, hosts=self.hosts,
-                                          env_overrides=self.env, detach=detach) as container:
-            yield container
-
-    def release(self, image: containers.Image) -> tuple[int, str]:
-        with self.run(image, named(self.plan, JOB, "release"), detach=False) as job:
-            return job.wait(timeout=60), job.logs()
-
-
 def chart_tls(plan: offline_plan.Plan) -> bool:
     """Whether the plan's PostgreSQL chart serves TLS (Bitnami's `tls.enabled`)."""
     [chart] = plan.find(HELM_RELEASE)
@@ -111,12 +64,12 @@ def chart_tls(plan: offline_plan.Plan) -> bool:
 @pytest.mark.parametrize("name", cases("k8s-run"))
 def test_k8s_release_then_web_serves_the_database_page(name: str, app_image, cluster_postgres):
     expected, image, plan = EXPECTED[name], app_image(name), k8s(name)
-    cluster = Cluster(plan, cluster_postgres(chart_tls(plan)))
+    cluster = containers.Cluster(plan, cluster_postgres(chart_tls(plan)))
     if expected.release:
         for attempt in ("first", "second"):  # each deploy runs it again: it must succeed on a migrated database
             code, logs = cluster.release(image)
             assert code == 0, f"the {attempt} release Job failed ({code}):\n{logs[-3000:]}"
-    with cluster.run(image, named(plan, DEPLOYMENT, "web")) as web:
+    with cluster.run(image, cluster.manifest(DEPLOYMENT, "web")) as web:
         web.wait_ready() if "readinessProbe" in web.spec else web.wait_started()
         page(web, web.spec["ports"][0]["containerPort"], expected, timeout=120)
         code, seconds = web.stop()
@@ -128,11 +81,11 @@ def test_k8s_worker_works_off_a_job_the_web_enqueued(app_image, cluster_postgres
     """fastapi-pgqueuer: the web enqueues into PostgreSQL, the worker Deployment's container processes it."""
     name = "fastapi-pgqueuer"
     image, plan = app_image(name), k8s(name)
-    cluster = Cluster(plan, cluster_postgres(chart_tls(plan)))
+    cluster = containers.Cluster(plan, cluster_postgres(chart_tls(plan)))
     code, logs = cluster.release(image)
     assert code == 0, logs[-3000:]
-    with cluster.run(image, named(plan, DEPLOYMENT, "web")) as web, \
-            cluster.run(image, named(plan, DEPLOYMENT, "worker")) as worker:
+    with cluster.run(image, cluster.manifest(DEPLOYMENT, "web")) as web, \
+            cluster.run(image, cluster.manifest(DEPLOYMENT, "worker")) as worker:
         web.wait_ready()
         port = web.spec["ports"][0]["containerPort"]
         job_id = httpx.post(web.url(port, "/enqueue"), params={"entrypoint": "fetch", "payload": "from-web"},
