@@ -70,12 +70,6 @@ OPEN_DEFECTS: dict[tuple[str, str], str] = {
                                            "(dj_database_url ssl_require=True): 'server does not support SSL'",
     ("k8s-run", "express-postgres"): "the k8s PostgreSQL serves no TLS, which node-postgres needs for PGSSLMODE="
                                      "no-verify: 'The server does not support SSL connections'",
-    ("k8s-run", "fastapi-pgqueuer"): "a Procfile command with $PORT runs as sh -c without exec, so SIGTERM stops "
-                                     "at sh: the kubelet kills the web after the 30 s grace period",
-    ("heroku-run", "express-postgres"): "Heroku sets only DATABASE_URL and the heroku.yml prelude derives no PG*: "
-                                        "the app connects to 127.0.0.1:5432",
-    ("heroku-run", "fastapi-pgqueuer"): "Heroku sets only DATABASE_URL and the heroku.yml prelude derives no PG*: "
-                                        "pgq install connects to localhost",
 }
 
 
