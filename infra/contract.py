@@ -743,7 +743,17 @@ def database_prelude(mapping: dict[str, str]) -> str:
     }
     split = ('_u="${DATABASE_URL#*://}"; _a="${_u%%@*}"; _r="${_u#*@}"; _h="${_r%%/*}"; _d="${_r#*/}"; ')
     exports = " ".join(f"{name}={parts[part]}" for name, part in sorted(mapping.items()))
-    return f"{split}export {exports}; unset _u _a _r _h _d; "
+    return f"{split}export {exports}; {_PRELUDE_END}"
+
+
+_PRELUDE_END = "unset _u _a _r _h _d; "
+
+
+def procfile_command(command: str) -> str:
+    """The Procfile command a heroku.yml command (`heroku_command`) runs: without the prelude and its `exec`."""
+    if _PRELUDE_END not in command:
+        return command
+    return command.split(_PRELUDE_END, 1)[1].removeprefix("exec ")
 
 
 def heroku_command(command: str, mapping: dict[str, str]) -> str:

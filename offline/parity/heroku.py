@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from infra.contract import procfile_command
 from infra.heroku.features import PREBOOT, RUNTIME_METRICS
 from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS, PRICES_AS_OF, has_continuous_protection, monthly_cost_usd
 from offline import types as t
@@ -62,7 +63,7 @@ def _heroku_yml(build: Registration | None) -> dict:
 
 def _heroku_yml_release(build: Registration) -> str | None:
     command = (_heroku_yml(build).get("release") or {}).get("command")
-    return " ".join(command) if isinstance(command, list) else command
+    return procfile_command(" ".join(command) if isinstance(command, list) else command) if command else None
 
 
 def https(plan: Plan) -> Cell | None:
