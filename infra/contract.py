@@ -249,12 +249,13 @@ _FORWARD_TERM = ('trap \'trap "" TERM; kill -TERM 0 2>/dev/null\' TERM\n'
 def process_argv(command: str) -> list[str]:
     """`command` as the argv of a long-running process (web, workers) on k8s, stopped by SIGTERM to PID 1.
 
-    The kubelet sends SIGTERM to the container's main process only, then SIGKILL after the grace period
-    (kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination); Heroku sends it to every process
-    of the dyno (devcenter.heroku.com/articles/dynos#shutdown). A shell as PID 1 has no default action for
-    SIGTERM (PID 1 ignores signals it does not handle), so `sh -c '<cmd>'` would let the app be killed after 30 s.
-    A simple command therefore replaces the shell (`exec`); a compound one runs under a shell that forwards
-    SIGTERM to it (_FORWARD_TERM). A command without shell syntax runs without a shell, as `argv` does."""
+    The kubelet has the runtime send SIGTERM "to the main process in each container", then KILL after the grace
+    period (kubernetes.io/docs/concepts/workloads/pods/pod-termination/); Heroku's dyno manager sends it to every
+    process of the dyno ("Stopping all processes with SIGTERM", devcenter.heroku.com/articles/dynos#shutdown).
+    A shell as PID 1 has no default action for SIGTERM (PID 1 ignores signals it does not handle), so
+    `sh -c '<cmd>'` would let the app be killed after 30 s. A simple command therefore replaces the shell
+    (`exec`); a compound one runs under a shell that forwards SIGTERM to it (_FORWARD_TERM). A command without
+    shell syntax runs without a shell, as `argv` does."""
     args = argv(command)
     if args[:2] != ["/bin/sh", "-c"]:
         return args
