@@ -11,6 +11,8 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
   a failure stops the rollout); every other type is a worker (Heroku: "any other process type"). Commands are
   shell commands: `$PORT` and the like are expanded, as Heroku and Dokku do (on k8s a command without shell syntax
   runs without a shell, so images without one work); on k8s they replace the image's CMD and keep its ENTRYPOINT.
+  On k8s a web or worker command that needs a shell runs as `sh -c 'exec <cmd>'` when it is one simple command,
+  else under a shell that forwards SIGTERM to it (`process_argv`), since the kubelet signals PID 1 only.
 - `app.json` (optional): Heroku's schema (devcenter.heroku.com/articles/app-json-schema) with Dokku's extensions
   (dokku.com/docs/appendices/file-formats/app-json). Read keys:
   - `env`: `{NAME: "value"}` or `{NAME: {description, value, required, generator}}`. `required` defaults to
@@ -50,7 +52,9 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
       follow a credential rotation (Heroku updates DATABASE_URL and restarts the dynos:
       devcenter.heroku.com/articles/heroku-postgresql-credentials; passwords are alphanumeric there, so the URL
       needs no decoding). This needs `/bin/sh` in the image, and a generated heroku.yml (no heroku.yml of the
-      app's own).
+      app's own). The same prelude sets libpq's PGHOST, PGPORT, PGDATABASE, PGUSER and PGPASSWORD for an app with
+      the add-on (Heroku sets DATABASE_URL only; k8s sets both), unless the app's env sets them; where there is
+      no prelude (registry mode, an app's own heroku.yml), a preview warning and the parity table say so.
 - `heroku.yml` (optional): used as is for the Heroku build when present; otherwise the stack writes one from the
   Procfile into the build archive.
 
@@ -79,6 +83,8 @@ _PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.*)$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 PLATFORM_VARS = ("DATABASE_URL", "PORT", "DYNO")  # Heroku's runtime contract, set on both platforms
 DATABASE_PARTS = ("host", "port", "name", "user", "password", "url")
+# libpq's connection variables (postgresql.org/docs/current/libpq-envars.html) and the parts they are set from.
+LIBPQ_ENV = {"PGHOST": "host", "PGPORT": "port", "PGDATABASE": "name", "PGUSER": "user", "PGPASSWORD": "password"}
 CHECK_TYPES = ("startup", "liveness", "readiness")
 DEFAULT_PORT = 5000  # Dokku's PORT for a process it exposes (app.json, formation.service)
 # Dokku's CHECKS defaults (dokku.com/docs/deployment/zero-downtime-deploys): wait 5 s, timeout 30 s, 5 attempts.
@@ -193,6 +199,69 @@ def argv(command: str) -> list[str]:
         except ValueError:
             pass
     return ["/bin/sh", "-c", command]
+
+
+# Redirections are operators too, but `exec cmd 2>&1` applies them to the exec'd program: still one command.
+_REDIRECTIONS = frozenset(("<", ">", ">>", "<<", ">&", "<&", "<>", ">|"))
+# Words that make the command something other than one program: reserved words, builtins `exec` cannot run.
+_SHELL_WORDS = frozenset(("!", "{", "}", "if", "then", "else", "elif", "fi", "case", "esac", "for", "while", "until",
+                          "do", "done", "in", ".", ":", "alias", "break", "cd", "command", "continue", "eval",
+                          "exit", "export", "readonly", "return", "set", "shift", "source", "times", "trap", "ulimit",
+                          "umask", "unset", "wait"))
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def simple_command(command: str) -> bool:
+    """True when `command` is one program with its arguments and redirections: no control operator (`; & && || |
+    ( )`), reserved word or builtin at top level, no leading `NAME=value`, so `exec <command>` runs the same program.
+
+    Tokenized by shlex in punctuation mode (quotes kept together, operators split from words); anything it cannot
+    read, and a quoted word that is an operator's spelling, counts as compound, which is always safe."""
+    if "\n" in command:
+        return False
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.commenters = ""  # `#` starts a comment only at a word's start; a word with `#` inside must not end here
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return False
+    if not tokens or tokens[0] in _SHELL_WORDS or _ASSIGNMENT.match(tokens[0]):
+        return False
+    return not any(t and set(t) <= set(lexer.punctuation_chars) and t not in _REDIRECTIONS for t in tokens)
+
+
+def exec_form(command: str) -> str:
+    """A simple command (`simple_command`) with `exec` in front, so that it replaces the shell; once only."""
+    return command if shlex.split(command)[0] == "exec" else f"exec {command}"
+
+
+# The compound command runs as sh's child; on SIGTERM, sh (PID 1, which the kubelet alone signals) ignores further
+# TERMs and sends one to its whole process group, as Heroku's dyno manager does to every process of the dyno, then
+# waits for the command to end and exits with its status. The subshell catches TERM (`trap :`; programs it starts
+# get the default action back at exec) so that it outlives its own children, e.g. both ends of a pipeline, while
+# they shut down, instead of dying at once and leaving them to be SIGKILLed when PID 1 exits.
+_FORWARD_TERM = ('trap \'trap "" TERM; kill -TERM 0 2>/dev/null\' TERM\n'
+                 '(trap : TERM\n{command}\n) &\n'
+                 '_p=$!\n'
+                 'while :; do wait "$_p"; _s=$?; kill -0 "$_p" 2>/dev/null || exit "$_s"; done\n')
+
+
+def process_argv(command: str) -> list[str]:
+    """`command` as the argv of a long-running process (web, workers) on k8s, stopped by SIGTERM to PID 1.
+
+    The kubelet has the runtime send SIGTERM "to the main process in each container", then KILL after the grace
+    period (kubernetes.io/docs/concepts/workloads/pods/pod-termination/); Heroku's dyno manager sends it to every
+    process of the dyno ("Stopping all processes with SIGTERM", devcenter.heroku.com/articles/dynos#shutdown).
+    A shell as PID 1 has no default action for SIGTERM (PID 1 ignores signals it does not handle), so
+    `sh -c '<cmd>'` would let the app be killed after 30 s. A simple command therefore replaces the shell
+    (`exec`); a compound one runs under a shell that forwards SIGTERM to it (_FORWARD_TERM). A command without
+    shell syntax runs without a shell, as `argv` does."""
+    args = argv(command)
+    if args[:2] != ["/bin/sh", "-c"]:
+        return args
+    if simple_command(command):
+        return ["/bin/sh", "-c", exec_form(command)]
+    return ["/bin/sh", "-c", _FORWARD_TERM.format(command=command)]
 
 
 def image_command(directory: Path) -> list[str]:
@@ -675,7 +744,17 @@ def database_prelude(mapping: dict[str, str]) -> str:
     }
     split = ('_u="${DATABASE_URL#*://}"; _a="${_u%%@*}"; _r="${_u#*@}"; _h="${_r%%/*}"; _d="${_r#*/}"; ')
     exports = " ".join(f"{name}={parts[part]}" for name, part in sorted(mapping.items()))
-    return f"{split}export {exports}; unset _u _a _r _h _d; "
+    return f"{split}export {exports}; {_PRELUDE_END}"
+
+
+_PRELUDE_END = "unset _u _a _r _h _d; "
+
+
+def procfile_command(command: str) -> str:
+    """The Procfile command a heroku.yml command (`heroku_command`) runs: without the prelude and its `exec`."""
+    if _PRELUDE_END not in command:
+        return command
+    return command.split(_PRELUDE_END, 1)[1].removeprefix("exec ")
 
 
 def heroku_command(command: str, mapping: dict[str, str]) -> str:
@@ -687,18 +766,32 @@ def heroku_command(command: str, mapping: dict[str, str]) -> str:
     prelude = database_prelude(mapping)
     if not prelude:
         return command
-    return f"{prelude}exec {command}" if argv(command)[:2] != ["/bin/sh", "-c"] else f"{prelude}{command}"
+    return f"{prelude}{exec_form(command) if simple_command(command) else command}"
+
+
+def heroku_database_env(spec: AppSpec) -> dict[str, str]:
+    """What the Heroku prelude derives from DATABASE_URL: the app's `database_env`, and, for an app with the
+    add-on, libpq's PG* (LIBPQ_ENV), which Heroku does not set (it attaches DATABASE_URL only:
+    devcenter.heroku.com/articles/heroku-postgresql#connecting-to-heroku-postgres) but k8s does, and which
+    libpq, node-postgres and asyncpg read when given no URL. A PG* name the app's env sets is the app's: the
+    prelude leaves it alone (the stack's config vars may not set PG*: infra.settings.RESERVED_VARS)."""
+    if not spec.database:
+        return dict(spec.database_env)
+    taken = {v.name for v in spec.env}
+    return {**{n: p for n, p in LIBPQ_ENV.items() if n not in taken}, **spec.database_env}
 
 
 def heroku_yml(spec: AppSpec) -> str:
     """heroku.yml for an app that ships none (devcenter.heroku.com/articles/build-docker-images-heroku-yml): the
-    Dockerfile builds the image every process runs; the release phase runs in it (`release.image: web`)."""
+    Dockerfile builds the image every process runs; the release phase runs in it (`release.image: web`). Every
+    command starts behind the database prelude (`heroku_database_env`)."""
+    mapping = heroku_database_env(spec)
     manifest: dict[str, Any] = {"build": {"docker": {"web": "Dockerfile"}}}
     if spec.release:
-        manifest["release"] = {"image": "web", "command": [heroku_command(spec.release, spec.database_env)]}
+        manifest["release"] = {"image": "web", "command": [heroku_command(spec.release, mapping)]}
     run: dict[str, Any] = {}
     for process in spec.processes.values():
-        command = heroku_command(process.command, spec.database_env)
+        command = heroku_command(process.command, mapping)
         run[process.name] = command if process.is_web else {"command": [command], "image": "web"}
     manifest["run"] = run
     return "# Written by paasport from the app's Procfile (infra/contract.py).\n" + yaml.safe_dump(

@@ -49,6 +49,14 @@ def warn_unmatched(spec: contract.AppSpec, h: HerokuSettings) -> None:
             pulumi.log.warn(f"{spec.shown}/app.json formation.{process.name}.autoscaling: Heroku autoscales only "
                             "web dynos of Performance size and up, on response time, switched on in the Dashboard; "
                             f"{process.name} runs its fixed quantity here.")
+    unset = [n for n in contract.LIBPQ_ENV if n not in {v.name for v in spec.env}]
+    if spec.database and unset and (h.deploy == "registry" or spec.heroku_yml):
+        why = "deploy is 'registry' (the image's own command runs)" if h.deploy == "registry" else \
+            f"{spec.shown}/heroku.yml is the app's own"
+        pulumi.log.warn(f"{', '.join(unset)} are not set on Heroku: it attaches DATABASE_URL only, and {why}, so no "
+                        "prelude derives them at dyno start as the generated heroku.yml does (k8s sets them). An app "
+                        "that reads libpq's PG* variables connects to localhost. Fix: read DATABASE_URL in the app, "
+                        "or use deploy 'build' without a heroku.yml of the app's own.")
     web = spec.web
     if (web.size and web.size != h.dyno_size) or (web.quantity != 1 and web.quantity != h.dyno_quantity):
         pulumi.log.warn(f"{spec.shown}/app.json formation.web ({web.quantity} x {web.size or 'any size'}) differs "

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.contract import AppSpec, Process, argv
+from infra.contract import AppSpec, Process, argv, process_argv
 from infra.heroku.plans import DYNO_SIZES
 from infra.k8s import workload
 
@@ -87,7 +87,8 @@ class AppRuntime:
         command` does, which is how Dokku runs a Procfile command of a Dockerfile app."""
         requests, sized = resources(process.size if process else "")
         if command:
-            fields["args"] = argv(command)
+            # Web and workers are stopped by SIGTERM to PID 1; a release Job runs to its end.
+            fields["args"] = process_argv(command) if process else argv(command)
         return workload.container(
             name, image, self.env(process.name if process else "release"),
             requests=requests, limits=sized or limits,

@@ -76,7 +76,7 @@ def image_command(directory: Path | None = None) -> list[str]:
 def heroku_web_command(manifest: dict, directory: Path | None = None) -> list[str]:
     """The web process Heroku runs: heroku.yml's `run.web` (`manifest`), else the image's CMD."""
     web = (manifest.get("run") or {}).get("web")
-    return shlex.split(web) if isinstance(web, str) else image_command(directory)
+    return shlex.split(contract.procfile_command(web)) if isinstance(web, str) else image_command(directory)
 
 
 def shutdown(command: list[str], directory: Path | None = None) -> Shutdown | None:

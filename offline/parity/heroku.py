@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from infra.contract import procfile_command
 from infra.heroku.features import PREBOOT, RUNTIME_METRICS
 from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS, PRICES_AS_OF, has_continuous_protection, monthly_cost_usd
 from offline import types as t
@@ -62,7 +63,7 @@ def _heroku_yml(build: Registration | None) -> dict:
 
 def _heroku_yml_release(build: Registration) -> str | None:
     command = (_heroku_yml(build).get("release") or {}).get("command")
-    return " ".join(command) if isinstance(command, list) else command
+    return procfile_command(" ".join(command) if isinstance(command, list) else command) if command else None
 
 
 def https(plan: Plan) -> Cell | None:
@@ -107,7 +108,12 @@ def db_secrets(plan: Plan) -> Cell | None:
     addon, app = _postgres_plan(plan), first(plan, t.HEROKU_APP)
     if addon and app and "DATABASE_URL" in addon[0].outputs.get("configVars", []) and (
             "DATABASE_URL" not in inputs(app).get("configVars", {})):
-        return Cell("the add-on attaches DATABASE_URL itself: the credentials never pass through the stack",
+        # Heroku sets no PG*; the generated heroku.yml's prelude derives them at each dyno start (infra/contract.py).
+        build = first(plan, t.HEROKU_BUILD)
+        derived = "PGHOST=" in yaml.safe_dump(_heroku_yml(build)) if build else False
+        libpq = "the heroku.yml prelude derives PG* from it at each dyno start" if derived else \
+            "PG* are not set (no generated heroku.yml to derive them): the app must read DATABASE_URL"
+        return Cell(f"the add-on attaches DATABASE_URL itself: the credentials never pass through the stack; {libpq}",
                     (label(addon[0]),))
     return None
 

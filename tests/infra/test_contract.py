@@ -3,7 +3,10 @@ message each bad input gets, and the heroku.yml it writes; the expected values a
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -171,22 +174,46 @@ def test_the_written_heroku_yml_runs_every_process_of_the_procfile_in_the_built_
     app = make_app(tmp_path / "a", procfile="web: ./server\nrelease: ./migrate && ./seed\nworker: ./work\n",
                    app_json={"addons": ["heroku-postgresql"]})
     spec, _ = contract.read(app)
+    # Heroku attaches DATABASE_URL only; every command starts behind a prelude that derives libpq's PG* from it.
+    prelude = ('_u="${DATABASE_URL#*://}"; _a="${_u%%@*}"; _r="${_u#*@}"; _h="${_r%%/*}"; _d="${_r#*/}"; '
+               'export PGDATABASE="${_d%%\\?*}" PGHOST="${_h%:*}" PGPASSWORD="${_a#*:}" PGPORT="${_h##*:}" '
+               'PGUSER="${_a%%:*}"; unset _u _a _r _h _d; ')
     assert yaml.safe_load(contract.heroku_yml(spec)) == {
         "build": {"docker": {"web": "Dockerfile"}},
-        "release": {"image": "web", "command": ["./migrate && ./seed"]},
-        "run": {"web": "./server", "worker": {"command": ["./work"], "image": "web"}},
+        "release": {"image": "web", "command": [prelude + "./migrate && ./seed"]},
+        "run": {"web": prelude + "exec ./server", "worker": {"command": [prelude + "exec ./work"], "image": "web"}},
     }
+    # Without the add-on there is nothing to derive: the Procfile's commands as they are.
+    bare = make_app(tmp_path / "b", procfile="web: ./server --port $PORT\nrelease: ./migrate\n")
+    spec, _ = contract.read(bare)
+    assert yaml.safe_load(contract.heroku_yml(spec)) == {
+        "build": {"docker": {"web": "Dockerfile"}},
+        "release": {"image": "web", "command": ["./migrate"]},
+        "run": {"web": "./server --port $PORT"},
+    }
+
+
+def test_the_heroku_prelude_leaves_a_pg_variable_the_app_sets_to_the_app(tmp_path):
+    app = make_app(tmp_path / "a", procfile="web: ./server\n",
+                   app_json={"addons": ["heroku-postgresql"], "env": {"PGHOST": "db.internal", "PGPORT": "6432"}})
+    spec, _ = contract.read(app)
+    url = "postgres://u1a2:Pw0rdAlnum65@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d8abc"
+    web = yaml.safe_load(contract.heroku_yml(spec))["run"]["web"]
+    assert _started_env(web.replace("exec ./server", "exec env"), url, {"PGHOST": "db.internal", "PGPORT": "6432"},
+                        prefix="PG") == {"PGHOST": "db.internal", "PGPORT": "6432", "PGDATABASE": "d8abc",
+                                         "PGUSER": "u1a2", "PGPASSWORD": "Pw0rdAlnum65"}
 
 
 MAPPING = {"DB_HOST": "host", "DB_PORT": "port", "DB_NAME": "name", "DB_USER": "user", "DB_PASSWORD": "password",
            "DB_URL": "url"}
 
 
-def _started_env(command: str, database_url: str) -> dict[str, str]:
+def _started_env(command: str, database_url: str, config_vars: dict[str, str] | None = None, *,
+                 prefix: str = "DB_") -> dict[str, str]:
     """What a process started by `command` (a heroku.yml run command) sees, run by a real POSIX shell."""
-    out = subprocess.run(["/bin/sh", "-c", command], env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
-                         capture_output=True, text=True, check=True).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if line.startswith("DB_"))
+    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", **(config_vars or {})}
+    out = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True, check=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if line.startswith(prefix))
 
 
 def test_the_heroku_prelude_sets_the_apps_own_variables_from_database_url_at_each_start():
@@ -204,10 +231,75 @@ def test_the_heroku_prelude_sets_the_apps_own_variables_from_database_url_at_eac
     assert _started_env(contract.heroku_command("true && env", {"DB_USER": "user"}), url) == {"DB_USER": "u1a2"}
 
 
+def test_the_heroku_prelude_sets_libpq_variables_from_database_url_at_each_start(tmp_path):
+    """express-postgres (`new pg.Pool()`) and fastapi-pgqueuer (asyncpg, `pgq`) read PG*, which Heroku never sets."""
+    app = make_app(tmp_path / "a", procfile="web: env\nrelease: true && env\n",
+                   app_json={"addons": ["heroku-postgresql"]})
+    spec, _ = contract.read(app)
+    manifest = yaml.safe_load(contract.heroku_yml(spec))
+    url = "postgres://u1a2:Pw0rdAlnum65@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d8abc"
+    for command in (manifest["run"]["web"], manifest["release"]["command"][0]):
+        assert _started_env(command, url, prefix="PG") == {
+            "PGHOST": "ec2-1-2-3-4.compute-1.amazonaws.com", "PGPORT": "5432", "PGDATABASE": "d8abc",
+            "PGUSER": "u1a2", "PGPASSWORD": "Pw0rdAlnum65"}
+        # `heroku pg:credentials:rotate` sets a new DATABASE_URL and restarts the dynos: the next start has it.
+        rotated = "postgres://x9y8z7:NewPass99@ec2-5-6-7-8.compute-1.amazonaws.com:5433/d8abc?sslmode=require"
+        assert _started_env(command, rotated, prefix="PG") == {
+            "PGHOST": "ec2-5-6-7-8.compute-1.amazonaws.com", "PGPORT": "5433", "PGDATABASE": "d8abc",
+            "PGUSER": "x9y8z7", "PGPASSWORD": "NewPass99"}
+
+
 def test_a_command_without_shell_syntax_runs_without_a_shell():
     assert contract.argv("python -m actors.serve") == ["python", "-m", "actors.serve"]
     assert contract.argv("./server --port $PORT") == ["/bin/sh", "-c", "./server --port $PORT"]
     assert contract.argv("a && b") == ["/bin/sh", "-c", "a && b"]
+
+
+@pytest.mark.parametrize(("command", "simple"), [
+    ("uvicorn --factory app:make --host 0.0.0.0 --port $PORT", True),
+    ("gunicorn -b :$PORT app:app 2>&1", True),  # a redirection applies to the exec'd program
+    ("node server.js --name 'a && b' \"x;y\"", True),  # operators inside quotes are words
+    ("exec ./server --port $PORT", True),
+    ("(pgq verify --expect present || pgq install) && pgq upgrade", False),
+    ("cd web && ./server", False),
+    ("./a; ./b", False),
+    ("./a | ./b", False),
+    ("./a & ./b", False),
+    ("WEB_CONCURRENCY=2 ./server", False),  # `exec NAME=value` would run a program named NAME=value
+    ("if true; then ./server; fi", False),
+    ("./server --x=\"unterminated", False),  # what shlex cannot read counts as compound
+])
+def test_a_simple_command_is_told_from_a_compound_one(command, simple):
+    assert contract.simple_command(command) is simple
+
+
+def test_a_long_running_shell_command_replaces_the_shell_on_k8s():
+    """The kubelet sends SIGTERM to PID 1 only: `sh -c 'uvicorn ...'` left sh there, which ignores it."""
+    assert contract.process_argv("uvicorn app:make --port $PORT") == [
+        "/bin/sh", "-c", "exec uvicorn app:make --port $PORT"]
+    assert contract.process_argv("exec ./server --port $PORT") == ["/bin/sh", "-c", "exec ./server --port $PORT"]
+    assert contract.process_argv("python -m actors.serve") == ["python", "-m", "actors.serve"]
+
+
+_TERM_REPORTER = ("python3 -c \"import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: (print('term', "
+                  "flush=True), sys.exit(3))); print('up', flush=True); time.sleep(60)\"")
+
+
+@pytest.mark.parametrize("command", [f"true && {_TERM_REPORTER}", f"sleep 0; {_TERM_REPORTER}"])
+def test_a_compound_command_gets_the_sigterm_its_shell_gets(command):
+    """A compound command keeps its shell, which forwards SIGTERM (as Heroku signals every process of a dyno) and
+    exits with the command's status once it has stopped. Plain `sh -c` leaves the command running."""
+    args = contract.process_argv(command)
+    assert args[:2] == ["/bin/sh", "-c"] and command in args[2]
+    shell = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert shell.stdout.readline() == "up\n"
+        shell.send_signal(signal.SIGTERM)
+        out, _ = shell.communicate(timeout=10)
+        assert (out, shell.returncode) == ("term\n", 3)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGKILL)
 
 
 def test_a_stack_that_still_sets_seed_archive_is_told_where_it_went():

@@ -145,7 +145,9 @@ def test_heroku_sets_config_vars_formation_per_type_and_writes_heroku_yml_with_t
     with tarfile.open(fileobj=io.BytesIO(Path(obj(build)["source"]["path"]).read_bytes()), mode="r:gz") as tar:
         manifest = yaml.safe_load(tar.extractfile("heroku.yml").read())
     prelude = ('_u="${DATABASE_URL#*://}"; _a="${_u%%@*}"; _r="${_u#*@}"; _h="${_r%%/*}"; _d="${_r#*/}"; '
-               'export DB_HOST="${_h%:*}" DB_NAME="${_d%%\\?*}" DB_PASS="${_a#*:}"; unset _u _a _r _h _d; ')
+               'export DB_HOST="${_h%:*}" DB_NAME="${_d%%\\?*}" DB_PASS="${_a#*:}" PGDATABASE="${_d%%\\?*}" '
+               'PGHOST="${_h%:*}" PGPASSWORD="${_a#*:}" PGPORT="${_h##*:}" PGUSER="${_a%%:*}"; '
+               'unset _u _a _r _h _d; ')
     assert manifest["run"] == {"web": prelude + "exec node server.js",
                                "worker": {"command": [prelude + "exec node worker.js --queue default"],
                                           "image": "web"}}
@@ -252,3 +254,35 @@ def test_each_app_gets_its_own_build_archive_so_plans_never_rewrite_each_others(
     assert other != actors
     with tarfile.open(actors, mode="r:gz") as tar:
         assert "actors/serve.py" in tar.getnames()  # still the actors app after the other app's plan
+
+
+def test_k8s_runs_shell_commands_of_long_running_processes_so_that_sigterm_reaches_them(tmp_path):
+    """The kubelet signals PID 1 only: a simple command replaces its shell, a compound one keeps a forwarding shell;
+    the release Job runs to its end and keeps plain `sh -c`."""
+    app = make_app(tmp_path / "a", procfile="web: ./server --port $PORT\nworker: cd jobs && ./work\n"
+                                            "release: ./migrate --to $VERSION\n")
+    p = plan("k8s", app)
+    web, worker = (container(one(p, t.DEPLOYMENT, n)) for n in ("paasport-web", "paasport-worker-worker"))
+    assert web["args"] == ["/bin/sh", "-c", "exec ./server --port $PORT"]
+    assert worker["args"][:2] == ["/bin/sh", "-c"]
+    assert worker["args"][2].startswith("trap 'trap \"\" TERM; kill -TERM 0 2>/dev/null' TERM\n")
+    assert "\ncd jobs && ./work\n" in worker["args"][2]
+    job = one(p, t.JOB)
+    assert container(job)["args"] == ["/bin/sh", "-c", "./migrate --to $VERSION"]
+
+
+def test_heroku_without_a_prelude_says_that_pg_variables_are_not_set(tmp_path):
+    from offline import parity
+    from tests.support import offline_cli
+
+    own = make_app(tmp_path / "own", app_json={"addons": ["heroku-postgresql"]},
+                   heroku__yml="build:\n  docker:\n    web: Dockerfile\n")
+    result = offline_cli("plan", "--stack", "heroku", f"--config=app_dir={own}")
+    assert result.returncode == 0, result.stderr
+    assert (f"PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD are not set on Heroku: it attaches DATABASE_URL only, "
+            f"and {own}/heroku.yml is the app's own") in " ".join(result.stderr.split())
+    row = parity.table({"heroku": plan("heroku", own)}).rows
+    assert "PG* are not set (no generated heroku.yml to derive them): the app must read DATABASE_URL" in \
+        dict(row)["DB credentials as secrets"]["heroku"].what
+    generated = make_app(tmp_path / "generated", app_json={"addons": ["heroku-postgresql"]})
+    assert "PGHOST" not in offline_cli("plan", "--stack", "heroku", f"--config=app_dir={generated}").stderr

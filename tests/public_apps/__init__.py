@@ -59,12 +59,6 @@ APPS = tuple(EXPECTED)
 # Defects of the program these apps found, open on the branch that owns them (/work/notes/i19apps-requests.md).
 # Each such case is a strict xfail: it fails the day the program is fixed, and then its line here must go.
 OPEN_DEFECTS: dict[tuple[str, str], str] = {
-    ("k8s-run", "fastapi-pgqueuer"): "a Procfile command with $PORT runs as sh -c without exec, so SIGTERM stops "
-                                     "at sh: the kubelet kills the web after the 30 s grace period",
-    ("heroku-run", "express-postgres"): "Heroku sets only DATABASE_URL and the heroku.yml prelude derives no PG*: "
-                                        "the app connects to 127.0.0.1:5432",
-    ("heroku-run", "fastapi-pgqueuer"): "Heroku sets only DATABASE_URL and the heroku.yml prelude derives no PG*: "
-                                        "pgq install connects to localhost",
 }
 
 
