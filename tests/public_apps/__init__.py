@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 
 from tests.support import REPO, HerokuSide, heroku_shipped
 
@@ -55,17 +54,6 @@ EXPECTED: dict[str, Expected] = {
     ),
 }
 APPS = tuple(EXPECTED)
-
-# Defects of the program these apps found, open on the branch that owns them (/work/notes/i19apps-requests.md).
-# Each such case is a strict xfail: it fails the day the program is fixed, and then its line here must go.
-OPEN_DEFECTS: dict[tuple[str, str], str] = {
-}
-
-
-def cases(check: str, names: tuple[str, ...] | list[str] = APPS) -> list:
-    """`names` as pytest parameters, each open defect of `check` marked a strict xfail with its reason."""
-    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=OPEN_DEFECTS[(check, name)]))
-            if (check, name) in OPEN_DEFECTS else name for name in names]
 
 # The images' build args: the bases a machine without Docker Hub stands in for.
 NODE_IMAGE_ARG = "NODE_IMAGE"

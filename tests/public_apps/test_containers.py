@@ -24,7 +24,7 @@ import pytest
 
 from offline import plan as offline_plan
 from tests import containers
-from tests.public_apps import EXPECTED, Expected, cases, heroku_side
+from tests.public_apps import APPS, EXPECTED, Expected, heroku_side
 from tests.public_apps.test_plans import DEPLOYMENT, HEROKU_APP, k8s
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -61,7 +61,7 @@ def chart_tls(plan: offline_plan.Plan) -> bool:
     return bool(revealed(chart).get("values", {}).get("tls", {}).get("enabled", False))
 
 
-@pytest.mark.parametrize("name", cases("k8s-run"))
+@pytest.mark.parametrize("name", APPS)
 def test_k8s_release_then_web_serves_the_database_page(name: str, app_image, cluster_postgres):
     expected, image, plan = EXPECTED[name], app_image(name), k8s(name)
     cluster = containers.Cluster(plan, cluster_postgres(chart_tls(plan)))
@@ -128,7 +128,7 @@ def heroku_database(heroku_postgres) -> Callable[[str], str]:
     return make
 
 
-@pytest.mark.parametrize("name", cases("heroku-run"))
+@pytest.mark.parametrize("name", APPS)
 def test_heroku_release_then_web_serves_the_database_page(name: str, app_image, heroku_database):
     expected, image, side = EXPECTED[name], app_image(name), heroku_side(name)
     [app] = side.plan.find(HEROKU_APP)

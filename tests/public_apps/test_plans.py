@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from offline import plan as offline_plan
-from tests.public_apps import APPS, EXPECTED, cases, config_override, heroku_side
+from tests.public_apps import APPS, EXPECTED, config_override, heroku_side
 from tests.support import obj
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -108,7 +108,7 @@ def test_k8s_workers_are_deployments_without_a_service_or_port(name: str):
             assert not (selector and selector.items() <= labels.items()), f"Service {service.name} routes to {process}"
 
 
-@pytest.mark.parametrize("name", cases("k8s-probe-headers", ["django-getting-started"]))
+@pytest.mark.parametrize("name", ["django-getting-started"])
 def test_k8s_probes_carry_the_app_json_headers(name: str):
     """django-getting-started redirects plain http to https when DYNO is set; its checks send X-Forwarded-Proto."""
     web = container(workload(k8s(name), DEPLOYMENT, "web"))
@@ -137,7 +137,7 @@ def test_heroku_yml_runs_the_procfile(name: str):
         assert expected.release in " ".join(manifest["release"]["command"])
 
 
-@pytest.mark.parametrize("name", cases("heroku-config"))
+@pytest.mark.parametrize("name", APPS)
 def test_heroku_formation_and_config_vars(name: str):
     expected, plan = EXPECTED[name], heroku(name).plan
     formations = {obj(r)["type"]: obj(r) for r in plan.find(FORMATION)}
