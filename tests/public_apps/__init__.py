@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from tests.support import REPO, HerokuSide, heroku_shipped
 
 FIXTURES = REPO / "tests" / "fixtures" / "apps"
