@@ -243,11 +243,16 @@ def read_app(r: Reader) -> AppSettings:
         if r.config.get(key) is not None:
             r.problems.append(f"{r.config.name}:{key} is no longer read: {where}. Fix: remove it from "
                               f"Pulumi.{r.stack}.yaml and set the variable in config_vars instead.")
-    config_vars = _config_vars(r, "config_vars", secret=False)
+    # config_vars set with `--secret` stay secret: they join secret_config_vars (a k8s Secret, Heroku's
+    # sensitive_config_vars) instead of landing in plain env, manifests and outputs.
+    config_secret = r.is_secret("config_vars")
+    config_vars = _config_vars(r, "config_vars", secret=config_secret)
     secret_config_vars = _config_vars(r, "secret_config_vars", secret=True)
     for name in sorted(set(config_vars) & set(secret_config_vars)):
         r.problem("secret_config_vars", f"sets {name}, which config_vars sets too; keep it in one of them", "'{}'",
                   secret=True)
+    if config_secret:
+        config_vars, secret_config_vars = {}, {**config_vars, **secret_config_vars}
     return AppSettings(
         name=pulumi.get_project(),
         image=r.text("image", pattern=IMAGE_REF, why="an image reference", example="ghcr.io/acme/paasport:1.0.0"),
