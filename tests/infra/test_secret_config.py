@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from infra.settings import ConfigError
 from offline import plan as offline_plan
 from offline import types as t
 
@@ -45,3 +48,26 @@ def test_plain_config_vars_stay_plain():
     plan = offline_plan.run("heroku", ['config_vars={"X": "plain"}'])
     (app,) = plan.find(t.HEROKU_APP)
     assert offline_plan.reveal(app.inputs)["configVars"]["X"] == "plain"
+
+
+@pytest.mark.parametrize(
+    ("stack", "override", "key", "command"),
+    [
+        ("k8s", "registry_password=hunter2x", "paasport:registry_password",
+         "pulumi config set --stack k8s --secret registry_password \"$REGISTRY_TOKEN\""),
+        ("heroku", "heroku:apiKey=hunter2x", "heroku:apiKey",
+         "pulumi config set --stack heroku --secret heroku:apiKey \"$(heroku auth:token)\""),
+        ("heroku", "log_drain_url=syslog+tls://u:hunter2x@logs.example.com:6514", "paasport:log_drain_url",
+         "pulumi config set --stack heroku --secret log_drain_url syslog+tls://logs.example.com:6514"),
+        ("k8s", 'secret_config_vars={"SENTRY_DSN": "hunter2x"}', "paasport:secret_config_vars",
+         "pulumi config set --stack k8s --secret secret_config_vars '{\"SENTRY_DSN\": \"...\"}'"),
+    ],
+)
+def test_a_secret_in_plain_config_is_refused_with_the_secret_command(stack, override, key, command):
+    with pytest.raises(ConfigError) as caught:
+        offline_plan.run(stack, [override])
+    message = str(caught.value)
+    assert f"{key} is a secret set in plain config" in message
+    assert f"Fix: remove it from Pulumi.{stack}.yaml and run `{command}`." in message
+    assert "hunter2x" not in message
+    offline_plan.run(stack, secrets=[override])  # the same value set as a secret is taken
