@@ -131,12 +131,15 @@ class Reader:
         return value
 
     def text(self, key: str, *, example: str, pattern: re.Pattern[str] | None = None, why: str = "",
-             max_length: int = 253) -> str:
+             max_length: int = 253, required: bool = False) -> str:
+        """Text of `key`, stripped; empty is allowed unless `required` (e.g. a version pin: empty means latest)."""
         value = self.present(key, example)
         if value is None:
             return ""
         value = value.strip()
-        if len(value) > max_length:
+        if required and not value:
+            self.problem(key, f"is empty, which is not {why}", example)
+        elif len(value) > max_length:
             self.problem(key, f"is {len(value)} characters long, more than {max_length}", example)
         elif value and pattern is not None and not pattern.match(value):
             self.problem(key, f"is {self.show(key, value)}, which is not {why}", example)
