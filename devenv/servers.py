@@ -17,7 +17,7 @@ import httpx
 
 from devenv.postgres import free_port
 
-# How the image, Heroku and `make local` start the app (app/Dockerfile CMD, app/heroku.yml), run from app/.
+# How the image, both stacks and `make local` start the app (app/Dockerfile CMD, app/Procfile `web:`), run from app/.
 APP_SERVER = [sys.executable, "-m", "actors.serve"]
 
 

@@ -74,7 +74,8 @@ def read_charts(r: Reader, part: str, names: tuple[str, ...], *, example_version
     """
     key, version_key = f"{part}_charts", f"{part}_chart_version"
     source = r.text(key, example="https://charts.example.com/mirror", max_length=2048)
-    version = r.text(version_key, pattern=_VERSION, why="a chart version like 1.2.3", example=example_version)
+    version = r.text(version_key, pattern=_VERSION, why="a chart version like 1.2.3", example=example_version,
+                     required=True)
     found = {name: ChartSource.of(source, name, version) for name in names}
     if source and not REMOTE.match(source):
         path = Path(source).expanduser()

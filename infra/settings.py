@@ -24,7 +24,9 @@ from infra.paths import PROJECT_DIR
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # The keys set only with `pulumi config set --secret` (Pulumi.yaml's header); any other key may be set so, too.
-SECRET_KEYS = ("registry_password", "log_drain_url", "secret_config_vars")
+SECRET_EXAMPLES = {"registry_password": '"$REGISTRY_TOKEN"', "log_drain_url": "syslog+tls://logs.example.com:6514",
+                   "secret_config_vars": "'{\"SENTRY_DSN\": \"...\"}'"}
+SECRET_KEYS = tuple(SECRET_EXAMPLES)
 HIDDEN = "its value is not shown: it is a secret"
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -92,6 +94,16 @@ class Reader:
         """Whether `key` holds a secret: one of SECRET_KEYS, or any key set with `pulumi config set --secret`."""
         return key in SECRET_KEYS or pulumi.runtime.is_config_secret(self.config.full_key(key))
 
+    def plain_secret(self, key: str, example: str, *, namespace: str | None = None) -> None:
+        """Refuse a secret set in plain config (stored and shown in plain text), naming the `--secret` command."""
+        full = f"{namespace or self.config.name}:{key}"
+        raw = pulumi.Config(namespace).get(key) if namespace else self.raw(key)
+        if raw is None or not raw.strip() or pulumi.runtime.is_config_secret(full):
+            return
+        command = f"pulumi config set --stack {self.stack} --secret {key if namespace is None else full} {example}"
+        self.problems.append(f"{full} is a secret set in plain config, where it would be stored and shown in plain "
+                             f"text ({HIDDEN}). Fix: remove it from Pulumi.{self.stack}.yaml and run `{command}`.")
+
     def show(self, key: str, value: str) -> str:
         """`value` quoted for a message about `key`; a secret's value never enters a message."""
         return f"a value ({HIDDEN})" if self.is_secret(key) else _show(value)
@@ -119,12 +131,15 @@ class Reader:
         return value
 
     def text(self, key: str, *, example: str, pattern: re.Pattern[str] | None = None, why: str = "",
-             max_length: int = 253) -> str:
+             max_length: int = 253, required: bool = False) -> str:
+        """Text of `key`, stripped; empty is allowed unless `required` (e.g. a version pin: empty means latest)."""
         value = self.present(key, example)
         if value is None:
             return ""
         value = value.strip()
-        if len(value) > max_length:
+        if required and not value:
+            self.problem(key, f"is empty, which is not {why}", example)
+        elif len(value) > max_length:
             self.problem(key, f"is {len(value)} characters long, more than {max_length}", example)
         elif value and pattern is not None and not pattern.match(value):
             self.problem(key, f"is {self.show(key, value)}, which is not {why}", example)
@@ -243,11 +258,18 @@ def read_app(r: Reader) -> AppSettings:
         if r.config.get(key) is not None:
             r.problems.append(f"{r.config.name}:{key} is no longer read: {where}. Fix: remove it from "
                               f"Pulumi.{r.stack}.yaml and set the variable in config_vars instead.")
-    config_vars = _config_vars(r, "config_vars", secret=False)
+    for key, example in SECRET_EXAMPLES.items():
+        r.plain_secret(key, example)
+    # config_vars set with `--secret` stay secret: they join secret_config_vars (a k8s Secret, Heroku's
+    # sensitive_config_vars) instead of landing in plain env, manifests and outputs.
+    config_secret = r.is_secret("config_vars")
+    config_vars = _config_vars(r, "config_vars", secret=config_secret)
     secret_config_vars = _config_vars(r, "secret_config_vars", secret=True)
     for name in sorted(set(config_vars) & set(secret_config_vars)):
         r.problem("secret_config_vars", f"sets {name}, which config_vars sets too; keep it in one of them", "'{}'",
                   secret=True)
+    if config_secret:
+        config_vars, secret_config_vars = {}, {**config_vars, **secret_config_vars}
     return AppSettings(
         name=pulumi.get_project(),
         image=r.text("image", pattern=IMAGE_REF, why="an image reference", example="ghcr.io/acme/paasport:1.0.0"),

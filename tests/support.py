@@ -67,27 +67,48 @@ import io  # noqa: E402
 import subprocess  # noqa: E402
 import tarfile  # noqa: E402
 import tempfile  # noqa: E402
+from collections.abc import Iterable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 import yaml  # noqa: E402
 
+from infra.settings import SECRET_KEYS  # noqa: E402
 from offline import plan as offline_plan  # noqa: E402
 
 CRDS = SHARED / "crds" / "cert-manager-v1.19.6"  # cert-manager's own CRDs, at the version the stack is checked with
 CRD_SCHEMAS = SCHEMAS_DIR / "crds"  # JSON schemas of Emissary's custom resources (and cert-manager's)
 
 
+# The keys the program takes only as secrets: an override of one is set as `pulumi config set --secret` sets it.
+_SECRET_KEYS = {*(f"paasport:{key}" for key in SECRET_KEYS), *SECRET_KEYS, "heroku:apiKey"}
+
+
+def _is_secret(override: str) -> bool:
+    return override.partition("=")[0] in _SECRET_KEYS
+
+
+def plan(stack: str, overrides: Iterable[str] = ()) -> offline_plan.Plan:
+    """The stack's plan with `KEY=VALUE` overrides, the secret keys among them set as secrets, as a user must."""
+    overrides = list(overrides)
+    return offline_plan.run(stack, [o for o in overrides if not _is_secret(o)], [o for o in overrides if _is_secret(o)])
+
+
+def plan_args(overrides: Iterable[str]) -> list[str]:
+    """`offline.plan`'s options for `KEY=VALUE` overrides: --secret-config for the secret keys, else --config."""
+    return [f"--{'secret-config' if _is_secret(o) else 'config'}={o}" for o in overrides]
+
+
 @functools.cache
 def k8s_plan(*overrides: str) -> offline_plan.Plan:
     """The k8s stack's plan with `KEY=VALUE` overrides (cached: the program is deterministic)."""
-    return offline_plan.run("k8s", list(overrides))
+    return plan("k8s", overrides)
 
 
 @functools.cache
 def heroku_plan(*overrides: str) -> offline_plan.Plan:
     """The heroku stack's plan with `KEY=VALUE` overrides (cached: the program is deterministic)."""
-    return offline_plan.run("heroku", list(overrides))
+    return plan("heroku", overrides)
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,10 @@ class HerokuSettings:
     api_key: pulumi.Output[str] | None
 
 
-def _api_key() -> pulumi.Output[str] | None:
-    """The key the Heroku provider itself uses: `heroku:apiKey`, else HEROKU_API_KEY, always as a secret."""
+def _api_key(r: Reader) -> pulumi.Output[str] | None:
+    """The key the Heroku provider itself uses: `heroku:apiKey`, else HEROKU_API_KEY, always as a secret; a key
+    in plain config is refused."""
+    r.plain_secret("apiKey", '"$(heroku auth:token)"', namespace="heroku")
     key = pulumi.Config("heroku").get_secret("apiKey")
     if key is not None:
         return key
@@ -111,5 +113,5 @@ def read(r: Reader, app: AppSettings) -> HerokuSettings:
         runtime_metrics=r.flag("runtime_metrics"),
         log_drain_url=r.secret_text("log_drain_url", pattern=_DRAIN_URL, example="syslog+tls://logs.example.com:6514",
                                     why="a syslog+tls://, syslog:// or https:// URL"),
-        api_key=_api_key(),
+        api_key=_api_key(r),
     )

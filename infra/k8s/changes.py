@@ -73,7 +73,7 @@ def check_chart_volume(args: pulumi.ResourceHookArgs) -> None:
         f"pulumi config set postgres_storage_size {old}. To grow the volume (its StorageClass must allow "
         f"expansion): kubectl --namespace {namespace} patch pvc data-{release}-0 -p "
         f"'{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{new}\"}}}}}}}}'. To shrink it: back up "
-        f"(kubectl_backup_now), destroy and re-create the database with protect false, then restore.")
+        f"(kubectl_backup_now) and restore into a new stack.")
 
 
 def check_volume_shrink(args: pulumi.ResourceHookArgs) -> None:
@@ -86,8 +86,9 @@ def check_volume_shrink(args: pulumi.ResourceHookArgs) -> None:
     raise UnsafeChange(
         f"PersistentVolumeClaim {name} would shrink from {old} to {new}, which Kubernetes refuses. Keep "
         f"backup_storage_size at {old} or more. For a smaller volume, start it over (its dumps are lost): "
-        f"pulumi config set protect false and backup_enabled false, pulumi up, then set backup_storage_size "
-        f"{new}, backup_enabled true and protect true, and pulumi up.")
+        f"pulumi config set protect false and pulumi up on its own (the engine checks the saved protect flag "
+        f"before it deletes), then backup_enabled false and pulumi up, then backup_storage_size {new} and "
+        f"backup_enabled true and pulumi up, then protect true and pulumi up.")
 
 
 def before_update(name: str, check: Any, **kwargs: Any) -> pulumi.ResourceHookBinding:

@@ -184,7 +184,7 @@ def read(r: Reader, app: AppSettings) -> K8sSettings:
             chart=chart,
             chart_repository=chart_repository,
             chart_version=r.text("postgres_chart_version", pattern=_SEMVER, why="a chart version like 16.7.27",
-                                 example="16.7.27"),
+                                 example="16.7.27", required=True),
             image_registry=r.text("postgres_image_registry", pattern=re.compile(rf"^{REF_HOST}$"),
                                   why="a registry host", example="docker.io"),
             image_repository=r.text("postgres_image_repository", pattern=REPOSITORY, why="an image repository",

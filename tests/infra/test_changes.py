@@ -211,6 +211,10 @@ def test_k8s_changes_in_place_or_refused_by_protect(old, new):
      "kubectl --namespace paasport patch pvc data-paasport-postgresql-0"),
     ("backup_storage_size=4Gi", "paasport-backup-volume-size",
      "PersistentVolumeClaim paasport-backup would shrink from 8Gi to 4Gi, which Kubernetes refuses"),
+    # Protection comes off in a `pulumi up` of its own: the engine checks the saved flag before it deletes.
+    ("backup_storage_size=4Gi", "paasport-backup-volume-size",
+     "pulumi config set protect false and pulumi up on its own (the engine checks the saved protect flag before "
+     "it deletes), then backup_enabled false and pulumi up"),
 ])
 def test_a_volume_change_kubernetes_refuses_stops_with_steps(change, hook, says):
     [refusal] = offline_plan.before_update(plan(K8S, ()), plan(K8S, (change,)))

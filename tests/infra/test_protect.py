@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from offline import types as t
-from tests.support import heroku_plan, k8s_plan
+from tests.support import REPO, heroku_plan, k8s_plan
 
 # (type, name) of every resource that holds data or the credentials to it, per stack shape.
 K8S_STATEFUL = {(t.NAMESPACE, "paasport"), (t.HELM_RELEASE, "paasport-postgresql"),
@@ -36,3 +36,33 @@ def test_protect_false_lifts_the_protection_to_replace_on_purpose(which):
     resources = plan(*overrides, "protect=false").resources
     assert stateful <= {(r.type, r.name) for r in resources}
     assert not [r.name for r in resources if r.protect]
+
+
+def _settings_rows() -> dict[str, str]:
+    """README "Settings and later changes": each table row by its first cell."""
+    text = (REPO / "README.md").read_text().split("## Settings and later changes", 1)[1].split("\n## ", 1)[0]
+    return {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| `")}
+
+
+UNPROTECT = "`pulumi config set protect false` and `pulumi up` on its own"
+
+
+def test_the_steps_lift_protection_in_a_pulumi_up_before_the_change():
+    # The engine checks the OLD state's protect flag before a delete (pulumi/pulumi pkg/resource/deploy/step.go,
+    # DeleteStep.Apply: `if s.old.Protect`): protect false in the same `pulumi up` as the change still stops it.
+    rows = _settings_rows()
+    lifting = {key: row for key, row in rows.items() if "protect false" in row or "protect: false" in row}
+    assert {"`protect`", "`namespace`", "`backup_enabled`", "`backup_storage_size`", "`<part>_enabled` (cluster)",
+            "`region`", "`postgres_storage_class`"} <= set(lifting)
+    for key, row in lifting.items():
+        assert "protect: false" not in row, key
+        steps = row.split(" | ")[-1]
+        assert UNPROTECT in steps, key
+        after = steps.split(UNPROTECT, 1)[1]
+        assert "pulumi up" in after and "`pulumi config set protect true`, `pulumi up`" in after, key
+
+
+def test_another_app_over_a_stack_is_not_said_to_keep_its_database():
+    row = _settings_rows()["`app_dir`"]
+    assert "keeps the database" not in row
+    assert "new stack" in row and "heroku-postgresql" in row and "protected" in row

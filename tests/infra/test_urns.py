@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 
 from offline import plan as offline_plan
+from tests import support
 
 K8S = "urn:pulumi:k8s::paasport::"
 HEROKU = "urn:pulumi:heroku::paasport::"
@@ -217,7 +218,7 @@ def test_top_level_urns_carry_no_root_stack_type():
 
 def urns(case: str) -> list[str]:
     stack, overrides = CASES[case]
-    return sorted(r.urn for r in offline_plan.run(stack, list(overrides)).resources)
+    return sorted(r.urn for r in support.plan(stack, overrides).resources)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -309,6 +309,8 @@ def test_two_stacks_claiming_one_namespace_or_disagreeing_on_names_are_refused(t
     ("acme_email=ops", "paasport:acme_email is 'ops', which is not an e-mail address"),
     ("acme_email=", "paasport:acme_email is missing; Let's Encrypt registers the cluster's ClusterIssuers to it"),
     ("linkerd_chart_version=latest", "paasport:linkerd_chart_version is 'latest', which is not a chart version"),
+    # Empty would drop the pin: helm installs the latest chart.
+    ("linkerd_chart_version=", "paasport:linkerd_chart_version is empty, which is not a chart version like 1.2.3"),
     ("emissary_charts=charts", "paasport:emissary_charts is 'charts', neither an oci:// or https:// source nor an "
                                "absolute path"),
 ])

@@ -14,6 +14,7 @@ import pytest
 
 from offline import plan as offline_plan
 from offline import types as t
+from tests import support
 from tests.support import REPO, heroku_plan, k8s_plan, offline_cli
 
 # Each stack in each shape it takes: the committed stack files, every optional k8s object on, both Heroku modes.
@@ -61,7 +62,7 @@ def test_the_plan_prints_the_config_error_alone_and_exits_non_zero():
 def test_two_runs_print_byte_identical_json(which):
     # Separate processes: a protobuf Struct's key order differs from one process to the next.
     stack, overrides = PLANS[which]
-    args = ["plan", "--stack", stack, *(f"--config={o}" for o in overrides), "--json"]
+    args = ["plan", "--stack", stack, *support.plan_args(overrides), "--json"]
     first, second = offline_cli(*args, check=True).stdout, offline_cli(*args, check=True).stdout
     assert first == second
     assert list(json.loads(first)["resources"][0]["inputs"]) == sorted(json.loads(first)["resources"][0]["inputs"])
@@ -105,7 +106,7 @@ def writes_under(root: Path) -> Iterator[list[str]]:
 def test_no_run_writes_into_the_checkout():
     with writes_under(REPO) as found:
         for stack, overrides in PLANS.values():
-            offline_plan.run(stack, list(overrides))
+            support.plan(stack, overrides)
     assert found == []
 
 
