@@ -39,9 +39,16 @@ CASES = {
 # whose build needs Docker's containerd image store off; pulumi-docker-build's Image (ADDED) builds and pushes on
 # either store. They hold no data: deleting them keeps the local images and the pushed tags (keep_locally,
 # keep_remotely), and the release then sends the new images' config digests. Another type cannot be aliased.
+# Removed on purpose, for the same reason (pulumi/pulumi-docker#967): the k8s stack's image was pulumi-docker's
+# Image; pulumi-docker-build's Image (ADDED) replaces it. A build artefact, not state: deleting the old one keeps
+# the pushed tag, and the pods move to the new build's digest in the same `pulumi up`.
 _REGISTRY = HEROKU + "paasport:heroku_registry:RegistryRelease$"
+OLD_IMAGE = K8S + "paasport:image:AppImage$docker:index/image:Image::paasport"
+IMAGE = K8S + "paasport:image:AppImage$docker-build:index:Image::paasport"
 REMOVED = {
-    "k8s-full": [K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:ClusterIssuer::letsencrypt-prod"],
+    "k8s": [OLD_IMAGE],
+    "k8s-full": [K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:ClusterIssuer::letsencrypt-prod", OLD_IMAGE],
+    "k8s-hpa-off": [OLD_IMAGE],
     "heroku-registry": [_REGISTRY + "docker:index/registryImage:RegistryImage::paasport-release-push",
                         _REGISTRY + "docker:index/registryImage:RegistryImage::paasport-web-push",
                         _REGISTRY + "docker:index/remoteImage:RemoteImage::paasport-release",
@@ -186,14 +193,15 @@ BEFORE = {
 # that gives the app Heroku's DATABASE_URL on k8s (issue 19, the app contract; the chart's own Secret is untouched).
 DATABASE_URL = K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-database-url"
 ADDED = {
-    "k8s": [DATABASE_URL],
+    "k8s": [DATABASE_URL, IMAGE],
     "k8s-full": [
         DATABASE_URL,
         K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
         K8S + "paasport:tls:Tls$kubernetes:core/v1:Service::paasport-acme-challenge",
         K8S + "paasport:tls:Tls$kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",
+        IMAGE,
     ],
-    "k8s-hpa-off": [DATABASE_URL],
+    "k8s-hpa-off": [DATABASE_URL, IMAGE],
     "heroku-build": [
         HEROKU + "paasport:heroku_build:HerokuBuild$pulumi-python:dynamic/heroku:BuildRelease::paasport-release",
         HEROKU + "paasport:heroku_domain:CustomDomain$pulumi-python:dynamic/heroku:AppAcm::paasport-acm",
@@ -285,10 +293,10 @@ def test_the_cluster_stack_registers_exactly_these_urns():
 
 
 def test_the_removed_cluster_issuer_is_replaced_by_the_stacks_own_issuer_and_challenge_route():
-    (cluster_issuer,) = REMOVED["k8s-full"]
+    cluster_issuer, _image = REMOVED["k8s-full"]
     now = urns("k8s-full")
     assert cluster_issuer not in now
-    assert [u.rsplit("$", 1)[1] for u in ADDED["k8s-full"][1:]] == [
+    assert [u.rsplit("$", 1)[1] for u in ADDED["k8s-full"][1:4]] == [
         "kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
         "kubernetes:core/v1:Service::paasport-acme-challenge",
         "kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",
