@@ -20,6 +20,7 @@ Facts and prices as published by Heroku; re-check them when Heroku changes its o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 PRICES_AS_OF = "2024-12"
@@ -74,8 +75,16 @@ def has_continuous_protection(postgres_plan: str) -> bool:
     return postgres_plan.split("-", 1)[0] in CONTINUOUS_PROTECTION_TIERS
 
 
-def monthly_cost_usd(dyno_size: str, quantity: int, postgres_plan: str) -> float:
-    """Estimated bill: web dynos (Eco's flat fee once) plus the Postgres plan, 24/7, before taxes and credits."""
-    size = DYNO_SIZES[dyno_size]
-    dynos = size.usd_per_month if size.flat_fee else size.usd_per_month * quantity
-    return round(dynos + POSTGRES_PLANS[postgres_plan], 2)
+def monthly_cost_usd(formations: Iterable[tuple[str, int]], postgres_plan: str | None) -> float:
+    """Estimated bill: the dynos of every process type's formation, (size, quantity), with Eco's flat fee once per
+    account whatever runs on it, plus the Postgres plan where the app has the add-on; 24/7, before taxes and
+    credits."""
+    dynos, eco = 0.0, False
+    for size_name, quantity in formations:
+        size = DYNO_SIZES[size_name]
+        if size.flat_fee:
+            eco = eco or quantity > 0
+        else:
+            dynos += size.usd_per_month * quantity
+    eco_fee = DYNO_SIZES["eco"].usd_per_month if eco else 0.0
+    return round(dynos + eco_fee + (POSTGRES_PLANS[postgres_plan] if postgres_plan else 0.0), 2)
