@@ -4,6 +4,9 @@ Facts and prices as published by Heroku; re-check them when Heroku changes its o
 - Sizes and memory: https://devcenter.heroku.com/articles/dyno-types (June 2024).
 - Horizontal scaling (Standard tier and up; Eco and Basic run one dyno per process type):
   https://devcenter.heroku.com/articles/dyno-tiers (April 2025).
+- Mixing sizes across process types: an app on eco dynos uses eco for all its process types, one on basic uses
+  basic for all; only standard and performance sizes mix: https://devcenter.heroku.com/articles/dyno-types,
+  "Mixing dyno types".
 - ACM (free TLS for custom domains) on paid dynos only, i.e. not Eco:
   https://devcenter.heroku.com/articles/understanding-ssl-on-heroku and .../automated-certificate-management.
 - Preboot (new web dynos start before the old ones stop) on professional dynos only, standard and performance:
@@ -51,6 +54,11 @@ DYNO_SIZES: dict[str, DynoSize] = {
     "performance-xl": DynoSize(63488, 750.0, 17, scalable=True, acm=True, preboot=True),
     "performance-2xl": DynoSize(129024, 1500.0, 33, scalable=True, acm=True, preboot=True),
 }
+
+def mixing_group(size: str) -> str:
+    """Sizes an app may run side by side, one per process type: eco alone, basic alone, standard and performance."""
+    return size if size in ("eco", "basic") else "standard/performance"
+
 
 # Current Heroku Postgres plans (the legacy mini/basic/hobby plans are retired) and their monthly prices.
 POSTGRES_PLANS: dict[str, float] = {
