@@ -197,7 +197,7 @@ def test_the_relaxed_hardening_is_valid_kubernetes_and_checkov_reports_it(shop, 
     failed = sorted((c["check_id"], c["resource"]) for c in report["results"]["failed_checks"])
     assert failed == [("CKV_K8S_22", "Deployment.paasport.paasport-web"),
                       ("CKV_K8S_22", "Deployment.paasport.paasport-worker-worker"),
-                      ("CKV_K8S_22", "Job.paasport.paasport-release-adb514b0a5")]
+                      ("CKV_K8S_22", "Job.paasport.paasport-release-687d2f8508")]
 
 
 def test_the_parity_table_is_derived_from_this_apps_contract(shop):
