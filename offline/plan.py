@@ -99,14 +99,12 @@ def _uuid(seed: str) -> str:
 def _provider_paths(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
     """(input, path) pairs that a provider opens from its working directory, the program directory.
 
-    Sources: pulumi-docker `Image` and `RemoteImage` build contexts and Dockerfiles (a Dockerfile relative to the
+    Sources: pulumi-docker `RemoteImage` build contexts and Dockerfiles (a Dockerfile relative to the
     context for RemoteImage), pulumi-docker-build `Image` context and Dockerfile locations; terraform-provider-heroku
     `heroku_build` (`os.Stat(path)` in CustomizeDiff and Create); pulumi-kubernetes' Provider `kubeconfig` when it
     is a path, and a Helm chart that is not a registry reference.
     """
     build = inputs.get("build") or {}
-    if typ == t.DOCKER_IMAGE:
-        return [("build.context", build.get("context", ".")), ("build.dockerfile", build.get("dockerfile", ""))]
     if typ == t.REMOTE_IMAGE and build:
         context = build.get("context", ".")
         return [("build.context", context), ("build.dockerfile", str(Path(context) / build.get("dockerfile", "")))]
@@ -216,9 +214,6 @@ class PlanMocks(Mocks):
                                "chart": state.get("chart"), "version": state.get("version"), "status": "deployed"}
         elif args.typ.startswith("random:index/random"):
             state["result"] = f"plan-{_fake(args.name)}"
-        elif args.typ == t.DOCKER_IMAGE:
-            name = state.get("imageName", args.name)
-            state["repoDigest"] = f"{name.rsplit(':', 1)[0]}@sha256:{_fake(name, 64)}"
         elif args.typ == t.REMOTE_IMAGE:
             name = state.get("name", args.name)
             state["imageId"] = f"sha256:{_fake(name + json.dumps(state.get('triggers'), sort_keys=True), 64)}"

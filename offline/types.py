@@ -33,7 +33,6 @@ LISTENER = "kubernetes:getambassador.io/v3alpha1:Listener"
 K8S_PROVIDER = "pulumi:providers:kubernetes"  # an explicit provider: kubeconfig, context or render_dir
 
 # --- Docker (pulumi-docker) and random (pulumi-random) -----------------------------------------------------------
-DOCKER_IMAGE = "docker:index/image:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 REGISTRY_IMAGE = "docker:index/registryImage:RegistryImage"
 BUILDX_IMAGE = "docker-build:index:Image"  # pulumi-docker-build: buildx, either image store

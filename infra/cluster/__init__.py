@@ -54,7 +54,7 @@ def deploy(s: Settings) -> None:
                                    ingress_class=c.ingress_class, protect=protect, opts=opts)
         pulumi.export("cluster_issuers", list(cert_manager.issuers))
     if c.linkerd is not None:
-        linkerd = Linkerd(name, sources=c.linkerd, protect=protect, opts=opts)
+        linkerd = Linkerd(name, sources=c.linkerd, anchors=c.linkerd_trust_anchors, protect=protect, opts=opts)
         pulumi.export("linkerd_trust_anchor", linkerd.trust_anchor)
     if c.metrics_server is not None:
         MetricsServer(name, sources=c.metrics_server, protect=protect, opts=opts)

@@ -40,9 +40,9 @@ CNI_LABELS = {"linkerd.io/cni-resource": "true", "config.linkerd.io/admission-we
 
 def values(trust_anchor: pulumi.Input[str]) -> dict:
     """linkerd-control-plane 2026.8.3 values.yaml keys: the CNI plugin instead of linkerd-init (`cniEnabled`), the
-    trust anchor, and the requests of values-ha.yaml (without its three replicas). The issuer's certificate and key
-    are not values: with the `kubernetes.io/tls` scheme the identity controller reads them from the Secret
-    linkerd-identity-issuer (tls.crt, tls.key, ca.crt) and follows its updates, as in
+    trust anchors (one PEM bundle), and the requests of values-ha.yaml (without its three replicas). The issuer's
+    certificate and key are not values: with the `kubernetes.io/tls` scheme the identity controller reads them from
+    the Secret linkerd-identity-issuer (tls.crt, tls.key, ca.crt) and follows its updates, as in
     https://linkerd.io/2/tasks/automatically-rotating-control-plane-tls-credentials/; so the release's values
     hold no secret and stay readable in `pulumi preview --diff`."""
     return {
@@ -62,42 +62,67 @@ def cni_values() -> dict:
     return {"resources": _CNI, "repairController": {"enabled": False}}
 
 
-class Certificates(pulumi.ComponentResource):
-    """The trust anchor (root CA) and the issuer (intermediate CA) of Linkerd's identity service."""
+def anchor_name(name: str, generation: int) -> str:
+    """The resource name of trust anchor `generation`: the first keeps the name (and URN) it always had."""
+    return f"{name}-trust-anchor" if generation == 1 else f"{name}-trust-anchor-{generation}"
 
-    def __init__(self, name: str, *, protect: bool, opts: pulumi.ResourceOptions | None = None) -> None:
+
+class Certificates(pulumi.ComponentResource):
+    """The trust anchors (root CAs) and the issuer (intermediate CA) of Linkerd's identity service.
+
+    `anchors` lists the generations of trust anchor the stack keeps (setting `linkerd_trust_anchors`): every one is
+    in the bundle the proxies trust, and the first signs the issuer. That is the order Linkerd's "Manually rotating
+    control plane TLS credentials" (https://linkerd.io/2/tasks/manually-rotating-control-plane-tls-credentials/)
+    asks for: trust a bundle of the old and the new anchor and restart the proxies, then switch the issuer to one
+    signed by the new anchor, then drop the old anchor from the bundle. `1,2`, then `2,1`, then `2` does it."""
+
+    def __init__(self, name: str, *, anchors: tuple[int, ...] = (1,), protect: bool,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:linkerd:Certificates", name, None, opts)
-        # Replacing the anchor breaks every proxy's trust at once: README, "Rotate Linkerd's certificates".
+        # Deleting an anchor breaks the trust of every proxy that has no other: README, "Rotate Linkerd's
+        # certificates".
         kept = pulumi.ResourceOptions(parent=self, protect=protect)
-        anchor_key = tls.PrivateKey(f"{name}-trust-anchor", algorithm="ECDSA", ecdsa_curve="P256", opts=kept)
-        anchor = tls.SelfSignedCert(
-            f"{name}-trust-anchor", private_key_pem=anchor_key.private_key_pem,
-            subject=tls.SelfSignedCertSubjectArgs(common_name=f"root.linkerd.{TRUST_DOMAIN}"),
-            is_ca_certificate=True, validity_period_hours=ANCHOR_HOURS, allowed_uses=_CA_USES, opts=kept)
+        keys, certs = [], []
+        for generation in anchors:
+            anchor_key = tls.PrivateKey(anchor_name(name, generation), algorithm="ECDSA", ecdsa_curve="P256",
+                                        opts=kept)
+            anchor = tls.SelfSignedCert(
+                anchor_name(name, generation), private_key_pem=anchor_key.private_key_pem,
+                subject=tls.SelfSignedCertSubjectArgs(common_name=f"root.linkerd.{TRUST_DOMAIN}"),
+                is_ca_certificate=True, validity_period_hours=ANCHOR_HOURS, allowed_uses=_CA_USES, opts=kept)
+            keys.append(anchor_key)
+            certs.append(anchor.cert_pem)
         child = pulumi.ResourceOptions(parent=self)
         issuer_key = tls.PrivateKey(f"{name}-issuer", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
         request = tls.CertRequest(
             f"{name}-issuer", private_key_pem=issuer_key.private_key_pem,
             subject=tls.CertRequestSubjectArgs(common_name=f"identity.linkerd.{TRUST_DOMAIN}"), opts=child)
         issuer = tls.LocallySignedCert(
-            f"{name}-issuer", cert_request_pem=request.cert_request_pem, ca_private_key_pem=anchor_key.private_key_pem,
-            ca_cert_pem=anchor.cert_pem, is_ca_certificate=True, validity_period_hours=ISSUER_HOURS,
+            f"{name}-issuer", cert_request_pem=request.cert_request_pem, ca_private_key_pem=keys[0].private_key_pem,
+            ca_cert_pem=certs[0], is_ca_certificate=True, validity_period_hours=ISSUER_HOURS,
             early_renewal_hours=ISSUER_RENEWAL_HOURS, allowed_uses=_CA_USES, opts=child)
-        self.trust_anchor: pulumi.Output[str] = anchor.cert_pem
+        self.issuer_anchor: pulumi.Output[str] = certs[0]
+        self.trust_anchor: pulumi.Output[str] = pulumi.Output.all(*certs).apply(_bundle)
         self.issuer_cert: pulumi.Output[str] = issuer.cert_pem
         self.issuer_key: pulumi.Output[str] = pulumi.Output.secret(issuer_key.private_key_pem)
         self.register_outputs({"trust_anchor": self.trust_anchor, "issuer_cert": self.issuer_cert})
+
+
+def _bundle(pems: list[str]) -> str:
+    """PEM certificates one after the other, as identityTrustAnchorsPEM takes a bundle."""
+    return "".join(pem if pem.endswith("\n") else pem + "\n" for pem in pems)
 
 
 class Linkerd(pulumi.ComponentResource):
     """Linkerd's CRDs, its CNI plugin (namespace `linkerd-cni`, the one `privileged` namespace: the plugin writes
     the node's CNI configuration through hostPath volumes), then the control plane (`linkerd`, `restricted`)."""
 
-    def __init__(self, name: str, *, sources: dict[str, ChartSource], protect: bool,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, *, sources: dict[str, ChartSource], anchors: tuple[int, ...] = (1,),
+                 protect: bool, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:linkerd:Linkerd", name, None, opts)
         kept = pulumi.ResourceOptions(parent=self, protect=protect)
-        certificates = Certificates(f"{name}-linkerd", protect=protect, opts=pulumi.ResourceOptions(parent=self))
+        certificates = Certificates(f"{name}-linkerd", anchors=anchors, protect=protect,
+                                    opts=pulumi.ResourceOptions(parent=self))
         ns = namespace(NAMESPACE, level="restricted", labels=CONTROL_PLANE_LABELS,
                        annotations={"linkerd.io/inject": "disabled"}, opts=kept)
         cni_ns = namespace(CNI_NAMESPACE, level="privileged", labels=CNI_LABELS, opts=kept)
@@ -110,7 +135,7 @@ class Linkerd(pulumi.ComponentResource):
             metadata={"name": ISSUER_SECRET, "namespace": ns.metadata.name,
                       "labels": {"linkerd.io/control-plane-component": "identity",
                                  "linkerd.io/control-plane-ns": NAMESPACE}},
-            string_data={"ca.crt": certificates.trust_anchor, "tls.crt": certificates.issuer_cert,
+            string_data={"ca.crt": certificates.issuer_anchor, "tls.crt": certificates.issuer_cert,
                          "tls.key": certificates.issuer_key},
             opts=pulumi.ResourceOptions(parent=self))
         self.release = charts.install(

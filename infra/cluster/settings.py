@@ -33,9 +33,13 @@ class ClusterSettings:
     emissary: dict[str, ChartSource] | None
     cert_manager: dict[str, ChartSource] | None
     linkerd: dict[str, ChartSource] | None
+    linkerd_trust_anchors: tuple[int, ...]
     metrics_server: dict[str, ChartSource] | None
     metrics: metrics.MetricsSettings | None
     logs: logs.LogsSettings | None
+
+
+_ANCHORS = re.compile(r"^[1-9][0-9]{0,2}(,[1-9][0-9]{0,2})*$")
 
 
 def _part(r: Reader, part: str, names: tuple[str, ...], example_version: str) -> dict[str, ChartSource] | None:
@@ -103,6 +107,20 @@ def _check_app_stacks(r: Reader, c: ClusterSettings, namespaces: dict[str, str])
                       "k8s")
 
 
+def _trust_anchors(r: Reader) -> tuple[int, ...]:
+    """`linkerd_trust_anchors`: the generations of Linkerd trust anchor the stack keeps, the issuer's first."""
+    value = r.text("linkerd_trust_anchors", pattern=_ANCHORS, why="comma-separated generation numbers, such as 1 or "
+                   "2,1 (the first signs the issuer)", example="1")
+    if not value:
+        r.problem("linkerd_trust_anchors", "is empty, but the issuer needs a trust anchor to sign it", "1")
+    if not _ANCHORS.match(value):
+        return (1,)
+    anchors = tuple(int(part) for part in value.split(","))
+    if len(set(anchors)) != len(anchors):
+        r.problem("linkerd_trust_anchors", f"is {value!r}, which names a generation twice", "1")
+    return anchors
+
+
 def read(r: Reader, app: AppSettings) -> ClusterSettings:
     """Every cluster setting; problems go to `r`, which `infra.settings.load` raises together."""
     cert_manager = _part(r, "cert_manager", tls.CHARTS, "v1.21.1")
@@ -120,6 +138,7 @@ def read(r: Reader, app: AppSettings) -> ClusterSettings:
         emissary=_part(r, "emissary", ingress.CHARTS, "4.1.0"),
         cert_manager=cert_manager,
         linkerd=_part(r, "linkerd", linkerd.CHARTS, "2026.8.3"),
+        linkerd_trust_anchors=_trust_anchors(r),
         metrics_server=_part(r, "metrics_server", metrics_server.CHARTS, "3.13.1"),
         metrics=metrics.read_settings(r),
         logs=logs.read_settings(r),

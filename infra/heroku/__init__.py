@@ -116,14 +116,19 @@ def deploy(s: Settings) -> None:
     pulumi.export("app_name", app.name)
     pulumi.export("url", app.web_url)
     pulumi.export("deploy", h.deploy)
-    pulumi.export("postgres_plan", h.postgres_plan)
+    formations = {"web": (h.dyno_size, h.dyno_quantity),
+                  **{w.name: (w.size or h.dyno_size, w.quantity) for w in spec.workers}}
+    addon = h.postgres_plan if spec.database else None
+    if addon:
+        pulumi.export("postgres_plan", addon)
     pulumi.export("dyno", f"{h.dyno_quantity} x {h.dyno_size}")
     pulumi.export("heroku_scale", f"heroku ps:scale web={h.dyno_quantity}:{h.dyno_size} {cli}")
     pulumi.export("heroku_logs", f"heroku logs --tail {cli}")
     pulumi.export("heroku_rollback", f"heroku releases:rollback {cli}")
-    if not has_continuous_protection(h.postgres_plan):
+    if addon and not has_continuous_protection(addon):
         # PGBackups schedules have no Platform API endpoint or provider resource: one CLI command sets one up.
         pulumi.export("heroku_backup_schedule", f"heroku pg:backups:schedule DATABASE_URL --at '03:00 UTC' {cli}")
-    pulumi.export("monthly_cost_usd", monthly_cost_usd(h.dyno_size, h.dyno_quantity, h.postgres_plan))
+    pulumi.export("monthly_cost_usd", monthly_cost_usd(formations.values(), addon))
+    priced = [f"{process} {quantity} x {size}" for process, (size, quantity) in formations.items()]
     pulumi.export("monthly_cost_basis", f"list prices as of {PRICES_AS_OF} ({PRICES_SOURCE}), 24/7, "
-                                        f"{h.dyno_quantity} x {h.dyno_size} + heroku-postgresql:{h.postgres_plan}")
+                                        + " + ".join(priced + ([f"heroku-postgresql:{addon}"] if addon else [])))

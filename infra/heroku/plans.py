@@ -4,6 +4,9 @@ Facts and prices as published by Heroku; re-check them when Heroku changes its o
 - Sizes and memory: https://devcenter.heroku.com/articles/dyno-types (June 2024).
 - Horizontal scaling (Standard tier and up; Eco and Basic run one dyno per process type):
   https://devcenter.heroku.com/articles/dyno-tiers (April 2025).
+- Mixing sizes across process types: an app on eco dynos uses eco for all its process types, one on basic uses
+  basic for all; only standard and performance sizes mix: https://devcenter.heroku.com/articles/dyno-types,
+  "Mixing dyno types".
 - ACM (free TLS for custom domains) on paid dynos only, i.e. not Eco:
   https://devcenter.heroku.com/articles/understanding-ssl-on-heroku and .../automated-certificate-management.
 - Preboot (new web dynos start before the old ones stop) on professional dynos only, standard and performance:
@@ -20,6 +23,7 @@ Facts and prices as published by Heroku; re-check them when Heroku changes its o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 PRICES_AS_OF = "2024-12"
@@ -51,6 +55,11 @@ DYNO_SIZES: dict[str, DynoSize] = {
     "performance-2xl": DynoSize(129024, 1500.0, 33, scalable=True, acm=True, preboot=True),
 }
 
+def mixing_group(size: str) -> str:
+    """Sizes an app may run side by side, one per process type: eco alone, basic alone, standard and performance."""
+    return size if size in ("eco", "basic") else "standard/performance"
+
+
 # Current Heroku Postgres plans (the legacy mini/basic/hobby plans are retired) and their monthly prices.
 POSTGRES_PLANS: dict[str, float] = {
     "essential-0": 5.0,
@@ -74,8 +83,16 @@ def has_continuous_protection(postgres_plan: str) -> bool:
     return postgres_plan.split("-", 1)[0] in CONTINUOUS_PROTECTION_TIERS
 
 
-def monthly_cost_usd(dyno_size: str, quantity: int, postgres_plan: str) -> float:
-    """Estimated bill: web dynos (Eco's flat fee once) plus the Postgres plan, 24/7, before taxes and credits."""
-    size = DYNO_SIZES[dyno_size]
-    dynos = size.usd_per_month if size.flat_fee else size.usd_per_month * quantity
-    return round(dynos + POSTGRES_PLANS[postgres_plan], 2)
+def monthly_cost_usd(formations: Iterable[tuple[str, int]], postgres_plan: str | None) -> float:
+    """Estimated bill: the dynos of every process type's formation, (size, quantity), with Eco's flat fee once per
+    account whatever runs on it, plus the Postgres plan where the app has the add-on; 24/7, before taxes and
+    credits."""
+    dynos, eco = 0.0, False
+    for size_name, quantity in formations:
+        size = DYNO_SIZES[size_name]
+        if size.flat_fee:
+            eco = eco or quantity > 0
+        else:
+            dynos += size.usd_per_month * quantity
+    eco_fee = DYNO_SIZES["eco"].usd_per_month if eco else 0.0
+    return round(dynos + eco_fee + (POSTGRES_PLANS[postgres_plan] if postgres_plan else 0.0), 2)

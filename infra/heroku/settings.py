@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 
 from infra import contract
-from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS
+from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS, mixing_group
 from infra.settings import DNS_LABEL, DNS_NAME, AppSettings, Reader
 
 REGIONS = ("us", "eu")  # the Common Runtime regions
@@ -49,18 +49,32 @@ def _api_key(r: Reader) -> pulumi.Output[str] | None:
     return pulumi.Output.secret(env) if env else None
 
 
-def _check_contract(r: Reader, spec: contract.AppSpec, deploy: str) -> None:
-    """What Heroku cannot run of the app's contract: sizes it does not have, more than one eco or basic dyno of a
-    process type (devcenter.heroku.com/articles/dyno-tiers), and in `registry` mode anything beyond the image's
-    own command and the release (the Platform API releases one image per process type, built from the Dockerfile)."""
+def _check_contract(r: Reader, spec: contract.AppSpec, deploy: str, dyno_size: str) -> None:
+    """What Heroku cannot run of the app's contract: sizes it does not have; a worker formation (its own size, or
+    web's `dyno_size`) of more than one eco or basic dyno (devcenter.heroku.com/articles/dyno-tiers), or of a size
+    that does not mix with web's (devcenter.heroku.com/articles/dyno-types, "Mixing dyno types"); and in `registry`
+    mode anything beyond the image's own command and the release (the Platform API releases one image per process
+    type, built from the Dockerfile)."""
     for problem in contract.size_problems(spec, DYNO_SIZES, "Heroku"):
         r.app_problem(problem)
     for process in spec.workers:
-        size = DYNO_SIZES.get(process.size)
-        if size and process.quantity > 1 and not size.scalable:
-            r.app_problem(f"{spec.shown}/app.json formation.{process.name}.quantity: is {process.quantity}, but "
-                              f"{process.size} dynos cannot scale beyond 1. Fix: use quantity 1, or size standard-1x "
-                              "or larger.")
+        size_name = process.size or dyno_size
+        size = DYNO_SIZES.get(size_name)
+        if size is None or dyno_size not in DYNO_SIZES:
+            continue  # refused above, or as dyno_size
+        key = f"{spec.shown}/app.json formation.{process.name}"
+        if process.size and mixing_group(size_name) != mixing_group(dyno_size):
+            fix = (f"set formation.{process.name}.size to {dyno_size} (or leave it out), or dyno_size to standard-1x "
+                   "or larger" if dyno_size in ("eco", "basic") else
+                   f"set formation.{process.name}.size to standard-1x or larger (or leave it out)")
+            r.app_problem(f"{key}.size: is {size_name}, beside web's {dyno_size} (dyno_size), but Heroku runs eco "
+                          "dynos only with eco, basic only with basic, and mixes only standard and performance "
+                          f"sizes across process types. Fix: {fix}.")
+        elif process.quantity > 1 and not size.scalable:
+            of = "" if process.size else " (dyno_size, as it sets no size)"
+            r.app_problem(f"{key}.quantity: is {process.quantity}, but its {size_name}{of} dynos cannot scale "
+                          f"beyond 1 (Heroku runs one eco or basic dyno per process type). Fix: use quantity 1, or "
+                          f"set formation.{process.name}.size and dyno_size to standard-1x or larger.")
     image = contract.image_command(spec.directory)
     if deploy == "registry" and image and contract.argv(spec.web.command) not in (image, ["/bin/sh", "-c", " ".join(
             image)]):
@@ -99,7 +113,7 @@ def read(r: Reader, app: AppSettings) -> HerokuSettings:
                                "domain", "basic")
     deploy = r.choice("deploy", DEPLOY_MODES)
     if app.contract is not None:
-        _check_contract(r, app.contract, deploy)
+        _check_contract(r, app.contract, deploy, dyno_size)
     return HerokuSettings(
         app_name=app_name,
         region=r.choice("region", REGIONS),

@@ -1,12 +1,16 @@
-"""The app's container image: built from the app's directory (`app_dir`) and pushed with pulumi_docker, or a
-prebuilt reference as given."""
+"""The app's container image: built from the app's directory (`app_dir`) and pushed with pulumi-docker-build, or
+a prebuilt reference as given.
+
+pulumi-docker-build (buildx and BuildKit) builds on both of Docker's image stores; pulumi-docker's `Image`, used
+before, fails to build on the containerd image store that current Docker installs turn on (pulumi/pulumi-docker#967),
+which is why the heroku stack's registry mode moved first (infra/heroku/registry.py)."""
 
 from __future__ import annotations
 
 import json
 
 import pulumi
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 import pulumi_kubernetes as k8s
 
 from infra.paths import context
@@ -35,18 +39,23 @@ class AppImage(pulumi.ComponentResource):
             self.ref: pulumi.Output[str] = pulumi.Output.from_input(image)
         else:
             credentials = (
-                docker.RegistryArgs(server=server, username=username, password=password)
+                [docker_build.RegistryArgs(address=server, username=username, password=password)]
                 if username and password is not None else None
             )
-            built = docker.Image(
+            repository = f"{registry}/{name}"
+            built = docker_build.Image(
                 name,
-                image_name=f"{registry}/{name}:latest",
-                build=docker.DockerBuildArgs(context=app_context, dockerfile=f"{app_context}/Dockerfile",
-                                             platform=PLATFORM),
-                registry=credentials,
+                tags=[f"{repository}:latest"],
+                push=True,
+                context=docker_build.BuildContextArgs(location=app_context),
+                dockerfile=docker_build.DockerfileArgs(location=f"{app_context}/Dockerfile"),
+                platforms=[docker_build.Platform(PLATFORM)],
+                registries=credentials,
                 opts=child,
             )
-            self.ref = built.repo_digest
+            # What pulumi-docker's `repo_digest` was: the repository at the digest the registry now holds (the
+            # pushed manifest or index), so a new build rolls the app and names a new release Job.
+            self.ref = pulumi.Output.concat(repository, "@", built.digest)
         self.pull_secret_name: pulumi.Output[str] | None = None
         if username and password is not None:
             dockerconfig = pulumi.Output.secret(password).apply(

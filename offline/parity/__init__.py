@@ -85,8 +85,10 @@ CAPABILITIES: tuple[Capability, ...] = (
                       "restore FORCE_HTTPS=true in the app's config vars"),
     }),
     Capability("Managed PostgreSQL", "postgres", {
-        "k8s": Gap("no PostgreSQL chart", "set `postgres_chart_version`"),
-        "heroku": Gap("no heroku-postgresql add-on", "set `postgres_plan`"),
+        "k8s": Gap("no PostgreSQL chart: the app's app.json does not list the heroku-postgresql add-on",
+                   "add `heroku-postgresql` to app.json `addons` (the chart then follows `postgres_chart_version`)"),
+        "heroku": Gap("no heroku-postgresql add-on: the app's app.json does not list it",
+                      "add `heroku-postgresql` to app.json `addons` (its plan then follows `postgres_plan`)"),
     }),
     Capability("DB credentials as secrets", "db_secrets", {
         "k8s": Gap("the pods do not read the password from a secret Secret", "restore the Secret and secretKeyRef"),
@@ -177,7 +179,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     }),
     Capability("Estimated monthly cost", "cost", {
         "k8s": Gap("no Deployment or database to size", _NOT_HERE),
-        "heroku": Gap("no web formation or Postgres add-on to price", _NOT_HERE),
+        "heroku": Gap("no formation to price", _NOT_HERE),
     }),
 )
 

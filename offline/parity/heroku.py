@@ -213,11 +213,16 @@ def backups(plan: Plan) -> Cell | None:
 
 
 def cost(plan: Plan) -> Cell | None:
-    dyno, addon = _dyno(plan), _postgres_plan(plan)
-    if dyno and addon and addon[1] in POSTGRES_PLANS:
-        _, size, quantity = dyno
-        usd = monthly_cost_usd(size, quantity, addon[1])
-        return Cell(f"about ${usd:g} a month: {quantity} x {size} + heroku-postgresql:{addon[1]} at list prices "
-                    f"of {PRICES_AS_OF}; `monthly_cost_usd` output", (label(dyno[0]), label(addon[0])),
-                    ("dyno_size", "dyno_quantity", "postgres_plan"))
-    return None
+    """Every process type's formation, and the Postgres add-on where the app has one."""
+    formations = sorted((r for r in all_of(plan, t.HEROKU_FORMATION) if inputs(r)["size"] in DYNO_SIZES),
+                        key=lambda r: (inputs(r)["type"] != "web", inputs(r)["type"]))
+    addon = _postgres_plan(plan)
+    if not formations or (addon and addon[1] not in POSTGRES_PLANS):
+        return None
+    sizes = [(inputs(r)["size"], inputs(r)["quantity"]) for r in formations]
+    usd = monthly_cost_usd(sizes, addon[1] if addon else None)
+    what = [f"{inputs(r)['type']} {quantity} x {size}" for r, (size, quantity) in zip(formations, sizes, strict=True)]
+    what += [f"heroku-postgresql:{addon[1]}"] if addon else []
+    return Cell(f"about ${usd:g} a month: {' + '.join(what)} at list prices of {PRICES_AS_OF}; `monthly_cost_usd` "
+                "output", tuple(label(r) for r in formations) + ((label(addon[0]),) if addon else ()),
+                ("dyno_size", "dyno_quantity", *(["postgres_plan"] if addon else [])))

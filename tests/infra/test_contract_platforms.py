@@ -45,7 +45,9 @@ def shop(tmp_path_factory) -> Path:
 
 @cache
 def plan(stack: str, app: Path, *overrides: str) -> offline_plan.Plan:
-    return offline_plan.run(stack, [f"app_dir={app}", *GIVEN, *overrides])
+    # On Heroku, web must be standard too: its standard-2x worker does not mix with basic dynos.
+    on_heroku = ("dyno_size=standard-1x",) if stack == "heroku" else ()
+    return offline_plan.run(stack, [f"app_dir={app}", *GIVEN, *on_heroku, *overrides])
 
 
 def container(reg: offline_plan.Registration) -> dict:
@@ -197,7 +199,7 @@ def test_the_relaxed_hardening_is_valid_kubernetes_and_checkov_reports_it(shop, 
     failed = sorted((c["check_id"], c["resource"]) for c in report["results"]["failed_checks"])
     assert failed == [("CKV_K8S_22", "Deployment.paasport.paasport-web"),
                       ("CKV_K8S_22", "Deployment.paasport.paasport-worker-worker"),
-                      ("CKV_K8S_22", "Job.paasport.paasport-release-adb514b0a5")]
+                      ("CKV_K8S_22", "Job.paasport.paasport-release-687d2f8508")]
 
 
 def test_the_parity_table_is_derived_from_this_apps_contract(shop):
@@ -216,7 +218,8 @@ def test_the_parity_table_is_derived_from_this_apps_contract(shop):
 def test_what_heroku_cannot_honour_is_a_warning_at_preview(shop):
     from tests.support import offline_cli
 
-    result = offline_cli("plan", "--stack", "heroku", f"--config=app_dir={shop}", *(f"--config={g}" for g in GIVEN))
+    result = offline_cli("plan", "--stack", "heroku", f"--config=app_dir={shop}", *(f"--config={g}" for g in GIVEN),
+                         "--config=dyno_size=standard-1x")
     assert result.returncode == 0, result.stderr
     assert f"{shop}/app.json healthchecks.web: Heroku's Common Runtime does not probe dynos" in result.stderr
     assert f"{shop}/app.json formation.worker.autoscaling: Heroku autoscales only web dynos of Performance size " \

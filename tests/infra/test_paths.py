@@ -22,7 +22,7 @@ def test_app_context_is_the_app_directory_seen_from_the_program_directory(tmp_pa
 
 
 @pytest.mark.parametrize(("stack", "overrides", "refused"), [
-    ("k8s", (), f"{t.DOCKER_IMAGE} paasport: build.context 'app'"),
+    ("k8s", (), f"{t.BUILDX_IMAGE} paasport: context.location 'app'"),
     ("heroku", ("deploy=registry",), f"{t.BUILDX_IMAGE} paasport-web: context.location 'app'"),
 ])
 def test_a_provider_path_that_does_not_exist_from_the_program_directory_fails_the_plan(

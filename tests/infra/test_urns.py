@@ -40,9 +40,16 @@ CASES = {
 # whose build needs Docker's containerd image store off; pulumi-docker-build's Image (ADDED) builds and pushes on
 # either store. They hold no data: deleting them keeps the local images and the pushed tags (keep_locally,
 # keep_remotely), and the release then sends the new images' config digests. Another type cannot be aliased.
+# Removed on purpose, for the same reason (pulumi/pulumi-docker#967): the k8s stack's image was pulumi-docker's
+# Image; pulumi-docker-build's Image (ADDED) replaces it. A build artefact, not state: deleting the old one keeps
+# the pushed tag, and the pods move to the new build's digest in the same `pulumi up`.
 _REGISTRY = HEROKU + "paasport:heroku_registry:RegistryRelease$"
+OLD_IMAGE = K8S + "paasport:image:AppImage$docker:index/image:Image::paasport"
+IMAGE = K8S + "paasport:image:AppImage$docker-build:index:Image::paasport"
 REMOVED = {
-    "k8s-full": [K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:ClusterIssuer::letsencrypt-prod"],
+    "k8s": [OLD_IMAGE],
+    "k8s-full": [K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:ClusterIssuer::letsencrypt-prod", OLD_IMAGE],
+    "k8s-hpa-off": [OLD_IMAGE],
     "heroku-registry": [_REGISTRY + "docker:index/registryImage:RegistryImage::paasport-release-push",
                         _REGISTRY + "docker:index/registryImage:RegistryImage::paasport-web-push",
                         _REGISTRY + "docker:index/remoteImage:RemoteImage::paasport-release",
@@ -191,14 +198,15 @@ DB_TLS = [K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-
           K8S + "paasport:database:Database$tls:index/privateKey:PrivateKey::paasport-postgresql-tls",
           K8S + "paasport:database:Database$tls:index/selfSignedCert:SelfSignedCert::paasport-postgresql-tls"]
 ADDED = {
-    "k8s": [DATABASE_URL, *DB_TLS],
+    "k8s": [DATABASE_URL, *DB_TLS, IMAGE],
     "k8s-full": [
         DATABASE_URL, *DB_TLS,
         K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
         K8S + "paasport:tls:Tls$kubernetes:core/v1:Service::paasport-acme-challenge",
         K8S + "paasport:tls:Tls$kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",
+        IMAGE,
     ],
-    "k8s-hpa-off": [DATABASE_URL, *DB_TLS],
+    "k8s-hpa-off": [DATABASE_URL, *DB_TLS, IMAGE],
     "heroku-build": [
         HEROKU + "paasport:heroku_build:HerokuBuild$pulumi-python:dynamic/heroku:BuildRelease::paasport-release",
         HEROKU + "paasport:heroku_domain:CustomDomain$pulumi-python:dynamic/heroku:AppAcm::paasport-acm",
@@ -290,10 +298,10 @@ def test_the_cluster_stack_registers_exactly_these_urns():
 
 
 def test_the_removed_cluster_issuer_is_replaced_by_the_stacks_own_issuer_and_challenge_route():
-    (cluster_issuer,) = REMOVED["k8s-full"]
+    cluster_issuer, _image = REMOVED["k8s-full"]
     now = urns("k8s-full")
     assert cluster_issuer not in now
-    assert [u.rsplit("$", 1)[1] for u in ADDED["k8s-full"][1 + len(DB_TLS):]] == [
+    assert [u.rsplit("$", 1)[1] for u in ADDED["k8s-full"][1 + len(DB_TLS):4 + len(DB_TLS)]] == [
         "kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
         "kubernetes:core/v1:Service::paasport-acme-challenge",
         "kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",

@@ -396,6 +396,57 @@ def test_linkerd_certificates_are_the_ecdsa_p256_anchor_and_issuer_linkerd_requi
         "kubernetes.io/tls")
 
 
+def _trust(*overrides: str) -> tuple[dict[str, x509.Certificate], list[x509.Certificate], x509.Certificate, str]:
+    """The stack's anchors by resource name, the bundle the control plane trusts, the issuer, its Secret's ca.crt."""
+    p = plan(*overrides)
+    anchors = {r.name: x509.load_pem_x509_certificate(r.outputs["certPem"].encode())
+               for r in p.find(t.TLS_SELF_SIGNED_CERT)}
+    values = offline_plan.reveal(p.find(t.HELM_RELEASE, "paasport-linkerd")[0].inputs)["values"]
+    data = offline_plan.reveal(p.find(t.SECRET, "paasport-linkerd-identity-issuer")[0].inputs, True)["stringData"]
+    bundle = x509.load_pem_x509_certificates(values["identityTrustAnchorsPEM"].encode())
+    return anchors, bundle, x509.load_pem_x509_certificate(data["tls.crt"].encode()), data["ca.crt"]
+
+
+def _pem(cert: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding
+    return cert.public_bytes(Encoding.PEM).decode()
+
+
+def test_trust_anchor_rotation_trusts_both_then_switches_the_issuer_then_drops_the_old_one():
+    # The defect: one anchor, always the stack's own, so the bundle Linkerd's manual rotation needs could not be
+    # set, and `--replace` of the anchor made a new one nobody trusted yet.
+    old, new = "paasport-linkerd-trust-anchor", "paasport-linkerd-trust-anchor-2"
+    anchors, bundle, issuer, ca = _trust()
+    assert list(anchors) == [old] and bundle == [anchors[old]]
+    # 1. Trust both; the old anchor still signs the issuer, and keeps its URN.
+    anchors, bundle, issuer, ca = _trust("linkerd_trust_anchors=1,2")
+    assert sorted(anchors) == [old, new] and bundle == [anchors[old], anchors[new]]
+    assert anchors[old] != anchors[new]
+    issuer.verify_directly_issued_by(anchors[old])
+    assert ca == _pem(anchors[old])
+    # 2. Switch the issuer to the new anchor; both still trusted.
+    anchors, bundle, issuer, ca = _trust("linkerd_trust_anchors=2,1")
+    assert bundle == [anchors[new], anchors[old]]
+    issuer.verify_directly_issued_by(anchors[new])
+    assert ca == _pem(anchors[new])
+    # 3. Drop the old one.
+    anchors, bundle, issuer, ca = _trust("linkerd_trust_anchors=2")
+    assert list(anchors) == [new] and bundle == [anchors[new]]
+    issuer.verify_directly_issued_by(anchors[new])
+    assert sorted(r.name for r in plan("linkerd_trust_anchors=2").find(t.TLS_PRIVATE_KEY)) == [
+        "paasport-linkerd-issuer", "paasport-linkerd-trust-anchor-2"]
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("2,2", "paasport:linkerd_trust_anchors is '2,2', which names a generation twice"),
+    ("new", "paasport:linkerd_trust_anchors is 'new', which is not comma-separated generation numbers"),
+    ("", "paasport:linkerd_trust_anchors is empty, but the issuer needs a trust anchor to sign it"),
+])
+def test_bad_trust_anchor_generations_get_one_clear_message(value, says):
+    (problem,) = problems_of(f"linkerd_trust_anchors={value}")
+    assert problem.startswith(says) and "Fix: " in problem
+
+
 def test_what_holds_the_cluster_state_is_protected():
     protected = sorted(f"{r.type.rsplit(':', 1)[1]} {r.name}" for r in plan().resources if r.protect)
     assert protected == [

@@ -11,7 +11,7 @@ import pytest
 from infra.heroku.plans import monthly_cost_usd
 from offline import plan as offline_plan
 from offline import types as t
-from tests.support import heroku_plan, obj, offline_cli, one
+from tests.support import REPO, heroku_plan, obj, offline_cli, one
 
 APP, ADDON, BUILD, FORMATION = t.HEROKU_APP, t.HEROKU_ADDON, t.HEROKU_BUILD, t.HEROKU_FORMATION
 DOMAIN, DRAIN, FEATURE, RELEASE = t.HEROKU_DOMAIN, t.HEROKU_DRAIN, t.HEROKU_FEATURE, t.CONTAINER_RELEASE
@@ -173,7 +173,7 @@ def test_outputs_tell_where_the_app_is_what_it_costs_and_how_to_operate_it():
      ("standard-2x", 3, "standard-0", 200), ("performance-m", 2, "premium-0", 700)],
 )
 def test_monthly_cost_estimate(size, quantity, plan, usd):
-    assert monthly_cost_usd(size, quantity, plan) == usd
+    assert monthly_cost_usd([(size, quantity)], plan) == usd
     overrides = [f"dyno_size={size}", f"dyno_quantity={quantity}", f"postgres_plan={plan}"]
     overrides += ["domain="] if size == "eco" else []
     assert offline_plan.reveal(heroku_plan(*overrides).outputs)["monthly_cost_usd"] == usd
@@ -207,3 +207,64 @@ def test_essential_postgres_gets_the_backup_schedule_command_and_standard_has_co
     assert essential["heroku_backup_schedule"] == (
         "heroku pg:backups:schedule DATABASE_URL --at '03:00 UTC' --app paasport-example")
     assert "heroku_backup_schedule" not in heroku_plan("postgres_plan=standard-0").outputs
+
+
+def test_monthly_cost_prices_every_formation_eco_once_and_postgres_only_with_the_add_on():
+    assert monthly_cost_usd([("standard-1x", 2), ("standard-2x", 1)], "essential-0") == 105  # 50 + 50 + 5
+    assert monthly_cost_usd([("eco", 1), ("eco", 1)], None) == 5  # one flat fee per account
+    assert monthly_cost_usd([("basic", 1), ("basic", 0)], None) == 7
+
+
+def _other_app(tmp_path, monkeypatch, *, addons: list[str], formation: dict) -> list[str]:
+    """A copy of the express-postgres fixture with its own app.json `addons` and `formation`: the override that
+    points the stack at it."""
+    import json
+    import shutil
+
+    app = tmp_path / "app"
+    shutil.copytree(REPO / "tests/fixtures/apps/express-postgres", app)
+    manifest = json.loads((app / "app.json").read_text())
+    (app / "app.json").write_text(json.dumps({**manifest, "addons": addons, "formation": formation}))
+    (app / "Procfile").write_text("web: yarn start\nworker: node dist/worker.js\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return [f"app_dir={app}"]
+
+
+def test_worker_formations_are_priced(tmp_path, monkeypatch):
+    # The defect: only web was priced; the worker's two standard-2x dynos ($100) were left out.
+    overrides = _other_app(tmp_path, monkeypatch, addons=["heroku-postgresql"],
+                           formation={"web": {"quantity": 1}, "worker": {"quantity": 2, "size": "standard-2x"}})
+    outputs = offline_plan.reveal(offline_plan.run("heroku", [*overrides, "dyno_size=standard-1x"]).outputs)
+    assert outputs["monthly_cost_usd"] == 130  # 25 + 2 x 50 + essential-0's 5
+    assert outputs["monthly_cost_basis"].endswith(
+        "24/7, web 1 x standard-1x + worker 2 x standard-2x + heroku-postgresql:essential-0")
+
+
+def test_an_app_without_the_postgres_add_on_pays_and_shows_no_postgres(tmp_path, monkeypatch):
+    # The defect: Postgres was charged and its outputs exported for an app that has no database.
+    overrides = _other_app(tmp_path, monkeypatch, addons=[], formation={"web": {"quantity": 1},
+                                                                         "worker": {"quantity": 1}})
+    plan = offline_plan.run("heroku", overrides)
+    outputs = offline_plan.reveal(plan.outputs)
+    assert not plan.find(ADDON)
+    assert outputs["monthly_cost_usd"] == 14  # web and worker, basic: 7 + 7
+    assert "postgres" not in outputs["monthly_cost_basis"]
+    assert "postgres_plan" not in outputs and "heroku_backup_schedule" not in outputs
+
+
+def test_parity_prices_every_formation_and_no_postgres_without_the_add_on(tmp_path, monkeypatch):
+    from offline import parity
+    from offline.parity import heroku as detectors
+
+    overrides = _other_app(tmp_path, monkeypatch, addons=[], formation={"web": {"quantity": 1},
+                                                                         "worker": {"quantity": 1}})
+    plan = offline_plan.run("heroku", overrides)
+    cost = detectors.cost(plan)
+    # The defect: no cost at all ("no web formation or Postgres add-on to price") for an app with no database.
+    assert cost.what.startswith("about $14 a month: web 1 x basic + worker 1 x basic at list prices")
+    assert "postgres_plan" not in cost.settings
+    # Its missing database is the app's choice, fixed in app.json, not by a stack setting.
+    gap = next(c for c in parity.CAPABILITIES if c.name == "Managed PostgreSQL").gaps
+    assert detectors.postgres(plan) is None
+    assert gap["heroku"].workaround.startswith("add `heroku-postgresql` to app.json `addons`")
+    assert gap["k8s"].workaround.startswith("add `heroku-postgresql` to app.json `addons`")

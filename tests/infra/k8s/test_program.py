@@ -5,6 +5,8 @@ TLS (the issuers, the challenge route) is in test_tls.py; URNs and protection ar
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from offline import plan as offline_plan
@@ -21,7 +23,7 @@ def test_the_k8s_stack_creates_every_resource_of_the_issue():
         (t.SECRET, "paasport-db"),
         (t.HELM_RELEASE, "paasport-postgresql"),
         (t.NETWORK_POLICY, "paasport-postgresql"),
-        (t.DOCKER_IMAGE, "paasport"),
+        (t.BUILDX_IMAGE, "paasport"),
         (t.JOB, "paasport-release"),
         (t.DEPLOYMENT, "paasport-web"),
         (t.SERVICE, "paasport-web"),
@@ -127,8 +129,8 @@ def test_release_job_runs_the_seed_with_the_new_image_under_a_name_per_image():
     job = obj(one(plan, t.JOB))
     image = plan.outputs["image"]
     # paasport-release- and the first 10 hex digits of the image reference's SHA-256, written out: the plan's
-    # image is ghcr.io/example/paasport@sha256:1136..., a digest the mocks derive from the image name.
-    assert job["metadata"]["name"] == "paasport-release-adb514b0a5"
+    # image is ghcr.io/example/paasport@sha256:9f37..., a digest the mocks derive from the pushed tag.
+    assert job["metadata"]["name"] == "paasport-release-687d2f8508"
     (container,) = job["spec"]["template"]["spec"]["containers"]
     # app/Procfile's `release:` line, as arguments: the image's ENTRYPOINT (if any) stays, as with `docker run`.
     assert container["args"] == ["python", "-m", "actors.seed"] and "command" not in container
@@ -203,18 +205,24 @@ def test_autoscaler_owns_replicas_when_on_and_fixed_replicas_when_off():
 
 def test_app_image_is_built_from_app_and_pushed_to_the_registry():
     plan = k8s_plan()
-    image = obj(one(plan, t.DOCKER_IMAGE))
-    assert image["imageName"] == "ghcr.io/example/paasport:latest"
+    # pulumi-docker-build, not pulumi-docker's Image, whose build fails on Docker's containerd image store
+    # (pulumi/pulumi-docker#967).
+    image = obj(one(plan, t.BUILDX_IMAGE))
+    assert (image["tags"], image["push"], image["platforms"]) == (
+        ["ghcr.io/example/paasport:latest"], True, ["linux/amd64"])
     # Providers run in the program directory, infra/: app/ is ../app from there (tests/infra/test_paths.py).
-    assert (image["build"]["context"], image["build"]["dockerfile"]) == ("../app", "../app/Dockerfile")
+    assert (image["context"]["location"], image["dockerfile"]["location"]) == ("../app", "../app/Dockerfile")
+    assert "registries" not in image  # a public registry, or the ambient `docker login`
+    # The pods run the pushed tag pinned to its digest, so a new build rolls them.
     deployment_image = pod_spec(plan, t.DEPLOYMENT)["containers"][0]["image"]
     assert deployment_image == plan.outputs["image"]
-    assert "@sha256:" in deployment_image
+    assert re.fullmatch(r"ghcr\.io/example/paasport@sha256:[0-9a-f]{64}", deployment_image)
+    assert pod_spec(plan, t.JOB)["containers"][0]["image"] == deployment_image
 
 
 def test_a_prebuilt_image_is_used_as_is_and_nothing_is_built():
     plan = k8s_plan("image=ghcr.io/acme/paasport:1.2.3")
-    assert not plan.find(t.DOCKER_IMAGE)
+    assert not plan.find(t.BUILDX_IMAGE)
     assert pod_spec(plan, t.DEPLOYMENT)["containers"][0]["image"] == "ghcr.io/acme/paasport:1.2.3"
 
 
@@ -224,6 +232,10 @@ def test_registry_credentials_become_a_secret_pull_secret():
     assert obj(pull)["type"] == "kubernetes.io/dockerconfigjson"
     assert obj(pull)["stringData"] == {".dockerconfigjson": "[secret]"}
     assert pod_spec(plan, t.DEPLOYMENT)["imagePullSecrets"] == [{"name": "paasport-registry"}]
+    # The build pushes with the same credentials (a secret, so the plan shows none of them).
+    image = one(plan, t.BUILDX_IMAGE)
+    assert offline_plan.reveal(image.inputs, True)["registries"] == [
+        {"address": "ghcr.io", "username": "bot", "password": "hunter2hunter2"}]
     assert "hunter2hunter2" not in str(offline_plan.to_json(plan))
 
 
