@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -30,8 +32,7 @@ from offline import helm, pod_security
 from offline import plan as offline_plan
 
 Obj = dict[str, Any]
-KUBERNETES_VERSIONS = tuple(sorted(set(kubernetes_validate.all_versions()),
-                                   key=lambda v: tuple(map(int, v.split("."))))[-4:])
+KUBERNETES_VERSIONS = helm.kubernetes_versions()
 # Kinds that exist only at cluster scope: two stacks that create one of the same name fight over it.
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "ClusterIssuer",
                   "IngressClass", "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
@@ -57,8 +58,7 @@ def _component(plan: offline_plan.Plan, reg: offline_plan.Registration) -> str:
 @cache
 def _render_release(inputs_key: str, kube_version: str | None) -> tuple[Obj, ...]:
     inputs = json.loads(inputs_key)
-    return tuple(helm.render_release(inputs, kube_version=kube_version,
-                                     api_versions=helm.cluster_apis(kube_version)))
+    return tuple(helm.render_release(inputs, kube_version=kube_version))
 
 
 def objects(plan: offline_plan.Plan, kube_version: str | None = None) -> list[Rendered]:
@@ -203,19 +203,12 @@ def fit_problems(app: list[Rendered], cluster: list[Rendered]) -> list[str]:
         if f"{api}/{kind}" not in builtin and served_version(definitions, api, kind) is None:
             problems.append(f"the k8s stack creates {kind} ({api}), which no CRD of the cluster stack serves")
     issuers = {o["metadata"]["name"]: o for o in _custom(cluster, "ClusterIssuer")}
-    classes = {o["metadata"]["name"] for o in _custom(cluster, "IngressClass")}
     for certificate in _custom(app, "Certificate"):
         ref = certificate["spec"]["issuerRef"]
         if ref.get("kind") == "ClusterIssuer" and ref["name"] not in issuers:
             problems.append(f"Certificate {certificate['metadata']['name']} names ClusterIssuer {ref['name']!r}; "
                             f"the cluster stack creates {sorted(issuers) or 'none'}")
-    solvers = [(f"{o['kind']} {o['metadata']['name']}", s) for o in [*_custom(app, "Issuer"), *issuers.values()]
-               for s in o["spec"].get("acme", {}).get("solvers", [])]
-    for name, solver in solvers:
-        ingress_class = ((solver.get("http01") or {}).get("ingress") or {}).get("ingressClassName")
-        if ingress_class is not None and ingress_class not in classes:
-            problems.append(f"{name} solves HTTP-01 through IngressClass {ingress_class!r}; the cluster stack's "
-                            f"Emissary serves {sorted(classes) or 'none'}")
+    problems += acme_solver_problems([*_custom(app, "Issuer"), *issuers.values()], cluster)
     problems += _linkerd_problems(app, cluster)
     if _custom(app, "HorizontalPodAutoscaler") and not [
             o for o in _custom(cluster, "APIService") if o["metadata"]["name"] == "v1beta1.metrics.k8s.io"]:
@@ -246,6 +239,196 @@ def _linkerd_problems(app: list[Rendered], cluster: list[Rendered]) -> list[str]
                         "(cniEnabled is false): its pods would be refused")
     if not [o for o in _custom(cluster, "DaemonSet") if o["metadata"]["name"] == "linkerd-cni"]:
         problems.append(f"namespace {meshed} is meshed through the CNI plugin, but no linkerd-cni DaemonSet runs")
+    return problems
+
+
+# --- what the platform's controllers read ----------------------------------------------------------------------
+
+_READ_VERBS = {"get", "list", "watch", "*"}
+_EMISSARY = "paasport:ingress:Emissary"
+_CERT_MANAGER_GATEWAY = ("cert-manager's Gateway API support, which runs only with its config gatewayAPI.enabled, off "
+                         "by default (cert-manager v1.21.1 values.yaml `config`; https://cert-manager.io/docs/usage/"
+                         "gateway/)")
+# What a ClusterRole or Role of the platform reads although its controller does without it: (component, API group,
+# resource or "*") and the upstream reason. Any other API a rule reads must be served, or the controller that
+# lists it waits for it (Linkerd's policy controller and the Gateway API: https://linkerd.io/2/features/gateway-api/).
+OPTIONAL_APIS = {
+    (_EMISSARY, "networking.internal.knative.dev", "*"):
+        "Knative Ingresses, which Emissary watches only with AMBASSADOR_KNATIVE_SUPPORT=true (emissary v4.1.0 "
+        "cmd/entrypoint/interesting_types.go, env.go IsKnativeEnabled)",
+    (_EMISSARY, "networking.x-k8s.io", "*"):
+        "the v1alpha1 Gateway API: Emissary lists the API server's types first and watches only those served "
+        "(interesting_types.go, GetInterestingTypes)",
+    (_EMISSARY, "gateway.getambassador.io", "*"): "granted by the chart's RBAC; no type of that group is among "
+                                                  "those Emissary 4.1.0 watches (interesting_types.go)",
+    (_EMISSARY, "extensions", "*"): "extensions/v1beta1 Ingresses, gone since Kubernetes 1.22: Emissary watches the "
+                                    "newest Ingress version served (interesting_types.go)",
+    ("paasport:linkerd:Linkerd", "extensions", "*"):
+        "the injector's rules name extensions beside apps and batch, which serve the same workloads "
+        "(linkerd-control-plane 2026.8.3 templates/proxy-injector-rbac.yaml)",
+    ("paasport:metrics:Metrics", "", "ingresses"):
+        "the chart grants ingresses of the core group beside networking.k8s.io's, where they are (prometheus 29.27.0 "
+        "templates/clusterrole.yaml); no core resource of that name exists",
+    ("paasport:tls:CertManager", "gateway.networking.k8s.io", "gateways"): _CERT_MANAGER_GATEWAY,
+    ("paasport:tls:CertManager", "gateway.networking.k8s.io", "listenersets"): _CERT_MANAGER_GATEWAY,
+    ("paasport:tls:CertManager", "gateway.networking.k8s.io", "httproutes"): _CERT_MANAGER_GATEWAY,
+}
+
+
+# The kubelet authorizes its own API as subresources of nodes, which the API server has no path for
+# (https://kubernetes.io/docs/reference/access-authn-authz/kubelet-authn-authz/#kubelet-authorization).
+KUBELET_SUBRESOURCES = frozenset(("", f"nodes/{sub}") for sub in ("metrics", "stats", "log", "spec", "proxy",
+                                                                  "checkpoint", "healthz", "pods", "configz"))
+
+
+@cache
+def builtin_resources() -> frozenset[tuple[str, str]]:
+    """(API group, resource) of every built-in API, subresources as "pods/log": the paths of the official
+    Kubernetes Python client (`kubernetes`, generated from the API server's OpenAPI document), whose major version
+    follows the newest Kubernetes version checked."""
+    import kubernetes.client.api  # a test dependency, needed only here
+
+    paths = set()
+    for module in Path(kubernetes.client.api.__file__).parent.glob("*_api.py"):
+        paths |= set(re.findall(r"resource_path='(/apis?/[^']+)'", module.read_text()))
+    found = set()
+    for path in paths:
+        parts = path.strip("/").split("/")
+        group, rest = ("", parts[2:]) if parts[0] == "api" else (parts[1], parts[3:])
+        if rest[:1] == ["watch"]:
+            rest = rest[1:]
+        if rest[:2] == ["namespaces", "{namespace}"]:
+            rest = rest[2:]
+        if not rest or rest[0].startswith("{"):
+            continue
+        found.add((group, rest[0]))
+        if len(rest) >= 3 and rest[1].startswith("{"):
+            found.add((group, f"{rest[0]}/{rest[2]}"))
+    return frozenset(found) | KUBELET_SUBRESOURCES
+
+
+def served_resources(rendered: Iterable[Rendered]) -> set[tuple[str, str]]:
+    """(API group, resource) served by what the render installs: each CRD's plural (and its status and scale
+    subresources), and each APIService's group (any resource: an aggregated API serves its own)."""
+    served = set()
+    for r in rendered:
+        if r.obj.get("kind") == "CustomResourceDefinition":
+            spec = r.obj["spec"]
+            plural = spec["names"]["plural"]
+            served |= {(spec["group"], plural), (spec["group"], f"{plural}/status"), (spec["group"], f"{plural}/scale")}
+        elif r.obj.get("kind") == "APIService" and (r.obj.get("spec") or {}).get("group"):
+            served.add((r.obj["spec"]["group"], "*"))
+    return served
+
+
+def rbac_api_problems(rendered: list[Rendered], cluster_has: Iterable[tuple[str, str]] = ()) -> list[str]:
+    """Every API group and resource that a ClusterRole or Role of the platform reads (get, list or watch) must be
+    built in, or served by a CRD or APIService of the render, or by the cluster itself (`cluster_has`), unless its
+    controller does without it (OPTIONAL_APIS). A controller whose informer lists a type nobody serves never syncs."""
+    served = builtin_resources() | served_resources(rendered) | set(cluster_has)
+    groups = {group for group, resource in served if resource == "*"}
+    problems = []
+    for r in rendered:
+        if r.obj.get("kind") not in ("ClusterRole", "Role"):
+            continue
+        for rule in r.obj.get("rules") or []:
+            if not _READ_VERBS & set(rule.get("verbs") or []):
+                continue
+            for group in rule.get("apiGroups") or []:
+                for resource in rule.get("resources") or []:
+                    if group == "*" or group in groups or (group, resource) in served or (
+                            resource == "*" and any(g == group for g, _ in served)):
+                        continue
+                    if any((r.component, group, key) in OPTIONAL_APIS for key in (resource, "*")):
+                        continue
+                    problems.append(f"{_name(r.obj)} ({r.component}) reads {resource} of API group "
+                                    f"{group or 'core'!r}, which neither Kubernetes nor the stack serves")
+    return sorted(set(problems))
+
+
+# --- ACME HTTP-01 through Emissary's Ingress support -----------------------------------------------------------
+
+EMISSARY_CONTROLLER = "getambassador.io/ingress-controller"  # emissary fetch/ingress.py IngressClassProcessor
+# Emissary's environment that narrows what it watches (emissary v4.1.0 cmd/entrypoint/env.go and
+# interesting_types.go): one namespace only (and no IngressClasses at all), a field or label selector, or an id.
+_NARROWING_ENV = ("AMBASSADOR_SINGLE_NAMESPACE", "AMBASSADOR_FIELD_SELECTOR", "AMBASSADOR_LABEL_SELECTOR")
+
+
+def _role_rules(rendered: list[Rendered], role: Obj) -> list[Obj]:
+    """A ClusterRole's rules, with those an aggregationRule gathers from the ClusterRoles its selectors match."""
+    selectors = (role.get("aggregationRule") or {}).get("clusterRoleSelectors") or []
+    rules = list(role.get("rules") or [])
+    for other in _custom(rendered, "ClusterRole"):
+        labels = other["metadata"].get("labels") or {}
+        if other is not role and any(all(labels.get(k) == v for k, v in (s.get("matchLabels") or {}).items())
+                                     for s in selectors):
+            rules += other.get("rules") or []
+    return rules
+
+
+def _grants(rules: list[Obj], group: str, resource: str, verbs: set[str]) -> bool:
+    return all(any((group in (rule.get("apiGroups") or []) or "*" in (rule.get("apiGroups") or []))
+                   and (resource in (rule.get("resources") or []) or "*" in (rule.get("resources") or []))
+                   and (verb in (rule.get("verbs") or []) or "*" in (rule.get("verbs") or []))
+                   for rule in rules) for verb in verbs)
+
+
+def ingress_class_problems(rendered: list[Rendered], class_name: str, who: str) -> list[str]:
+    """`who` (an ACME solver) hands its challenge to an Ingress of class `class_name`: the class must be one whose
+    controller is Emissary's, and Emissary must serve such Ingresses. Emissary (fetch/ingress.py) routes an Ingress
+    whose spec.ingressClassName names an IngressClass of controller getambassador.io/ingress-controller, with its
+    own ambassador id, and it watches Ingresses and IngressClasses cluster-wide unless its environment narrows it
+    (cmd/entrypoint/interesting_types.go: no IngressClasses at all with AMBASSADOR_SINGLE_NAMESPACE)."""
+    classes = {o["metadata"]["name"]: o for o in _custom(rendered, "IngressClass")}
+    ingress_class = classes.get(class_name)
+    if ingress_class is None:
+        return [f"{who} solves HTTP-01 through IngressClass {class_name!r}; the cluster stack's Emissary serves "
+                f"{sorted(classes) or 'none'}"]
+    controller = (ingress_class.get("spec") or {}).get("controller")
+    if controller != EMISSARY_CONTROLLER:
+        return [f"{who} solves HTTP-01 through IngressClass {class_name!r}, whose controller is {controller!r}, not "
+                f"Emissary's {EMISSARY_CONTROLLER!r}"]
+    deployments = [r.obj for r in rendered if r.component == _EMISSARY and r.obj.get("kind") == "Deployment"]
+    if not deployments:
+        return [f"{who} solves HTTP-01 through IngressClass {class_name!r}, but no Emissary Deployment runs"]
+    problems = []
+    for deployment in deployments:
+        pod = deployment["spec"]["template"]["spec"]
+        account = pod.get("serviceAccountName", "default")
+        namespace = deployment["metadata"].get("namespace") or next(
+            (r.namespace for r in rendered if r.obj is deployment), "")
+        rules = [rule for binding in _custom(rendered, "ClusterRoleBinding")
+                 if any(s.get("kind") == "ServiceAccount" and s.get("name") == account
+                        and s.get("namespace") == namespace for s in binding.get("subjects") or [])
+                 for role in _custom(rendered, "ClusterRole") if role["metadata"]["name"] == binding["roleRef"]["name"]
+                 for rule in _role_rules(rendered, role)]
+        for resource in ("ingresses", "ingressclasses"):
+            if not _grants(rules, "networking.k8s.io", resource, {"get", "list", "watch"}):
+                problems.append(f"Deployment {deployment['metadata']['name']} may not get, list and watch {resource} "
+                                "cluster-wide (a ClusterRole bound to its service account): Emissary would not see "
+                                f"the solver's Ingress of class {class_name!r}")
+        env = {e["name"]: e.get("value") for c in pod.get("containers") or [] for e in c.get("env") or []}
+        for name in _NARROWING_ENV:
+            if env.get(name):
+                problems.append(f"Deployment {deployment['metadata']['name']} sets {name}={env[name]!r}: Emissary then "
+                                f"leaves out Ingresses of class {class_name!r} that cert-manager creates elsewhere")
+        ambassador_id = env.get("AMBASSADOR_ID") or "default"
+        if ambassador_id != "default":
+            problems.append(f"Deployment {deployment['metadata']['name']} sets AMBASSADOR_ID={ambassador_id!r}: "
+                            "Emissary then ignores the solver's Ingress, which carries no getambassador.io/"
+                            "ambassador-id annotation")
+    return problems
+
+
+def acme_solver_problems(issuers: Iterable[Obj], cluster: list[Rendered]) -> list[str]:
+    """Each HTTP-01 solver of `issuers` (Issuers, ClusterIssuers) that names an IngressClass must reach Emissary."""
+    problems = []
+    for issuer in issuers:
+        for solver in (issuer.get("spec") or {}).get("acme", {}).get("solvers", []):
+            class_name = ((solver.get("http01") or {}).get("ingress") or {}).get("ingressClassName")
+            if class_name is not None:
+                problems += ingress_class_problems(cluster, class_name,
+                                                   f"{issuer['kind']} {issuer['metadata']['name']}")
     return problems
 
 

@@ -127,16 +127,24 @@ def version() -> str:
 
 
 @cache
+def kubernetes_versions() -> tuple[str, ...]:
+    """The Kubernetes versions the offline checks judge against: the four newest minor versions whose OpenAPI
+    schemas kubernetes-validate ships, oldest first (e.g. 1.34.0 ... 1.37.0)."""
+    from kubernetes_validate import utils as kubernetes_validate  # a test dependency, needed only offline
+
+    return tuple(sorted(set(kubernetes_validate.all_versions()), key=lambda v: tuple(map(int, v.split(".")))))[-4:]
+
+
+@cache
 def cluster_apis(kube_version: str | None = None) -> tuple[str, ...]:
     """The GA APIs a cluster of `kube_version` (default: the newest checked) serves, as helm's `--api-versions`
     takes them ("group/version" and "group/version/Kind"): without a cluster, helm's `.Capabilities.APIVersions`
     holds only a built-in list, and a chart that asks for e.g. networking.k8s.io/v1/IngressClass renders nothing
     (https://helm.sh/docs/helm/helm_template/). The list comes from the Kubernetes OpenAPI schemas that
     kubernetes-validate ships for that version."""
-    from kubernetes_validate import utils as kubernetes_validate  # a test dependency, needed only here
+    from kubernetes_validate import utils as kubernetes_validate  # a test dependency, needed only offline
 
-    versions = sorted(set(kubernetes_validate.all_versions()), key=lambda v: tuple(map(int, v.split("."))))
-    kube_version = kube_version or versions[-1]
+    kube_version = kube_version or kubernetes_versions()[-1]
     schemas = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"v{kube_version}-local-strict"
     definitions = json.loads((schemas / "_definitions.json").read_text())["$defs"]
     apis = set()
@@ -179,9 +187,12 @@ def template(chart: str | Path, *, release: str, namespace: str, values: dict[st
 
 
 def render_release(values_inputs: dict[str, Any], chart_path: str | Path | None = None,
-                   kube_version: str | None = None, api_versions: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+                   kube_version: str | None = None) -> list[dict[str, Any]]:
     """The objects a `kubernetes:helm.sh/v3:Release` (or v4 Chart) would install, as plain data.
 
+    Rendered as helm renders on a real cluster of `kube_version` (default: the newest checked): with that
+    `--kube-version` and the cluster's `--api-versions`, so that a template gated on a capability (Emissary's
+    IngressClass, on networking.k8s.io/v1/IngressClass) is there, as on the cluster.
     `values_inputs` is the registration's inputs, revealed (offline.plan.reveal): its name, namespace, values,
     chart and version (the `helmChart` block `--render` writes has the same keys). The chart is `chart_path`;
     else the stack's own when it is a local path; else the packaged copy in ../shared/charts named after the
@@ -194,9 +205,10 @@ def render_release(values_inputs: dict[str, Any], chart_path: str | Path | None 
         name = chart.rstrip("/").rsplit("/", 1)[-1]
         shared = CHARTS / f"{_PACKAGED.get(name, name)}-{version}.tgz"
         chart_path = chart if Path(chart).exists() else shared if shared.is_file() else chart
+    kube_version = kube_version or kubernetes_versions()[-1]
     return template(chart_path, release=values_inputs["name"], namespace=values_inputs["namespace"],
                     values=values_inputs.get("values") or {}, version=version, kube_version=kube_version,
-                    api_versions=api_versions)
+                    api_versions=cluster_apis(kube_version))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,8 @@
 Parts, each a ComponentResource `paasport:<module>:<Type>` in a module of its own, in the order they install:
   ingress.Emissary            Emissary-ingress CRDs, controller, Listeners for 80 and 443 (emissary_*)
   tls.CertManager             cert-manager with its CRDs, Let's Encrypt ClusterIssuers (cert_manager_*, acme_email)
-  linkerd.Linkerd             Linkerd CRDs, CNI plugin, control plane, its certificates (linkerd_*)
+  linkerd.Linkerd             Linkerd CRDs (and the Gateway API's), CNI plugin, control plane, its certificates
+                              (linkerd_*)
   metrics_server.MetricsServer  metrics-server (metrics_server_*)
   metrics.Metrics             Prometheus and Grafana with the app's dashboard (metrics_*, prometheus_*, grafana_*)
   logs.Logs                   Fluent Bit on every node, OpenSearch and its Dashboards (logs_*, fluent_bit_*,
@@ -54,7 +55,8 @@ def deploy(s: Settings) -> None:
                                    ingress_class=c.ingress_class, protect=protect, opts=opts)
         pulumi.export("cluster_issuers", list(cert_manager.issuers))
     if c.linkerd is not None:
-        linkerd = Linkerd(name, sources=c.linkerd, anchors=c.linkerd_trust_anchors, protect=protect, opts=opts)
+        linkerd = Linkerd(name, sources=c.linkerd, anchors=c.linkerd_trust_anchors,
+                          gateway_api=c.linkerd_gateway_api, protect=protect, opts=opts)
         pulumi.export("linkerd_trust_anchor", linkerd.trust_anchor)
     if c.metrics_server is not None:
         MetricsServer(name, sources=c.metrics_server, protect=protect, opts=opts)

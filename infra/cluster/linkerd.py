@@ -38,6 +38,16 @@ CONTROL_PLANE_LABELS = {"linkerd.io/is-control-plane": "true", "config.linkerd.i
 CNI_LABELS = {"linkerd.io/cni-resource": "true", "config.linkerd.io/admission-webhooks": "disabled"}
 
 
+def crds_values(gateway_api: bool) -> dict:
+    """linkerd-crds 2026.8.3 values.yaml: `installGatewayAPI` (default false) adds the Gateway API CRDs (v1.1.1:
+    HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, each `helm.sh/resource-policy: keep`) that the control plane's policy
+    controller lists and watches (templates/destination-rbac.yaml, ClusterRole linkerd-policy). "Linkerd requires
+    that the Gateway API be installed on your cluster before Linkerd can be installed"
+    (https://linkerd.io/2/features/gateway-api/): without them the control plane never becomes ready. Off where
+    the cluster already has its own (setting `linkerd_gateway_api`), since two owners of one CRD conflict."""
+    return {"installGatewayAPI": gateway_api}
+
+
 def values(trust_anchor: pulumi.Input[str]) -> dict:
     """linkerd-control-plane 2026.8.3 values.yaml keys: the CNI plugin instead of linkerd-init (`cniEnabled`), the
     trust anchors (one PEM bundle), and the requests of values-ha.yaml (without its three replicas). The issuer's
@@ -114,11 +124,12 @@ def _bundle(pems: list[str]) -> str:
 
 
 class Linkerd(pulumi.ComponentResource):
-    """Linkerd's CRDs, its CNI plugin (namespace `linkerd-cni`, the one `privileged` namespace: the plugin writes
+    """Linkerd's CRDs (with the Gateway API's, unless the cluster has its own: `gateway_api`), its CNI plugin
+    (namespace `linkerd-cni`, the one `privileged` namespace: the plugin writes
     the node's CNI configuration through hostPath volumes), then the control plane (`linkerd`, `restricted`)."""
 
     def __init__(self, name: str, *, sources: dict[str, ChartSource], anchors: tuple[int, ...] = (1,),
-                 protect: bool, opts: pulumi.ResourceOptions | None = None) -> None:
+                 gateway_api: bool, protect: bool, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:linkerd:Linkerd", name, None, opts)
         kept = pulumi.ResourceOptions(parent=self, protect=protect)
         certificates = Certificates(f"{name}-linkerd", anchors=anchors, protect=protect,
@@ -127,7 +138,7 @@ class Linkerd(pulumi.ComponentResource):
                        annotations={"linkerd.io/inject": "disabled"}, opts=kept)
         cni_ns = namespace(CNI_NAMESPACE, level="privileged", labels=CNI_LABELS, opts=kept)
         crds = charts.install(f"{name}-linkerd-crds", sources[CRDS_CHART], namespace=ns.metadata.name,
-                              values={}, opts=kept)
+                              values=crds_values(gateway_api), opts=kept)
         cni = charts.install(f"{name}-linkerd-cni", sources[CNI_CHART], namespace=cni_ns.metadata.name,
                              values=cni_values(), opts=pulumi.ResourceOptions(parent=self))
         issuer = k8s.core.v1.Secret(

@@ -34,6 +34,7 @@ class ClusterSettings:
     cert_manager: dict[str, ChartSource] | None
     linkerd: dict[str, ChartSource] | None
     linkerd_trust_anchors: tuple[int, ...]
+    linkerd_gateway_api: bool  # linkerd-crds installs the Gateway API CRDs (false: the cluster has its own)
     metrics_server: dict[str, ChartSource] | None
     metrics: metrics.MetricsSettings | None
     logs: logs.LogsSettings | None
@@ -139,6 +140,7 @@ def read(r: Reader, app: AppSettings) -> ClusterSettings:
         cert_manager=cert_manager,
         linkerd=_part(r, "linkerd", linkerd.CHARTS, "2026.8.3"),
         linkerd_trust_anchors=_trust_anchors(r),
+        linkerd_gateway_api=r.flag("linkerd_gateway_api"),
         metrics_server=_part(r, "metrics_server", metrics_server.CHARTS, "3.13.1"),
         metrics=metrics.read_settings(r),
         logs=logs.read_settings(r),

@@ -10,6 +10,7 @@ import re
 from functools import cache
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from pulumi.runtime import rpc
@@ -124,6 +125,121 @@ def test_cluster_issuers_for_lets_encrypt_staging_and_production_registered_to_a
     # Created once cert-manager (and its webhook, which admits them) is installed.
     release = plan().find(t.HELM_RELEASE, "paasport-cert-manager")[0].urn
     assert all(release in r.dependencies for r in plan().find(t.CLUSTER_ISSUER))
+
+
+# --- what the controllers read is served ------------------------------------------------------------------------
+
+GATEWAY_API_CRDS = ["grpcroutes.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io",
+                    "tcproutes.gateway.networking.k8s.io", "tlsroutes.gateway.networking.k8s.io"]
+LINKERD_POLICY_NEEDS = [
+    f"ClusterRole linkerd-policy (paasport:linkerd:Linkerd) reads {resource} of API group "
+    "'gateway.networking.k8s.io', which neither Kubernetes nor the stack serves"
+    for resource in ("grpcroutes", "httproutes", "tcproutes", "tlsroutes")]
+
+
+def test_every_api_a_platform_role_reads_is_built_in_or_installed_by_the_stack():
+    # The defect: linkerd-crds without installGatewayAPI, so Linkerd's policy controller waited for routes nobody
+    # served, and the control plane never came up.
+    objects = rendered()
+    assert oc.rbac_api_problems(objects) == []
+    gateway = sorted(r.obj["metadata"]["name"] for r in objects if r.obj["kind"] == "CustomResourceDefinition"
+                     and r.obj["spec"]["group"] == "gateway.networking.k8s.io")
+    assert gateway == GATEWAY_API_CRDS
+    assert {r.release for r in objects if r.obj["metadata"]["name"] in GATEWAY_API_CRDS} == {"paasport-linkerd-crds"}
+    # helm keeps them when the release goes or the setting turns off: other tools may use them by then
+    assert {r.obj["metadata"]["annotations"]["helm.sh/resource-policy"] for r in objects
+            if r.obj["metadata"]["name"] in GATEWAY_API_CRDS} == {"keep"}
+
+
+def test_a_cluster_with_its_own_gateway_api_keeps_it_and_the_check_says_what_it_must_serve():
+    objects = rendered(None, "linkerd_gateway_api=false")
+    values = offline_plan.reveal(plan("linkerd_gateway_api=false").find(t.HELM_RELEASE, "paasport-linkerd-crds")[0]
+                                 .inputs)["values"]
+    assert values == {"installGatewayAPI": False}
+    assert not [r for r in objects if r.obj["metadata"]["name"] in GATEWAY_API_CRDS]
+    assert oc.rbac_api_problems(objects) == LINKERD_POLICY_NEEDS
+    # the cluster's own CRDs serve them
+    assert oc.rbac_api_problems(objects, cluster_has=[("gateway.networking.k8s.io", r) for r in (
+        "grpcroutes", "httproutes", "tcproutes", "tlsroutes")]) == []
+
+
+def test_the_api_check_catches_an_api_nothing_serves():
+    objects = rendered()
+    role = next(r for r in objects if r.obj["kind"] == "ClusterRole" and r.obj["metadata"]["name"] == "linkerd-policy")
+    role.obj["rules"].append({"apiGroups": ["policy.linkerd.io"], "resources": ["meshtlsauthentications", "widgets"],
+                              "verbs": ["list"]})
+    role.obj["rules"].append({"apiGroups": ["apps"], "resources": ["deployment"], "verbs": ["watch"]})
+    role.obj["rules"].append({"apiGroups": ["example.com"], "resources": ["things"], "verbs": ["create"]})  # no read
+    assert oc.rbac_api_problems(objects) == [
+        "ClusterRole linkerd-policy (paasport:linkerd:Linkerd) reads deployment of API group 'apps', which neither "
+        "Kubernetes nor the stack serves",
+        "ClusterRole linkerd-policy (paasport:linkerd:Linkerd) reads widgets of API group 'policy.linkerd.io', which "
+        "neither Kubernetes nor the stack serves"]
+
+
+def test_the_built_in_apis_come_from_the_kubernetes_client():
+    builtin = oc.builtin_resources()
+    assert {("", "pods"), ("", "pods/log"), ("", "namespaces/finalize"), ("apps", "deployments/scale"),
+            ("networking.k8s.io", "ingresses"), ("networking.k8s.io", "ingressclasses"),
+            ("discovery.k8s.io", "endpointslices"), ("", "nodes/metrics")} <= builtin
+    assert not {("", "ingresses"), ("extensions", "ingresses"), ("gateway.networking.k8s.io", "httproutes"),
+                ("apps", "deployment")} & builtin
+
+
+# --- ACME HTTP-01 through Emissary -----------------------------------------------------------------------------
+
+
+def test_the_render_has_emissary_ingress_class_as_helm_renders_it_on_a_cluster(tmp_path):
+    # The defect: `--render` ran helm without the cluster's API versions, so the capability-gated IngressClass was
+    # missing from the manifests.
+    offline_plan.render(plan(), tmp_path / "render")
+    ingress_class = yaml.safe_load((tmp_path / "render" / "ingressclass-ambassador.yaml").read_text())
+    assert ingress_class == {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+                             "metadata": {"name": "ambassador"},
+                             "spec": {"controller": "getambassador.io/ingress-controller"}}
+
+
+def test_the_cluster_issuers_solve_through_an_ingress_class_emissary_serves():
+    objects = rendered()
+    issuers = find(objects, "ClusterIssuer")
+    assert [i["spec"]["acme"]["solvers"] for i in issuers] == [
+        [{"http01": {"ingress": {"ingressClassName": "ambassador"}}}]] * 2
+    assert oc.acme_solver_problems(issuers, objects) == []
+
+
+def _emissary_env(objects: list[oc.Rendered], name: str, value: str) -> None:
+    container = find(objects, "Deployment", "paasport-emissary")[0]["spec"]["template"]["spec"]["containers"][0]
+    container["env"].append({"name": name, "value": value})
+
+
+def _drop_ingress_rbac(objects: list[oc.Rendered]) -> None:
+    for rule in find(objects, "ClusterRole", "paasport-emissary-watch")[0]["rules"]:
+        if "networking.k8s.io" in rule["apiGroups"] and "ingresses" in rule["resources"]:
+            rule["resources"].remove("ingresses")
+
+
+@pytest.mark.parametrize(("breakage", "says"), [
+    (lambda o: find(o, "IngressClass")[0]["spec"].update(controller="k8s.io/ingress-nginx"),
+     "ClusterIssuer letsencrypt-prod solves HTTP-01 through IngressClass 'ambassador', whose controller is "
+     "'k8s.io/ingress-nginx', not Emissary's 'getambassador.io/ingress-controller'"),
+    (lambda o: o.remove(next(r for r in o if r.obj["kind"] == "IngressClass")),
+     "ClusterIssuer letsencrypt-prod solves HTTP-01 through IngressClass 'ambassador'; the cluster stack's "
+     "Emissary serves none"),
+    (lambda o: _emissary_env(o, "AMBASSADOR_SINGLE_NAMESPACE", "true"),
+     "Deployment paasport-emissary sets AMBASSADOR_SINGLE_NAMESPACE='true': Emissary then leaves out Ingresses of "
+     "class 'ambassador' that cert-manager creates elsewhere"),
+    (lambda o: _emissary_env(o, "AMBASSADOR_ID", "edge"),
+     "Deployment paasport-emissary sets AMBASSADOR_ID='edge': Emissary then ignores the solver's Ingress, which "
+     "carries no getambassador.io/ambassador-id annotation"),
+    (lambda o: _drop_ingress_rbac(o),
+     "Deployment paasport-emissary may not get, list and watch ingresses cluster-wide (a ClusterRole bound to its "
+     "service account): Emissary would not see the solver's Ingress of class 'ambassador'"),
+], ids=["other-controller", "no-ingress-class", "single-namespace", "ambassador-id", "no-ingress-rbac"])
+def test_the_solver_check_catches_an_ingress_class_emissary_would_not_serve(breakage, says):
+    objects = rendered()
+    breakage(objects)
+    problems = oc.acme_solver_problems(find(objects, "ClusterIssuer"), objects)
+    assert problems[0] == says and len(problems) == 2  # one for each ClusterIssuer
 
 
 # --- Pod Security --------------------------------------------------------------------------------------------
