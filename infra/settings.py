@@ -10,14 +10,17 @@ so nothing here repeats a default. A bad value is recorded as a problem naming t
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 
 from infra import contract
 from infra.paths import PROJECT_DIR
@@ -44,6 +47,59 @@ RESERVED_VARS = ("DATABASE_URL", "PORT", "DYNO", "LOG_LEVEL", "WEB_CONCURRENCY",
                  "PGUSER", "PGPASSWORD", "PGSSLMODE")
 # Keys this program no longer reads, and where their value goes now.
 MOVED = {"seed_archive": "the app's own variables are set in `config_vars` (its app.json lists them under env)"}
+
+
+@cache
+def known_keys() -> tuple[str, ...]:
+    """Every key of the project's namespace that the program reads: Pulumi.yaml's `config` (each with its one
+    default) and the secrets its header lists; MOVED keys get a message of their own."""
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    return (*(project.get("config") or {}), *SECRET_KEYS)
+
+
+def unknown_key(namespace: str, key: str, origin: str, spelled: Callable[[str], str]) -> str | None:
+    """The problem of `namespace:key`, set by `origin` (the stack file, a flag), when the program reads no such key;
+    None for a key it reads. The line names the closest known key, spelled as `origin` would (`spelled`).
+
+    The CLI passes such a key to the program like any other and nothing reads it (pulumi/pulumi sdk/go/common/
+    workspace, ValidateStackConfigAndApplyProjectConfig: no check of keys a project does not declare), so
+    `paasport:replcas: 3` would quietly leave `replicas` at its default."""
+    if key in known_keys() or key in MOVED:
+        return None
+    close = difflib.get_close_matches(key, known_keys(), n=1, cutoff=0.6) or difflib.get_close_matches(
+        re.split(r"[.\[]", key, maxsplit=1)[0], known_keys(), n=1, cutoff=0.8)
+    if close:
+        return (f"{namespace}:{key} ({origin}) is not a setting of this program; did you mean `{close[0]}`? "
+                f"Fix: write {spelled(close[0])} instead.")
+    return (f"{namespace}:{key} ({origin}) is not a setting of this program. Fix: remove it, or use one of the "
+            "keys Pulumi.yaml documents.")
+
+
+def _stack_file_keys(stack: str, namespace: str) -> set[str]:
+    """The keys of `namespace` that Pulumi.<stack>.yaml sets (a key without a namespace is the project's)."""
+    try:
+        data = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return set()
+    config = data.get("config") if isinstance(data, dict) else None
+    return {key.partition(":")[2] if ":" in key else key for key in (config if isinstance(config, dict) else {})
+            if str(key).partition(":")[0] == namespace or ":" not in str(key)}
+
+
+def unknown_keys(r: Reader) -> None:
+    """Every key of the project's namespace in the stack's configuration that the program does not read is a
+    problem naming where it was set and the closest known key; other namespaces are their providers'."""
+    namespace, stack_file = r.config.name, f"Pulumi.{r.stack}.yaml"
+    in_file = _stack_file_keys(r.stack, namespace)
+    config = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    for full in sorted(config):
+        prefix, _, key = full.partition(":")
+        if prefix != namespace:
+            continue
+        origin = stack_file if key in in_file else f"the stack's configuration, not {stack_file}"
+        problem = unknown_key(namespace, key, origin, lambda known: f"`{namespace}:{known}`")
+        if problem:
+            r.problems.append(problem)
 
 
 class ConfigError(pulumi.RunError):
@@ -337,6 +393,7 @@ def load(platforms: dict[str, PlatformReader], *, app_platforms: Collection[str]
     """
     stack = pulumi.get_stack()
     r = Reader(pulumi.Config(), stack)
+    unknown_keys(r)
     platform = r.choice("platform", platforms, required=True)
     app = read_app(r)
     if platform in app_platforms:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -42,6 +43,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.k8s.settings import is_kubeconfig_contents
 from infra.paths import PROGRAM_DIR, PROJECT_DIR
+from infra.settings import ConfigError, unknown_key
 from offline import helm
 from offline import types as t
 from offline.helm import HelmError
@@ -339,13 +341,32 @@ def load_config(stack: str, overrides: list[str], secrets: list[str] | None = No
             put(key, spec["default"])
     for key, value in ((yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}).items():
         put(key, value)
+    problems = []
     for flag, items, as_secret in (("--config", overrides, False), ("--secret-config", secrets or [], True)):
         for item in items:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise pulumi.RunError(f"{flag} {key.strip() or '?'}=... is not KEY=VALUE (e.g. {flag} replicas=3).")
-            put(key.strip(), value, as_secret=as_secret)
+            key = key.strip()
+            namespace, _, name = key.rpartition(":")
+            if namespace in ("", project) and (problem := unknown_key(
+                    project, name, f"{flag} {key}={'…' if as_secret else value}",
+                    functools.partial(_flag_spelling, flag, name, "…" if as_secret else value))):
+                problems.append(problem)
+            put(key, value, as_secret=as_secret)
+    if problems:  # as `pulumi up --config` would write them into the stack file, whose keys the program checks
+        raise ConfigError(f"Invalid configuration of stack {stack!r} (options of offline.plan):\n  - "
+                          + "\n  - ".join(problems))
     return project, config, secret_keys
+
+
+def _flag_spelling(flag: str, name: str, value: str, known: str) -> str:
+    """The option that sets `known` to `value`; for a path into it (`config_vars.MAIL_FROM`, the form of `pulumi
+    config set --path`), the JSON object this tool takes for it."""
+    path = name[len(known):].lstrip(".")
+    if path and name.startswith(known):
+        return f"{flag} {known}='{json.dumps({path: value})}'"
+    return f"{flag} {known}={value}"
 
 
 def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | None = None) -> Plan:

@@ -72,3 +72,80 @@ def test_a_key_without_its_pulumi_yaml_default_is_reported_not_guessed(monkeypat
     monkeypatch.setattr(offline_plan, "load_config", without_replicas)
     with pytest.raises(ConfigError, match=r"paasport:replicas is not set \(and Pulumi.yaml gives no default"):
         offline_plan.run("k8s")
+
+
+# --- keys the program does not read ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project_copy(tmp_path, monkeypatch):
+    """A copy of the project's Pulumi.yaml and stack files that a test may edit; the program and the offline plan
+    read them there."""
+    for path in REPO.glob("Pulumi*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text())
+    monkeypatch.setattr(settings, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(offline_plan, "PROJECT_DIR", tmp_path)
+    return tmp_path
+
+
+def config_problems(stack: str, overrides: list[str] = (), secrets: list[str] = ()) -> list[str]:
+    app = [f"app_dir={REPO / 'app'}"] if stack != "cluster" else []  # the copy has no app beside it
+    with pytest.raises(ConfigError) as caught:
+        offline_plan.run(stack, [*app, *overrides], list(secrets))
+    return [line.removeprefix("  - ") for line in str(caught.value).splitlines()[1:]]
+
+
+def test_a_mistyped_key_in_the_stack_file_stops_the_preview_naming_the_file_and_the_key_meant(project_copy):
+    # The defect: `paasport:replcas: "3"` was read by nothing, and `pulumi up` kept 2 replicas.
+    stack_file = project_copy / "Pulumi.k8s.yaml"
+    stack_file.write_text(stack_file.read_text().replace("  paasport:replicas: 2\n", "  paasport:replcas: \"3\"\n")
+                          + "  paasport:namepsace: shop\n  kubernetes:context: prod\n  heroku:apiKey: x\n")
+    assert config_problems("k8s") == [
+        "paasport:namepsace (Pulumi.k8s.yaml) is not a setting of this program; did you mean `namespace`? Fix: "
+        "write `paasport:namespace` instead.",
+        "paasport:replcas (Pulumi.k8s.yaml) is not a setting of this program; did you mean `replicas`? Fix: write "
+        "`paasport:replicas` instead."]
+    (project_copy / "Pulumi.cluster.yaml").write_text("config:\n  paasport:platform: cluster\n  paasport:acme_email: "
+                                                      "ops@example.com\n  paasport:zzz_unheard_of: 1\n")
+    assert config_problems("cluster") == [
+        "paasport:zzz_unheard_of (Pulumi.cluster.yaml) is not a setting of this program. Fix: remove it, or use one "
+        "of the keys Pulumi.yaml documents."]
+
+
+def test_a_key_set_outside_the_stack_file_is_named_as_such(project_copy, monkeypatch):
+    # An ESC environment or `pulumi config set` into another file: the engine hands it over like the others.
+    monkeypatch.setenv("PULUMI_CONFIG", '{"paasport:hostnme": "shop.example.com"}')
+    assert config_problems("k8s") == [
+        "paasport:hostnme (the stack's configuration, not Pulumi.k8s.yaml) is not a setting of this program; did "
+        "you mean `hostname`? Fix: write `paasport:hostname` instead."]
+
+
+@pytest.mark.parametrize(("overrides", "secrets", "says"), [
+    (["replcas=3"], [], "paasport:replcas (--config replcas=3) is not a setting of this program; did you mean "
+                        "`replicas`? Fix: write --config replicas=3 instead."),
+    (["paasport:hostnme=shop.example.com"], [],
+     "paasport:hostnme (--config paasport:hostnme=shop.example.com) is not a setting of this program; did you mean "
+     "`hostname`? Fix: write --config hostname=shop.example.com instead."),
+    (["config_vars.MAIL_FROM=shop@example.com"], [],
+     "paasport:config_vars.MAIL_FROM (--config config_vars.MAIL_FROM=shop@example.com) is not a setting of this "
+     "program; did you mean `config_vars`? Fix: write --config config_vars='{\"MAIL_FROM\": \"shop@example.com\"}' "
+     "instead."),
+    # a secret's value never enters the message
+    ([], ["registry_pasword=hunter2"], "paasport:registry_pasword (--secret-config registry_pasword=…) is not a "
+                                       "setting of this program; did you mean `registry_password`? Fix: write "
+                                       "--secret-config registry_password=… instead."),
+], ids=["typo", "namespaced", "path-form", "secret"])
+def test_a_mistyped_offline_option_is_refused_naming_the_option(overrides, secrets, says):
+    assert config_problems("k8s", overrides, secrets) == [says]
+
+
+def test_keys_of_other_namespaces_are_their_providers():
+    assert offline_plan.run("k8s", ["kubernetes:context=prod"]).resources
+    assert offline_plan.run("heroku", [], ["heroku:apiKey=key"]).resources
+
+
+def test_the_cli_prints_the_refusal_without_a_traceback():
+    from tests.support import offline_cli
+    result = offline_cli("plan", "--stack", "k8s", "--config", "replcas=3")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "did you mean `replicas`? Fix: write --config replicas=3 instead." in result.stderr
