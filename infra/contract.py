@@ -58,6 +58,11 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
 - `heroku.yml` (optional): used as is for the Heroku build when present; otherwise the stack writes one from the
   Procfile into the build archive.
 
+These four files are read on the deploying machine, so none may be a symbolic link that leads out of the app
+directory: a shared or cloned repository could otherwise make the stack read any file there. Links inside the app
+are followed. Elsewhere in the app, links are kept as links by both the Docker context and the Heroku archive
+(infra/heroku/source.py), never followed.
+
 Every problem names the file, the line or key, and the fix; `read` returns them all (and the warnings in the
 spec), and `infra.settings.load` raises them with the stack's other problems as one message at preview.
 
@@ -69,6 +74,7 @@ WEB_CONCURRENCY, X-Forwarded-Proto/-For from Emissary, 30 s from SIGTERM to SIGK
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from collections.abc import Iterable
@@ -657,6 +663,24 @@ def _per_process(r: _Reader, raw: Any, key: str, commands: dict[str, str]) -> di
     return {name: value for name, value in raw.items() if name in commands}
 
 
+CONTRACT_FILES = ("Procfile", "app.json", "Dockerfile", "heroku.yml")
+
+
+def _escaping_links(r: _Reader) -> bool:
+    """A problem for each contract file that is a symbolic link leading out of the app directory (it is never
+    read); True when there is one."""
+    inside = r.directory.resolve()
+    escaping = False
+    for name in CONTRACT_FILES:
+        path = r.directory / name
+        if path.is_symlink() and not path.resolve().is_relative_to(inside):
+            r.problem(name, "", f"is a symbolic link to {os.readlink(path)}, outside the app directory, which the "
+                      "stack does not read", f"replace the link with the file itself, or link to a file inside "
+                      f"{r.shown}")
+            escaping = True
+    return escaping
+
+
 def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, list[str]]:
     """The contract of the app in `directory` (`shown` names it in messages), and every problem found.
 
@@ -666,6 +690,8 @@ def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, lis
     if not directory.is_dir():
         r.problem("", "", "is not a directory", "set `paasport:app_dir` to the directory holding the app's "
                   "Procfile and Dockerfile")
+        return None, r.problems
+    if _escaping_links(r):
         return None, r.problems
     if not (directory / "Dockerfile").is_file():
         r.problem("Dockerfile", "", "is missing: apps built by buildpacks alone are not supported yet",

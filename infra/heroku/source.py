@@ -4,6 +4,12 @@ The Heroku provider checksums the file it is given and rebuilds when that checks
 directory carries file timestamps, so a fresh checkout (or CI) would rebuild every time (terraform-provider-heroku
 #289). This archive holds only names, modes and contents: sorted entries, fixed mtime/uid/gid/owner, gzip mtime 0.
 It honours app/.dockerignore and always adds what Heroku reads besides the image context (heroku.yml, Dockerfile).
+
+Symbolic links are kept as links, never followed, as the Docker context is: BuildKit sends a local context's
+symlinks as symlinks (and so does buildah, which tests/infra/heroku/test_source.py compares against), so the image
+Heroku builds from this archive has the same links as the one `docker build` makes. A link's target is never read:
+a link out of the app ships no file of the deploying machine. (The contract files themselves may not point out of
+the app at all: infra/contract.py.)
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import re
 import tarfile
 from dataclasses import dataclass
@@ -74,14 +81,18 @@ def _excluded(relative: str, rules: list[tuple[re.Pattern[str], bool]]) -> bool:
 
 
 def source_files(app_dir: Path) -> list[str]:
-    """Every regular file the build needs, as sorted relative POSIX paths."""
+    """Every regular file and symbolic link the build needs, as sorted relative POSIX paths; the walk never enters
+    a linked directory (the link itself is an entry)."""
     rules = ignore_rules(app_dir)
-    files = {
-        p.relative_to(app_dir).as_posix()
-        for p in app_dir.rglob("*")
-        if p.is_file() and not p.is_symlink() and not _excluded(p.relative_to(app_dir).as_posix(), rules)
-    }
-    files |= {name for name in ALWAYS if (app_dir / name).is_file()}
+    found = set()
+    for top, dirs, names in os.walk(app_dir, followlinks=False):
+        base = Path(top)
+        for name in [*names, *(d for d in dirs if (base / d).is_symlink())]:
+            path = base / name
+            if path.is_symlink() or path.is_file():
+                found.add(path.relative_to(app_dir).as_posix())
+    files = {f for f in found if not _excluded(f, rules)}
+    files |= {name for name in ALWAYS if name in found}
     return sorted(files)
 
 
@@ -99,6 +110,10 @@ def archive_bytes(app_dir: Path, extra: dict[str, bytes] | None = None) -> bytes
                 tar.addfile(info, io.BytesIO(extra[relative]))
                 continue
             path = app_dir / relative
+            if path.is_symlink():
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, os.readlink(path), 0o777
+                tar.addfile(info)
+                continue
             info.size = path.stat().st_size
             info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
             with path.open("rb") as handle:

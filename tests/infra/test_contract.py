@@ -324,3 +324,40 @@ def test_the_apps_own_pgsslmode_wins_over_the_heroku_stacks(tmp_path):
                    app_json={"env": {"PGSSLMODE": "no-verify"}, "addons": ["heroku-postgresql"]})
     heroku = offline_plan.run("heroku", [f"app_dir={app}"])
     assert obj(one(heroku, "heroku:app/app:App"))["configVars"]["PGSSLMODE"] == "no-verify"
+
+
+# --- app files that point out of the app directory --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Procfile", "app.json", "Dockerfile", "heroku.yml"])
+@pytest.mark.parametrize("target", ["absolute", "relative"])
+def test_a_contract_file_linked_out_of_the_app_is_refused_unread(tmp_path, name, target):
+    # The defect: the stack read and deployed whatever such a link pointed at, any file of the deploying machine.
+    app = make_app(tmp_path / "myapp")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("web: cat /etc/shadow\n")
+    (app / name).unlink(missing_ok=True)
+    link = str(outside) if target == "absolute" else "../secret.txt"
+    (app / name).symlink_to(link)
+    assert problems_of(app) == [
+        f"myapp/{name}: is a symbolic link to {link}, outside the app directory, which the stack does not read. "
+        "Fix: replace the link with the file itself, or link to a file inside myapp."]
+
+
+def test_a_contract_file_linked_inside_the_app_is_read(tmp_path):
+    app = make_app(tmp_path / "myapp", procfile=None)
+    (app / "deploy").mkdir()
+    (app / "deploy" / "Procfile").write_text("web: ./server --port $PORT\n")
+    (app / "Procfile").symlink_to("deploy/Procfile")
+    spec, problems = contract.read(app, "myapp")
+    assert problems == [] and spec.web.command == "./server --port $PORT"
+
+
+def test_a_stack_whose_app_links_out_gets_one_line(tmp_path):
+    app = make_app(tmp_path / "myapp", procfile=None)
+    (app / "Procfile").symlink_to("/etc/hostname")
+    with pytest.raises(ConfigError) as caught:
+        offline_plan.run("k8s", [f"app_dir={app}"])
+    assert str(caught.value).splitlines()[1:] == [
+        f"  - paasport:app_dir {app}/Procfile: is a symbolic link to /etc/hostname, outside the app directory, which "
+        f"the stack does not read. Fix: replace the link with the file itself, or link to a file inside {app}."]

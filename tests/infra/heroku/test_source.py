@@ -71,3 +71,64 @@ def test_an_unchanged_archive_is_not_rewritten(tree, tmp_path):
     os.utime(dest, (1, 1))
     write_archive(tree, dest)
     assert dest.stat().st_mtime == 1
+
+
+# --- symbolic links: kept as links, as the Docker context keeps them ---------------------------------------------
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> Path:
+    """An app with links: to a file beside it, to a directory, and out of the app (never followed)."""
+    app = tmp_path / "linked"
+    (app / "sub").mkdir(parents=True)
+    (app / "Dockerfile").write_text("FROM scratch\nCOPY . /app/\n")
+    (app / "data.txt").write_text("data\n")
+    (app / "sub" / "a.txt").write_text("a\n")
+    (app / "link").symlink_to("data.txt")
+    (app / "dirlink").symlink_to("sub")
+    (app / "escape").symlink_to("/etc/hostname")
+    (app / "dangling").symlink_to("nowhere")
+    return app
+
+
+def archive_entries(data: bytes) -> dict[str, tuple[str, str]]:
+    """{path: ("file", content) or ("link", target)} of a tar.gz."""
+    entries = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar.getmembers():
+            if member.issym():
+                entries[member.name] = ("link", member.linkname)
+            elif member.isfile():
+                entries[member.name] = ("file", tar.extractfile(member).read().decode())
+    return entries
+
+
+def test_the_archive_keeps_links_as_links_and_never_reads_their_targets(linked):
+    # The defect: links were dropped from the Heroku archive, while the Docker context kept them: the two
+    # platforms built different images from one app.
+    assert archive_entries(archive_bytes(linked)) == {
+        "Dockerfile": ("file", "FROM scratch\nCOPY . /app/\n"), "data.txt": ("file", "data\n"),
+        "sub/a.txt": ("file", "a\n"), "link": ("link", "data.txt"), "dirlink": ("link", "sub"),
+        "escape": ("link", "/etc/hostname"), "dangling": ("link", "nowhere")}
+
+
+def test_the_archive_and_a_real_image_builder_see_the_same_links(linked):
+    """buildah, a real image builder, copies the same context into an image: every path is the same kind with the
+    same content or link target as in the archive Heroku builds from."""
+    from tests.containers import engine, podman, require_tools
+
+    require_tools()
+    tag = "localhost/paasport-test/linked:latest"
+    engine("buildah", "bud", "--isolation", "chroot", "--layers=false", "-t", tag, str(linked), timeout=600)
+    root = Path(podman("image", "mount", tag).stdout.strip()) / "app"
+    try:
+        seen = {}
+        for top, dirs, names in os.walk(root, followlinks=False):
+            for name in [*names, *(d for d in dirs if (Path(top) / d).is_symlink())]:
+                path = Path(top) / name
+                seen[path.relative_to(root).as_posix()] = (
+                    ("link", os.readlink(path)) if path.is_symlink() else ("file", path.read_text()))
+    finally:
+        podman("image", "unmount", tag, check=False)
+        podman("rmi", "-f", tag, check=False)
+    assert seen == archive_entries(archive_bytes(linked))
