@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import pulumi
 import yaml
 from cryptography import x509
@@ -145,11 +146,14 @@ def _ec_key(name: str) -> ec.EllipticCurvePrivateKey:
 
 _KEY_USAGES = {"digital_signature": "digital_signature", "cert_signing": "key_cert_sign", "crl_signing": "crl_sign",
                "key_encipherment": "key_encipherment"}
+_EXTENDED_USAGES = {"server_auth": x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,
+                    "client_auth": x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH}
 
 
-def _certificate(subject: x509.Name, public_key: Any, issuer: x509.Name, signer: Any, inputs: dict) -> str:
+def _certificate(subject: x509.Name, public_key: Any, issuer: x509.Name, signer: Any, inputs: dict,
+                 names: x509.SubjectAlternativeName | None = None) -> str:
     """A certificate as hashicorp/terraform-provider-tls makes one from the same inputs (is_ca_certificate,
-    validity_period_hours, allowed_uses)."""
+    validity_period_hours, allowed_uses; a locally signed one keeps its request's DNS names)."""
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     uses = {attr: False for attr in ("digital_signature", "content_commitment", "key_encipherment",
                                      "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign",
@@ -161,6 +165,11 @@ def _certificate(subject: x509.Name, public_key: Any, issuer: x509.Name, signer:
                .add_extension(x509.KeyUsage(**uses), critical=True)
                .add_extension(x509.BasicConstraints(ca=bool(inputs.get("isCaCertificate")), path_length=None),
                               critical=True))
+    extended = [_EXTENDED_USAGES[u] for u in inputs.get("allowedUses") or [] if u in _EXTENDED_USAGES]
+    if extended:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(extended), critical=False)
+    if names is not None:
+        builder = builder.add_extension(names, critical=False)
     return builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -177,6 +186,8 @@ def tls_outputs(typ: str, name: str, inputs: dict) -> dict[str, Any]:
         return {"privateKeyPem": key.private_bytes(serialization.Encoding.PEM,
                                                    serialization.PrivateFormat.TraditionalOpenSSL,
                                                    serialization.NoEncryption()).decode(),
+                "privateKeyPemPkcs8": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                        serialization.NoEncryption()).decode(),
                 "publicKeyPem": key.public_key().public_bytes(
                     serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()}
     if typ == t.TLS_SELF_SIGNED_CERT:
@@ -185,13 +196,21 @@ def tls_outputs(typ: str, name: str, inputs: dict) -> dict[str, Any]:
                 "readyForRenewal": False}
     if typ == t.TLS_CERT_REQUEST:
         key = load_key(inputs["privateKeyPem"])
-        csr = x509.CertificateSigningRequestBuilder().subject_name(subject(inputs)).sign(key, hashes.SHA256())
+        builder = x509.CertificateSigningRequestBuilder().subject_name(subject(inputs))
+        if inputs.get("dnsNames"):
+            builder = builder.add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName(n) for n in inputs["dnsNames"]]), critical=False)
+        csr = builder.sign(key, hashes.SHA256())
         return {"certRequestPem": csr.public_bytes(serialization.Encoding.PEM).decode()}
     if typ == t.TLS_LOCALLY_SIGNED_CERT:
         csr = x509.load_pem_x509_csr(inputs["certRequestPem"].encode())
         ca = x509.load_pem_x509_certificate(inputs["caCertPem"].encode())
+        try:
+            names = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            names = None
         return {"certPem": _certificate(csr.subject, csr.public_key(), ca.subject,
-                                        load_key(inputs["caPrivateKeyPem"]), inputs),
+                                        load_key(inputs["caPrivateKeyPem"]), inputs, names),
                 "readyForRenewal": False}
     return {}
 
@@ -216,6 +235,8 @@ class PlanMocks(Mocks):
                                "chart": state.get("chart"), "version": state.get("version"), "status": "deployed"}
         elif args.typ.startswith("random:index/random"):
             state["result"] = f"plan-{_fake(args.name)}"
+            if args.typ == t.RANDOM_PASSWORD:  # terraform-provider-random: bcrypt.GenerateFromPassword, cost 10
+                state["bcryptHash"] = bcrypt.hashpw(state["result"].encode(), bcrypt.gensalt(10)).decode()
         elif args.typ == t.REMOTE_IMAGE:
             name = state.get("name", args.name)
             state["imageId"] = f"sha256:{_fake(name + json.dumps(state.get('triggers'), sort_keys=True), 64)}"

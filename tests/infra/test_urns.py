@@ -246,6 +246,7 @@ CLUSTER = "urn:pulumi:cluster::paasport::"
 # k8s stack stopped creating (REMOVED) now belong to the one stack that owns what is cluster-wide.
 # The Linkerd certificates' children: their component sits in the Linkerd component.
 CERTS = CLUSTER + "paasport:linkerd:Linkerd$paasport:linkerd:Certificates$tls:index/"
+STORE = CLUSTER + "paasport:logs:Logs$paasport:logs:StoreCertificates$tls:index/"  # the log store's, likewise
 CLUSTER_URNS = [
     CLUSTER + "paasport:ingress:Emissary$kubernetes:core/v1:Namespace::emissary",
     CLUSTER + "paasport:ingress:Emissary$kubernetes:getambassador.io/v3alpha1:Listener::paasport-listener-8080",
@@ -268,13 +269,32 @@ CLUSTER_URNS = [
     CLUSTER + "paasport:linkerd:Linkerd::paasport",
     CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Namespace::logging",
     CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Namespace::opensearch",
-    CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Secret::opensearch-admin-logging",
-    CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Secret::opensearch-admin-opensearch",
+    # Issue 26: the admin's Secrets (opensearch-admin-logging, -opensearch) went; Fluent Bit and the Dashboards
+    # sign in as users of their own, and the store's users, certificates and CA are the stack's. Secrets of
+    # generated values: the passwords live on in their RandomPasswords, the admin's under its old URN.
+    CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Secret::opensearch-ca-logging",
+    CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Secret::opensearch-ca-opensearch",
+    CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Secret::opensearch-dashboards-opensearch",
+    CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Secret::opensearch-fluentbit-logging",
+    CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Secret::opensearch-security-opensearch",
+    CLUSTER + "paasport:logs:Logs$kubernetes:core/v1:Secret::opensearch-tls-opensearch",
     CLUSTER + "paasport:logs:Logs$kubernetes:helm.sh/v3:Release::paasport-fluent-bit",
     CLUSTER + "paasport:logs:Logs$kubernetes:helm.sh/v3:Release::paasport-opensearch",
     CLUSTER + "paasport:logs:Logs$kubernetes:helm.sh/v3:Release::paasport-opensearch-dashboards",
     CLUSTER + "paasport:logs:Logs$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-opensearch",
+    STORE + "certRequest:CertRequest::paasport-opensearch-tls-admin",
+    STORE + "certRequest:CertRequest::paasport-opensearch-tls-node",
+    STORE + "locallySignedCert:LocallySignedCert::paasport-opensearch-tls-admin",
+    STORE + "locallySignedCert:LocallySignedCert::paasport-opensearch-tls-node",
+    STORE + "privateKey:PrivateKey::paasport-opensearch-tls-admin",
+    STORE + "privateKey:PrivateKey::paasport-opensearch-tls-ca",
+    STORE + "privateKey:PrivateKey::paasport-opensearch-tls-node",
+    STORE + "selfSignedCert:SelfSignedCert::paasport-opensearch-tls-ca",
+    CLUSTER + "paasport:logs:Logs$paasport:logs:StoreCertificates::paasport-opensearch-tls",
     CLUSTER + "paasport:logs:Logs$random:index/randomPassword:RandomPassword::paasport-opensearch-admin",
+    CLUSTER + "paasport:logs:Logs$random:index/randomPassword:RandomPassword::paasport-opensearch-dashboards",
+    CLUSTER + "paasport:logs:Logs$random:index/randomPassword:RandomPassword::paasport-opensearch-dashboards-cookie",
+    CLUSTER + "paasport:logs:Logs$random:index/randomPassword:RandomPassword::paasport-opensearch-fluentbit",
     CLUSTER + "paasport:logs:Logs::paasport",
     CLUSTER + "paasport:metrics:Metrics$kubernetes:core/v1:Namespace::monitoring",
     CLUSTER + "paasport:metrics:Metrics$kubernetes:core/v1:Secret::grafana-admin",

@@ -461,15 +461,20 @@ def test_an_air_gapped_cluster_installs_from_a_local_directory(tmp_path):
 # --- secrets and state -----------------------------------------------------------------------------------------
 
 
+def linkerd_tls(p: offline_plan.Plan, type_: str) -> list[offline_plan.Registration]:
+    """Linkerd's pulumi-tls registrations of `type_` (the log store has certificates of its own)."""
+    return [r for r in p.find(type_) if r.name.startswith("paasport-linkerd")]
+
+
 def _private_keys(p: offline_plan.Plan) -> list[str]:
-    keys = [offline_plan.reveal(r.outputs, True)["privateKeyPem"] for r in p.find(t.TLS_PRIVATE_KEY)]
+    keys = [offline_plan.reveal(r.outputs, True)["privateKeyPem"] for r in linkerd_tls(p, t.TLS_PRIVATE_KEY)]
     assert len(keys) == 2 and all("PRIVATE KEY" in k for k in keys)
     return keys
 
 
 def test_linkerd_keys_are_secrets_never_plain_in_the_plan_or_the_render(tmp_path):
     p = plan()
-    for r in p.find(t.TLS_PRIVATE_KEY):
+    for r in linkerd_tls(p, t.TLS_PRIVATE_KEY):
         assert rpc.is_rpc_secret(r.outputs["privateKeyPem"])
     secret = p.find(t.SECRET, "paasport-linkerd-identity-issuer")[0]
     assert rpc.is_rpc_secret(secret.inputs["stringData"])
@@ -486,17 +491,17 @@ def test_the_secret_check_catches_a_key_in_plain_text(tmp_path):
     p = plan()
     offline_plan.render(p, tmp_path / "render", show_secrets=True)
     text = "".join(f.read_text() for f in (tmp_path / "render").iterdir())
-    issuer_key = _private_keys(p)[0 if "issuer" in p.find(t.TLS_PRIVATE_KEY)[0].name else 1]
+    issuer_key = _private_keys(p)[0 if "issuer" in linkerd_tls(p, t.TLS_PRIVATE_KEY)[0].name else 1]
     assert "PRIVATE KEY" in text and issuer_key.splitlines()[1] in text
 
 
 def test_linkerd_certificates_are_the_ecdsa_p256_anchor_and_issuer_linkerd_requires():
     p = plan()
-    keys = [offline_plan.reveal(r.inputs) for r in p.find(t.TLS_PRIVATE_KEY)]
+    keys = [offline_plan.reveal(r.inputs) for r in linkerd_tls(p, t.TLS_PRIVATE_KEY)]
     assert [(k["algorithm"], k["ecdsaCurve"]) for k in keys] == [("ECDSA", "P256")] * 2
-    anchor = offline_plan.reveal(p.find(t.TLS_SELF_SIGNED_CERT)[0].inputs)
-    issuer = offline_plan.reveal(p.find(t.TLS_LOCALLY_SIGNED_CERT)[0].inputs)
-    request = offline_plan.reveal(p.find(t.TLS_CERT_REQUEST)[0].inputs)
+    anchor = offline_plan.reveal(linkerd_tls(p, t.TLS_SELF_SIGNED_CERT)[0].inputs)
+    issuer = offline_plan.reveal(linkerd_tls(p, t.TLS_LOCALLY_SIGNED_CERT)[0].inputs)
+    request = offline_plan.reveal(linkerd_tls(p, t.TLS_CERT_REQUEST)[0].inputs)
     assert (anchor["subject"]["commonName"], anchor["isCaCertificate"], anchor["validityPeriodHours"]) == (
         "root.linkerd.cluster.local", True, 87600)
     assert (request["subject"]["commonName"], issuer["isCaCertificate"], issuer["validityPeriodHours"],
@@ -516,7 +521,7 @@ def _trust(*overrides: str) -> tuple[dict[str, x509.Certificate], list[x509.Cert
     """The stack's anchors by resource name, the bundle the control plane trusts, the issuer, its Secret's ca.crt."""
     p = plan(*overrides)
     anchors = {r.name: x509.load_pem_x509_certificate(r.outputs["certPem"].encode())
-               for r in p.find(t.TLS_SELF_SIGNED_CERT)}
+               for r in linkerd_tls(p, t.TLS_SELF_SIGNED_CERT)}
     values = offline_plan.reveal(p.find(t.HELM_RELEASE, "paasport-linkerd")[0].inputs)["values"]
     data = offline_plan.reveal(p.find(t.SECRET, "paasport-linkerd-identity-issuer")[0].inputs, True)["stringData"]
     bundle = x509.load_pem_x509_certificates(values["identityTrustAnchorsPEM"].encode())
@@ -549,7 +554,7 @@ def test_trust_anchor_rotation_trusts_both_then_switches_the_issuer_then_drops_t
     anchors, bundle, issuer, ca = _trust("linkerd_trust_anchors=2")
     assert list(anchors) == [new] and bundle == [anchors[new]]
     issuer.verify_directly_issued_by(anchors[new])
-    assert sorted(r.name for r in plan("linkerd_trust_anchors=2").find(t.TLS_PRIVATE_KEY)) == [
+    assert sorted(r.name for r in linkerd_tls(plan("linkerd_trust_anchors=2"), t.TLS_PRIVATE_KEY)) == [
         "paasport-linkerd-issuer", "paasport-linkerd-trust-anchor-2"]
 
 
@@ -568,9 +573,12 @@ def test_what_holds_the_cluster_state_is_protected():
     assert protected == [
         "Namespace cert-manager", "Namespace emissary", "Namespace linkerd", "Namespace linkerd-cni",
         "Namespace metrics-server", "Namespace monitoring", "Namespace opensearch",
-        "PrivateKey paasport-linkerd-trust-anchor", "RandomPassword paasport-opensearch-admin",
+        "PrivateKey paasport-linkerd-trust-anchor", "PrivateKey paasport-opensearch-tls-ca",
+        "RandomPassword paasport-opensearch-admin", "RandomPassword paasport-opensearch-dashboards",
+        "RandomPassword paasport-opensearch-dashboards-cookie", "RandomPassword paasport-opensearch-fluentbit",
         "Release paasport-cert-manager", "Release paasport-emissary-crds", "Release paasport-linkerd-crds",
-        "Release paasport-opensearch", "Release paasport-prometheus", "SelfSignedCert paasport-linkerd-trust-anchor"]
+        "Release paasport-opensearch", "Release paasport-prometheus", "SelfSignedCert paasport-linkerd-trust-anchor",
+        "SelfSignedCert paasport-opensearch-tls-ca"]
     assert not [r for r in plan("protect=false", "app_stacks=").resources if r.protect]
 
 

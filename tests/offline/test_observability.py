@@ -10,6 +10,7 @@ each check a broken copy to show that it catches the defect.
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import re
 import shutil
@@ -19,10 +20,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import httpx
 import promql_parser
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from prometheus_client.parser import text_string_to_metric_families
 
 from devenv.postgres import free_port
@@ -550,8 +554,7 @@ def log_pipeline_problems(agent: list[Obj], store: list[Obj], plan: offline_plan
     problems = []
     config = sections(conf)
     agent_ns = the(agent, "DaemonSet")["metadata"]["namespace"]
-    secrets = {(s["metadata"]["namespace"], s["metadata"]["name"]): s.get("stringData") or {}
-               for s in (offline_plan.reveal(r.inputs, show_secrets=True) for r in plan.find(t.SECRET))}
+    secrets = _secret_data(plan)
     env = {e["name"]: e for e in container.get("env") or []}
     for kind, section in config:
         if kind == "INPUT" and section.get("name") == "tail":
@@ -583,16 +586,100 @@ def log_pipeline_problems(agent: list[Obj], store: list[Obj], plan: offline_plan
                                 "from a Secret")
                 continue
             given = secrets.get((agent_ns, ref["name"]), {}).get(ref["key"])
-            statefulset = the(store, "StatefulSet")
-            store_env = {e["name"]: e for c in statefulset["spec"]["template"]["spec"]["containers"]
-                         for e in c.get("env") or []}
-            store_ref = (store_env.get("OPENSEARCH_INITIAL_ADMIN_PASSWORD", {}).get("valueFrom") or {}).get(
-                "secretKeyRef") or {}
-            expected = secrets.get((statefulset["metadata"]["namespace"], store_ref.get("name")), {}).get(
-                store_ref.get("key"))
-            if given is None or expected is None or given != expected:
-                problems.append(f"the agent signs in with Secret {agent_ns}/{ref['name']} key {ref['key']}, which "
-                                "is not the password the log store starts with")
+            user = section.get("http_user", "")
+            files = store_security_files(store, plan)
+            account = (yaml.safe_load(files.get("internal_users.yml", "")) or {}).get(user) or {}
+            if given is None or not account.get("hash") or not bcrypt.checkpw(given.encode(), account["hash"].encode()):
+                problems.append(f"the agent signs in as {user!r} with Secret {agent_ns}/{ref['name']} key "
+                                f"{ref['key']}, which is not that user's password in the store's internal_users.yml")
+            elif not may_write(files, user, f"{section.get('logstash_prefix', 'logstash')}-2026.12.05"):
+                problems.append(f"user {user!r} may not write the agent's indices ({section.get('logstash_prefix')}-*)")
+            problems += agent_tls_problems(section, spec, container, agent_ns, store, plan)
+    return problems
+
+
+def _secret_data(plan: offline_plan.Plan) -> dict[tuple[str, str], dict[str, str]]:
+    return {(s["metadata"]["namespace"], s["metadata"]["name"]): s.get("stringData") or {}
+            for s in (offline_plan.reveal(r.inputs, show_secrets=True) for r in plan.find(t.SECRET))}
+
+
+def _mounted_files(spec: Obj, container: Obj, plan: offline_plan.Plan, namespace: str) -> dict[str, str]:
+    """{path in the container: content} of every Secret volume the container mounts (a subPath mounts one key)."""
+    secrets = _secret_data(plan)
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    files = {}
+    for mount in container.get("volumeMounts") or []:
+        source = (volumes.get(mount["name"]) or {}).get("secret")
+        if source is None:
+            continue
+        data = secrets.get((namespace, source["secretName"]), {})
+        if mount.get("subPath"):
+            files[mount["mountPath"]] = data.get(mount["subPath"], "")
+        else:
+            files |= {f"{mount['mountPath'].rstrip('/')}/{key}": value for key, value in data.items()}
+    return files
+
+
+def store_security_files(store: list[Obj], plan: offline_plan.Plan) -> dict[str, str]:
+    """The security plugin's files as the OpenSearch pod mounts them over the image's (by file name)."""
+    statefulset = the(store, "StatefulSet")
+    spec = statefulset["spec"]["template"]["spec"]
+    (container,) = [c for c in spec["containers"] if c["name"] == "opensearch"]
+    mounted = _mounted_files(spec, container, plan, statefulset["metadata"]["namespace"])
+    return {path.rsplit("/", 1)[1]: content for path, content in mounted.items()
+            if path.startswith("/usr/share/opensearch/config/opensearch-security/")}
+
+
+def store_certificates(store: list[Obj], plan: offline_plan.Plan) -> dict[str, str]:
+    """{path relative to the config directory: PEM} of what the OpenSearch pod mounts under its config directory."""
+    statefulset = the(store, "StatefulSet")
+    spec = statefulset["spec"]["template"]["spec"]
+    (container,) = [c for c in spec["containers"] if c["name"] == "opensearch"]
+    mounted = _mounted_files(spec, container, plan, statefulset["metadata"]["namespace"])
+    return {path.removeprefix("/usr/share/opensearch/config/"): pem for path, pem in mounted.items()
+            if path.startswith("/usr/share/opensearch/config/certs/")}
+
+
+def may_write(files: dict[str, str], user: str, index: str) -> bool:
+    """Whether the security plugin's roles let `user` bulk-write documents into `index` (its mapped roles' index
+    patterns and actions; https://docs.opensearch.org/latest/security/access-control/permissions/)."""
+    mapping = yaml.safe_load(files.get("roles_mapping.yml", "")) or {}
+    roles = yaml.safe_load(files.get("roles.yml", "")) or {}
+    for role, mapped in mapping.items():
+        if role == "_meta" or user not in (mapped.get("users") or []) or role not in roles:
+            continue
+        for grant in roles[role].get("index_permissions") or []:
+            if any(fnmatch.fnmatch(index, pattern) for pattern in grant.get("index_patterns") or []) and (
+                    {"crud", "write", "indices:data/write/*", "indices_all"} & set(grant.get("allowed_actions") or [])):
+                return True
+    return False
+
+
+def agent_tls_problems(section: dict[str, str], spec: Obj, container: Obj, agent_ns: str, store: list[Obj],
+                       plan: offline_plan.Plan) -> list[str]:
+    """The agent verifies the store: TLS on, certificate and host name verified, against a CA file it mounts that
+    signed the certificate the store serves, whose names include the output's Host."""
+    problems = []
+    for key, value in (("tls", "On"), ("tls.verify", "On"), ("tls.verify_hostname", "On")):
+        if section.get(key, "Off").lower() != value.lower():
+            problems.append(f"output {key} is {section.get(key, 'Off (the default)')}, not {value}")
+    ca_file = section.get("tls.ca_file")
+    ca_pem = _mounted_files(spec, container, plan, agent_ns).get(ca_file or "")
+    certs = store_certificates(store, plan)
+    config = yaml.safe_load(the(store, "ConfigMap")["data"]["opensearch.yml"])
+    served = certs.get(config.get("plugins.security.ssl.http", {}).get("pemcert_filepath", ""))
+    if not ca_pem or not served:
+        return [*problems, f"output tls.ca_file {ca_file!r} is no CA the agent mounts, or the store serves no "
+                           "certificate of the stack's"]
+    node = x509.load_pem_x509_certificate(served.encode())
+    try:
+        node.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_pem.encode()))
+    except (ValueError, TypeError, InvalidSignature):
+        problems.append(f"the store's certificate is not signed by the CA in {ca_file}")
+    names = node.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName)
+    if section.get("host") not in names:
+        problems.append(f"the store's certificate does not name the output Host {section.get('host')} ({names})")
     return problems
 
 
@@ -691,8 +778,17 @@ def test_fluent_bit_reads_the_app_real_json_lines_into_fields(app_log_lines, tmp
 
 def generated_secrets(plan: offline_plan.Plan) -> dict[str, str]:
     """The passwords the metrics and logs parts generate, as the plan knows them."""
-    return {r.name: offline_plan.reveal(r.outputs, show_secrets=True)["result"] for r in plan.find(t.RANDOM_PASSWORD)
-            if r.name.endswith(("-grafana-admin", "-opensearch-admin"))}
+    found = {}
+    for r in plan.find(t.RANDOM_PASSWORD):
+        outputs = offline_plan.reveal(r.outputs, show_secrets=True)
+        found[r.name] = outputs["result"]
+        if "bcryptHash" in outputs:
+            found[f"{r.name} (bcrypt hash)"] = outputs["bcryptHash"]
+    for r in plan.find(t.TLS_PRIVATE_KEY):
+        outputs = offline_plan.reveal(r.outputs, show_secrets=True)
+        found[f"{r.name} (key)"] = outputs["privateKeyPem"].splitlines()[1]
+        found[f"{r.name} (PKCS #8 key)"] = outputs["privateKeyPemPkcs8"].splitlines()[1]
+    return found
 
 
 def leak_problems(secrets: dict[str, str], texts: dict[str, str]) -> list[str]:
@@ -703,9 +799,11 @@ def leak_problems(secrets: dict[str, str], texts: dict[str, str]) -> list[str]:
 def test_generated_passwords_are_secret_in_the_plan_and_never_plain_in_a_render(tmp_path):
     plan = cluster_plan()
     secrets = generated_secrets(plan)
-    assert sorted(secrets) == [f"{STACK}-grafana-admin", f"{STACK}-opensearch-admin"]
+    passwords = [f"{STACK}-grafana-admin", f"{STACK}-opensearch-admin", f"{STACK}-opensearch-dashboards",
+                 f"{STACK}-opensearch-dashboards-cookie", f"{STACK}-opensearch-fluentbit"]
+    assert set(passwords) <= set(secrets)
     for reg in plan.find(t.SECRET):
-        if reg.name.startswith(("grafana-admin", "opensearch-admin")):
+        if not reg.name.startswith("opensearch-ca-"):  # the CA's certificate is public; every other one is secret
             assert offline_plan.rpc.is_rpc_secret(reg.inputs["stringData"]), reg.name
     texts = {"the plan (--json)": json.dumps(offline_plan.to_json(plan)),
              "the stack outputs": json.dumps(offline_plan.reveal(plan.outputs))}
@@ -720,7 +818,13 @@ def test_generated_passwords_are_secret_in_the_plan_and_never_plain_in_a_render(
     # the check itself: a render with secrets shown holds them
     offline_plan.render(plan, tmp_path / "shown", show_secrets=True)
     shown = {p.name: p.read_text() for p in (tmp_path / "shown").iterdir()}
-    assert len(leak_problems(secrets, shown)) >= 3  # the Grafana Secret and OpenSearch's two
+    # the Grafana Secret, the agent's and the Dashboards' passwords, the users' hashes, the store's keys
+    leaked = {problem.split(" holds the ", 1)[1].removesuffix(" password in plain text")
+              for problem in leak_problems(secrets, shown)}
+    assert leaked == {f"{STACK}-grafana-admin", f"{STACK}-opensearch-dashboards", f"{STACK}-opensearch-fluentbit",
+                      f"{STACK}-opensearch-dashboards-cookie", f"{STACK}-opensearch-tls-node (PKCS #8 key)",
+                      f"{STACK}-opensearch-tls-admin (PKCS #8 key)", f"{STACK}-linkerd-issuer (key)",
+                      *(f"{STACK}-opensearch-{user} (bcrypt hash)" for user in ("admin", "dashboards", "fluentbit"))}
 
 
 def test_the_metrics_and_log_volumes_are_protected_like_the_database():
@@ -731,8 +835,10 @@ def test_the_metrics_and_log_volumes_are_protected_like_the_database():
 
     assert protected(cluster_plan()) == {
         "Namespace monitoring", "Release paasport-prometheus",
-        # OpenSearch sets its admin password once, on its first start: a new one would lock the agent out
-        "Namespace opensearch", "Release paasport-opensearch", "RandomPassword paasport-opensearch-admin"}
+        # OpenSearch loads its users' hashes once, on its first start: a new password would lock its user out
+        "Namespace opensearch", "Release paasport-opensearch", "RandomPassword paasport-opensearch-admin",
+        "RandomPassword paasport-opensearch-dashboards", "RandomPassword paasport-opensearch-dashboards-cookie",
+        "RandomPassword paasport-opensearch-fluentbit"}
     assert protected(cluster_plan("protect=false")) == set()
     # and removing a release leaves the data: helm keeps the Prometheus claim, and never deletes a StatefulSet's
     assert the(rendered(PROMETHEUS), "PersistentVolumeClaim")["metadata"]["annotations"] == {
@@ -866,3 +972,242 @@ def test_bad_metrics_and_logs_settings_are_refused_with_one_message_each(tmp_pat
     assert "which holds no grafana-12.11.1.tgz (`helm pull` them there, or fix grafana_chart_version)" in lines[0]
     assert "'8 GB', which is not a Kubernetes quantity like 8Gi" in lines[1]
     assert "'2 weeks', which is not a duration in h, d, w or y like 15d" in lines[2]
+
+
+# --- the log store's own security: no demo certificate or user, TLS verified ------------------------------------
+
+# The image's demo security (install_demo_configuration.sh; opensearch-project/security, config/internal_users.yml):
+# its users, whose passwords are in OpenSearch's docs, and its certificates' names.
+DEMO_USERS = {"kibanaserver", "kibanaro", "logstash", "readall", "snapshotrestore", "anomalyadmin"}
+DEMO_CERTIFICATE_FILES = ("esnode.pem", "esnode-key.pem", "root-ca.pem", "kirk.pem", "kirk-key.pem")
+
+
+def store_container(store: list[Obj]) -> Obj:
+    (container,) = [c for c in the(store, "StatefulSet")["spec"]["template"]["spec"]["containers"]
+                    if c["name"] == "opensearch"]
+    return container
+
+
+def test_the_store_runs_no_demo_security_only_the_stacks_users_and_certificates():
+    # The defect: OpenSearch ran its image's demo security: node certificates whose key ships in every image, and
+    # users whose passwords are published.
+    plan, store = cluster_plan(), rendered(OPENSEARCH)
+    env = {e["name"]: e.get("value") for e in store_container(store).get("env") or []}
+    assert env["DISABLE_INSTALL_DEMO_CONFIG"] == "true" and "OPENSEARCH_INITIAL_ADMIN_PASSWORD" not in env
+    config_text = the(store, "ConfigMap")["data"]["opensearch.yml"]
+    config = yaml.safe_load(config_text)
+    assert not [name for name in DEMO_CERTIFICATE_FILES if name in config_text]
+    assert config["plugins.security.allow_unsafe_democertificates"] is False
+    assert config["plugins.security.nodes_dn"] == ["CN=opensearch-cluster-master"]
+    assert config["plugins.security.authcz.admin_dn"] == ["CN=paasport-opensearch-admin"]
+    # the users: the stack's three, each hash the bcrypt of its generated password, and no demo user
+    files = store_security_files(store, plan)
+    assert set(files) == {"internal_users.yml", "roles.yml", "roles_mapping.yml"}
+    users = yaml.safe_load(files["internal_users.yml"])
+    assert set(users) - {"_meta"} == {"admin", "dashboards", "fluentbit"} and not DEMO_USERS & set(users)
+    passwords = generated_secrets(plan)
+    for user, account in users.items():
+        if user != "_meta":
+            assert bcrypt.checkpw(passwords[f"{STACK}-opensearch-{user}"].encode(), account["hash"].encode()), user
+    assert not DEMO_USERS & {u for m in yaml.safe_load(files["roles_mapping.yml"]).values() for u in m.get("users", [])}
+    # the certificates it serves and trusts: the stack's, its node's signed by its CA, keys in PKCS #8
+    certs = store_certificates(store, plan)
+    assert set(certs) == {"certs/ca.crt", "certs/tls.crt", "certs/tls.key", "certs/admin.crt", "certs/admin.key"}
+    ca = x509.load_pem_x509_certificate(certs["certs/ca.crt"].encode())
+    for name, subject in (("tls", "CN=opensearch-cluster-master"), ("admin", "CN=paasport-opensearch-admin")):
+        cert = x509.load_pem_x509_certificate(certs[f"certs/{name}.crt"].encode())
+        cert.verify_directly_issued_by(ca)
+        assert cert.subject.rfc4514_string() == subject
+        assert certs[f"certs/{name}.key"].startswith("-----BEGIN PRIVATE KEY-----")
+    stack_ca = offline_plan.reveal(plan.find(t.TLS_SELF_SIGNED_CERT, f"{STACK}-opensearch-tls-ca")[0].outputs)
+    assert certs["certs/ca.crt"] == stack_ca["certPem"]
+
+
+def test_fluent_bit_and_the_dashboards_verify_the_store_against_the_stacks_ca():
+    plan = cluster_plan()
+    output = dict(sections(fluent_bit_config(rendered(FLUENT_BIT))[0]))["OUTPUT"]
+    assert (output["tls"], output["tls.verify"], output["tls.verify_hostname"], output["http_user"]) == (
+        "On", "On", "On", "fluentbit")
+    assert log_pipeline_problems(rendered(FLUENT_BIT), rendered(OPENSEARCH), plan) == []
+    dashboards = rendered(DASHBOARDS)
+    deployment = the(dashboards, "Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    config = yaml.safe_load(the(dashboards, "ConfigMap")["data"]["opensearch_dashboards.yml"])
+    assert config["opensearch.ssl.verificationMode"] == "full"
+    assert (config["opensearch.username"], config["opensearch_security.cookie.password"]) == (
+        "${OPENSEARCH_USERNAME}", "${COOKIE_PASS}")
+    mounted = _mounted_files(spec, container, plan, deployment["metadata"]["namespace"])
+    (ca_file,) = config["opensearch.ssl.certificateAuthorities"]
+    certs = store_certificates(rendered(OPENSEARCH), plan)
+    x509.load_pem_x509_certificate(certs["certs/tls.crt"].encode()).verify_directly_issued_by(
+        x509.load_pem_x509_certificate(mounted[ca_file].encode()))
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    account = _secret_data(plan)[("opensearch", env["OPENSEARCH_PASSWORD"]["name"])]
+    users = yaml.safe_load(store_security_files(rendered(OPENSEARCH), plan)["internal_users.yml"])
+    assert account["username"] == "dashboards" and bcrypt.checkpw(account["password"].encode(),
+                                                                  users["dashboards"]["hash"].encode())
+    # the session cookie's key: a generated one, 32 characters or more (the plugin's own default is published)
+    (cookie,) = [r for r in plan.find(t.RANDOM_PASSWORD)
+                 if offline_plan.reveal(r.outputs, show_secrets=True)["result"] == account["cookie"]]
+    assert offline_plan.reveal(cookie.inputs)["length"] >= 32
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("tls.verify On", "tls.verify Off"),
+    ("tls.verify_hostname On\n", ""),
+    ("Host opensearch-cluster-master.opensearch.svc", "Host opensearch.example.com"),  # not a name the cert has
+    ("tls.ca_file /fluent-bit/etc/opensearch-ca/ca.crt", "tls.ca_file /etc/ssl/certs/ca-certificates.crt"),
+], ids=["verify-off", "no-hostname-check", "host-not-in-certificate", "another-ca"])
+def test_the_tls_check_catches_an_agent_that_would_not_verify_the_store(old, new):
+    assert log_pipeline_problems(_edit_conf(rendered(FLUENT_BIT), old, new), rendered(OPENSEARCH), cluster_plan())
+
+
+class OpenSearchStandIn:
+    """A loopback HTTPS server in OpenSearch's place, as the agent uses it: TLS with the certificate and key the store's
+    pod mounts, HTTP basic auth against internal_users.yml's bcrypt hashes, the security plugin's rule that a user's
+    mapped roles must grant writes on the index (roles_mapping.yml, roles.yml), and `_bulk` answered in OpenSearch's
+    format (https://docs.opensearch.org/latest/api-reference/document-apis/bulk/). It is not OpenSearch: no registry
+    reachable here ships an OpenSearch that runs (Docker Hub and Maven Central are out of reach; PyPI, npm and
+    Debian have clients only)."""
+
+    def __init__(self, cert: str, key: str, files: dict[str, str], directory: Path) -> None:
+        import ssl
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        (directory / "node.crt").write_text(cert)
+        (directory / "node.key").write_text(key)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(directory / "node.crt", directory / "node.key")
+        users = yaml.safe_load(files["internal_users.yml"])
+        self.documents: list[tuple[str, str, Obj]] = []  # (user, index, document)
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self, status: int, body: Obj) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                import base64
+
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+                basic = base64.b64decode(token).decode() if scheme == "Basic" else ":"
+                user, _, password = basic.partition(":")
+                account = users.get(user) if user != "_meta" else None
+                if not account or not bcrypt.checkpw(password.encode(), account["hash"].encode()):
+                    return self._answer(401, {"error": "Unauthorized"})
+                if not self.path.startswith("/_bulk"):
+                    return self._answer(404, {"error": "no such endpoint here"})
+                lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+                items = []
+                for action, document in zip(lines[::2], lines[1::2], strict=True):
+                    (op, meta), = action.items()
+                    if not may_write(files, user, meta["_index"]):
+                        items.append({op: {"_index": meta["_index"], "status": 403, "error": {
+                            "type": "security_exception", "reason": f"no permissions for [{user}]"}}})
+                        continue
+                    stand_in.documents.append((user, meta["_index"], document))
+                    items.append({op: {"_index": meta["_index"], "result": "created", "status": 201}})
+                self._answer(200, {"took": 1, "errors": any(i[next(iter(i))]["status"] >= 300 for i in items),
+                                   "items": items})
+
+        class Server(ThreadingHTTPServer):
+            def get_request(self) -> tuple:
+                try:
+                    return super().get_request()
+                except ssl.SSLError as error:  # the client's alert, e.g. an unknown CA: what the test looks for
+                    stand_in.handshake_errors.append(str(error))
+                    raise
+
+        self.handshake_errors: list[str] = []
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> OpenSearchStandIn:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def run_agent_output(conf: str, port: int, ca_file: Path, password: str, directory: Path) -> str:
+    """The render's [OUTPUT] run by the real fluent-bit against 127.0.0.1:`port`, fed by a dummy input for a few
+    seconds. Fluent Bit 1.8.15 (what `.ci/fluent-bit` builds) predates the `opensearch` output (1.9), a fork of `es`
+    with the same keys, and `tls.verify_hostname` (2.x): it runs `es`, and checks the chain but not the name, which
+    the render check above asserts is on."""
+    output = "[OUTPUT]" + conf.split("[OUTPUT]", 1)[1]
+    output = output.replace("Name opensearch", "Name es").replace("    tls.verify_hostname On\n", "")
+    output = re.sub(r"Host \S+", "Host 127.0.0.1", output)
+    output = re.sub(r"Port \d+", f"Port {port}", output)
+    output = re.sub(r"tls\.ca_file \S+", f"tls.ca_file {ca_file}", output)
+    (directory / "agent.conf").write_text(
+        "[SERVICE]\n    Flush 1\n    Log_Level info\n[INPUT]\n    Name dummy\n    Tag kube.standin\n"
+        '    Dummy {"message": "hello from the agent", "level": "info"}\n' + output)
+    process = subprocess.Popen([FLUENT_BIT_BIN, "-c", str(directory / "agent.conf")], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env={"OPENSEARCH_PASSWORD": password,
+                                                                         "PATH": "/usr/bin:/bin"})
+    time.sleep(5)
+    process.terminate()
+    out, _ = process.communicate(timeout=30)
+    return out
+
+
+def _other_ca_certificate(directory: Path) -> tuple[str, str]:
+    """A node certificate for the same names signed by a CA that is not the stack's: what a forged store presents."""
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "opensearch-cluster-master")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("opensearch-cluster-master.opensearch.svc")]),
+                           critical=False).sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
+@pytest.mark.skipif(not FLUENT_BIT_BIN, reason=_NO_FLUENT_BIT)
+def test_the_real_fluent_bit_ships_to_a_store_with_the_stacks_certificate_and_refuses_another(tmp_path):
+    plan, store = cluster_plan(), rendered(OPENSEARCH)
+    conf, spec, container = fluent_bit_config(rendered(FLUENT_BIT))
+    certs, files = store_certificates(store, plan), store_security_files(store, plan)
+    agent = _mounted_files(spec, container, plan, "logging")
+    output = dict(sections(conf))["OUTPUT"]
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_text(agent[output["tls.ca_file"]])
+    password = _secret_data(plan)[("logging", logs.AGENT_SECRET)]["password"]
+    with OpenSearchStandIn(certs["certs/tls.crt"], certs["certs/tls.key"], files, tmp_path) as server:
+        out = run_agent_output(conf, server.port, ca_file, password, tmp_path)
+    assert server.documents and server.handshake_errors == [], out[-3000:]
+    assert {(user, index.split("-", 1)[0]) for user, index, _ in server.documents} == {("fluentbit", "logs")}
+    assert all(re.fullmatch(r"logs-\d{4}\.\d{2}\.\d{2}", index) for _, index, _ in server.documents)
+    assert {d["message"] for _, _, d in server.documents} == {"hello from the agent"}
+    # A store whose certificate the stack's CA did not sign gets nothing: the agent refuses the handshake.
+    forged_dir = tmp_path / "forged"
+    forged_dir.mkdir()
+    with OpenSearchStandIn(*_other_ca_certificate(forged_dir), files, forged_dir) as forged:
+        out = run_agent_output(conf, forged.port, ca_file, password, forged_dir)
+    assert forged.documents == [], out[-3000:]
+    assert forged.handshake_errors and all("UNKNOWN_CA" in e.upper().replace(" ", "_")
+                                           for e in forged.handshake_errors), forged.handshake_errors
