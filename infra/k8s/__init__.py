@@ -99,5 +99,7 @@ def _export(name: str, k: settings.K8sSettings, ns: Namespace, db: Database | No
     pulumi.export("kubectl_rollback", pulumi.Output.concat(kubectl, " rollout undo ", deployment))
     pulumi.export("kubectl_logs", pulumi.Output.concat(kubectl, " logs --follow --prefix ", deployment))
     if backup is not None:
+        # A Job name is used once: each run gets its own, stamped to the second (the shell expands $(date)).
         pulumi.export("kubectl_backup_now", pulumi.Output.concat(
-            kubectl, " create job --from=cronjob/", backup.cron_job.metadata.name, " ", name, "-backup-manual"))
+            kubectl, " create job --from=cronjob/", backup.cron_job.metadata.name, " ", name,
+            "-backup-manual-$(date -u +%Y%m%d-%H%M%S)"))

@@ -357,4 +357,23 @@ def test_backups_can_be_turned_off():
     assert not plan.find(t.CRON_JOB) and not plan.find(t.PVC)
     assert "kubectl_backup_now" not in plan.outputs
     assert offline_plan.reveal(k8s_plan().outputs)["kubectl_backup_now"] == (
-        "kubectl --namespace paasport create job --from=cronjob/paasport-backup paasport-backup-manual")
+        "kubectl --namespace paasport create job --from=cronjob/paasport-backup "
+        "paasport-backup-manual-$(date -u +%Y%m%d-%H%M%S)")
+
+
+def test_each_run_of_kubectl_backup_now_names_a_job_of_its_own(tmp_path):
+    import subprocess
+    import time
+
+    # The defect: one fixed Job name, so the second run failed with AlreadyExists.
+    (tmp_path / "kubectl").write_text('#!/bin/sh\nfor last; do :; done\necho "$last"\n')
+    (tmp_path / "kubectl").chmod(0o755)
+    command = offline_plan.reveal(k8s_plan().outputs)["kubectl_backup_now"]
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    names = []
+    for _ in range(2):
+        names.append(subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True,
+                                    check=True).stdout.strip())
+        time.sleep(1.1)
+    assert names[0] != names[1]
+    assert all(re.fullmatch(r"paasport-backup-manual-\d{8}-\d{6}", n) and len(n) <= 63 for n in names), names
