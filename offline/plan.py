@@ -102,15 +102,10 @@ def _uuid(seed: str) -> str:
 def _provider_paths(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
     """(input, path) pairs that a provider opens from its working directory, the program directory.
 
-    Sources: pulumi-docker `RemoteImage` build contexts and Dockerfiles (a Dockerfile relative to the
-    context for RemoteImage), pulumi-docker-build `Image` context and Dockerfile locations; terraform-provider-heroku
+    Sources: pulumi-docker-build `Image` context and Dockerfile locations; terraform-provider-heroku
     `heroku_build` (`os.Stat(path)` in CustomizeDiff and Create); pulumi-kubernetes' Provider `kubeconfig` when it
     is a path, and a Helm chart that is not a registry reference.
     """
-    build = inputs.get("build") or {}
-    if typ == t.REMOTE_IMAGE and build:
-        context = build.get("context", ".")
-        return [("build.context", context), ("build.dockerfile", str(Path(context) / build.get("dockerfile", "")))]
     if typ == t.BUILDX_IMAGE:
         return [("context.location", (inputs.get("context") or {}).get("location", "")),
                 ("dockerfile.location", (inputs.get("dockerfile") or {}).get("location", ""))]
@@ -237,15 +232,10 @@ class PlanMocks(Mocks):
             state["result"] = f"plan-{_fake(args.name)}"
             if args.typ == t.RANDOM_PASSWORD:  # terraform-provider-random: bcrypt.GenerateFromPassword, cost 10
                 state["bcryptHash"] = bcrypt.hashpw(state["result"].encode(), bcrypt.gensalt(10)).decode()
-        elif args.typ == t.REMOTE_IMAGE:
-            name = state.get("name", args.name)
-            state["imageId"] = f"sha256:{_fake(name + json.dumps(state.get('triggers'), sort_keys=True), 64)}"
         elif args.typ == t.BUILDX_IMAGE:
             tag = (state.get("tags") or [args.name])[0]
             state["digest"] = f"sha256:{_fake(tag + json.dumps(state.get('buildArgs'), sort_keys=True), 64)}"
             state["ref"] = f"{tag}@{state['digest']}"
-        elif args.typ == t.REGISTRY_IMAGE:
-            state["sha256Digest"] = f"sha256:{_fake(state.get('name', args.name), 64)}"
         elif args.typ.startswith("heroku:"):
             return self._heroku(args, state)
         elif args.typ.startswith("tls:"):

@@ -32,9 +32,7 @@ MAPPING = "kubernetes:getambassador.io/v3alpha1:Mapping"
 LISTENER = "kubernetes:getambassador.io/v3alpha1:Listener"
 K8S_PROVIDER = "pulumi:providers:kubernetes"  # an explicit provider: kubeconfig, context or render_dir
 
-# --- Docker (pulumi-docker) and random (pulumi-random) -----------------------------------------------------------
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-REGISTRY_IMAGE = "docker:index/registryImage:RegistryImage"
+# --- Docker (pulumi-docker-build) and random (pulumi-random) -----------------------------------------------------
 BUILDX_IMAGE = "docker-build:index:Image"  # pulumi-docker-build: buildx, either image store
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"  # noqa: S105 (a type token)
 
