@@ -24,6 +24,14 @@ DVDRENTAL_TAR = SHARED / "data" / "dvdrental.tar"
 SCHEMAS_DIR = SHARED / "schemas"
 
 
+def require_shared_charts() -> None:
+    """Skip (pytest) where ../shared/charts, the packaged charts the offline renders use, is absent."""
+    import pytest
+
+    if not (SHARED / "charts").is_dir():
+        pytest.skip(f"needs the packaged charts at {SHARED / 'charts'} (absent outside the workplace)")
+
+
 def clean_env(**overrides: str) -> dict[str, str]:
     """The environment a container would give: this venv's python first on PATH, no database settings
     of the caller's, plus `overrides`."""

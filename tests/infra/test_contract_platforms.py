@@ -182,10 +182,9 @@ def test_the_relaxed_hardening_is_valid_kubernetes_and_checkov_reports_it(shop, 
     from kubernetes_validate import utils as kubernetes_validate
 
     from tests.offline.test_render import CHECKOV, KUBERNETES_VERSIONS, documents, is_core
-    from tests.support import REPO, SHARED, offline_cli
+    from tests.support import REPO, offline_cli, require_shared_charts
 
-    if not (SHARED / "charts").is_dir():
-        pytest.skip(f"needs the packaged charts at {SHARED / 'charts'} (absent outside the workplace)")
+    require_shared_charts()
     offline_cli("plan", "--stack", "k8s", f"--config=app_dir={shop}", *(f"--config={g}" for g in GIVEN),
                 "--render", str(tmp_path), check=True)
     for doc in documents(tmp_path).values():

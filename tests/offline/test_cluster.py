@@ -25,10 +25,7 @@ from tests.support import REPO, SHARED
 Obj = dict
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _shared_charts() -> None:
-    if not (SHARED / "charts").is_dir():
-        pytest.skip(f"needs the packaged charts at {SHARED / 'charts'} (absent outside the workplace)")
+pytestmark = pytest.mark.usefixtures("shared_charts")
 
 
 @cache

@@ -34,7 +34,7 @@ from infra.cluster import logs, metrics
 from offline import cluster, pod_security
 from offline import plan as offline_plan
 from offline import types as t
-from tests.support import APP_SERVER, SHARED, clean_env, serving
+from tests.support import APP_SERVER, clean_env, serving
 
 STACK = "paasport"  # the project's name: the cluster stack names its releases <project>-<chart>
 PROMETHEUS, GRAFANA = f"{STACK}-{metrics.PROMETHEUS_CHART}", f"{STACK}-{metrics.GRAFANA_CHART}"
@@ -47,10 +47,7 @@ POD_IP, POD_NAME, NODE = "192.0.2.17", "paasport-web-5d8f9c7b6-x2x4q", "node-1"
 Obj = dict[str, Any]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _shared_charts() -> None:
-    if not (SHARED / "charts").is_dir():
-        pytest.skip(f"needs the packaged charts at {SHARED / 'charts'} (absent outside the workplace)")
+pytestmark = pytest.mark.usefixtures("shared_charts")
 
 
 # --- the stacks' plans and the charts' renders ---------------------------------------------------------------

@@ -15,7 +15,6 @@ from kubernetes_validate import utils as kubernetes_validate
 
 from offline import helm, pod_security
 from offline import plan as offline_plan
-from tests.support import SHARED
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -27,14 +26,11 @@ TLS_SECRET_NAME = "paasport-db-tls"
 CERTS = "/opt/bitnami/postgresql/certs"  # where the chart's copy-certs init container puts them (statefulset.yaml)
 # The stack as it is, and with the Postgres exporter on (it adds a container, a port and a Service).
 CONFIGS = {"default": (), "metrics": ("postgres_metrics=true",)}
-KUBERNETES_VERSIONS = sorted(set(kubernetes_validate.all_versions()), key=lambda v: tuple(map(int, v.split("."))))[-4:]
+KUBERNETES_VERSIONS = helm.kubernetes_versions()
 Obj = dict[str, Any]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _shared_charts() -> None:
-    if not (SHARED / "charts").is_dir():
-        pytest.skip(f"needs the packaged charts at {SHARED / 'charts'} (absent outside the workplace)")
+pytestmark = pytest.mark.usefixtures("shared_charts")
 
 
 # --- the stack's plan and the chart's render -------------------------------------------------------------------

@@ -9,13 +9,14 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes_validate
 
-from tests.support import REPO, SHARED, offline_cli, validate_custom_resource
+from offline import helm
+from tests.support import REPO, offline_cli, require_shared_charts, validate_custom_resource
 
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 # Every optional object on: the stack's own ACME Issuer and its challenge route, the autoscaler (Pulumi.k8s.yaml),
 # the Postgres exporter.
 OVERRIDES = ["tls_issuer=", "acme_email=ops@example.com", "postgres_metrics=true"]
-KUBERNETES_VERSIONS = sorted(set(kubernetes_validate.all_versions()), key=lambda v: tuple(map(int, v.split("."))))[-4:]
+KUBERNETES_VERSIONS = helm.kubernetes_versions()
 
 
 def plan_cli(*args: str) -> subprocess.CompletedProcess:
@@ -24,9 +25,7 @@ def plan_cli(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
-    if not (SHARED / "charts").is_dir():
-        pytest.skip(f"needs the packaged charts at {SHARED / 'charts'} to template PostgreSQL's (absent outside the "
-                    "workplace)")
+    require_shared_charts()
     directory = tmp_path_factory.mktemp("rendered")
     plan_cli(*[f"--config={o}" for o in OVERRIDES], "--render", str(directory))
     return directory
