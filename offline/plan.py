@@ -106,9 +106,10 @@ def _provider_paths(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
     `heroku_build` (`os.Stat(path)` in CustomizeDiff and Create); pulumi-kubernetes' Provider `kubeconfig` when it
     is a path, and a Helm chart that is not a registry reference.
     """
-    if typ == t.BUILDX_IMAGE:
+    if typ == t.BUILDX_IMAGE:  # a Dockerfile is a location or inline text (pulumi-docker-build DockerfileArgs)
+        dockerfile = inputs.get("dockerfile") or {}
         return [("context.location", (inputs.get("context") or {}).get("location", "")),
-                ("dockerfile.location", (inputs.get("dockerfile") or {}).get("location", ""))]
+                *([] if "inline" in dockerfile else [("dockerfile.location", dockerfile.get("location", ""))])]
     if typ == t.HEROKU_BUILD:
         return [("source.path", (inputs.get("source") or {}).get("path", ""))]
     if typ == t.K8S_PROVIDER:

@@ -15,7 +15,8 @@ import pulumi_docker_build as docker_build
 
 from infra import contract
 from infra.heroku.release_api import API_URL, REGISTRY_URL, ContainerReleaseProvider
-from infra.paths import cache_dir, context
+from infra.k8s.image import pushed_digest
+from infra.paths import context
 
 REGISTRY = "registry.heroku.com"
 PLATFORM = "linux/amd64"
@@ -70,33 +71,36 @@ class RegistryRelease(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         key = pulumi.Output.secret(api_key if api_key is not None else "")
         registries = [docker_build.RegistryArgs(address=REGISTRY, username="_", password=key)]
-        # The release image's Dockerfile, written where build artefacts go (the user's cache), never the checkout.
-        release_dir = cache_dir("heroku", f"{name}-release")
-        if spec.release:
-            (release_dir / "Dockerfile").write_text(release_dockerfile(spec.release))
+        app_context = context(spec.directory)  # ../app: the same path on every machine, as the engine stores it
 
-        def image(process: str, location: str, build_args: dict[str, pulumi.Input[str]] | None = None
-                  ) -> docker_build.Image:
+        def image(process: str, dockerfile: docker_build.DockerfileArgs,
+                  build_args: dict[str, pulumi.Input[str]] | None = None) -> docker_build.Image:
             return docker_build.Image(
                 f"{name}-{process}",
                 tags=[pulumi.Output.concat(REGISTRY, "/", app_name, "/", process, ":latest")],
                 push=True,
-                context=docker_build.BuildContextArgs(location=location),
-                dockerfile=docker_build.DockerfileArgs(location=f"{location}/Dockerfile"),
+                context=docker_build.BuildContextArgs(location=app_context),
+                dockerfile=dockerfile,
                 build_args=build_args,
                 platforms=[docker_build.Platform(PLATFORM)],
                 registries=registries,
+                # Nothing is built at preview: an image built then is never pushed, so the release image must not
+                # be built FROM its digest (pulumi-docker-build image.go, Create: `shouldBuildOnPreview`).
+                build_on_preview=False,
                 opts=child,
             )
 
-        images = {"web": image("web", context(spec.directory))}
+        images = {"web": image("web", docker_build.DockerfileArgs(location=f"{app_context}/Dockerfile"))}
         if spec.release:
-            # FROM the web image as pushed (`ref`: tag@digest), which BuildKit pulls with the same credentials.
-            images["release"] = image("release", str(release_dir), {"WEB_IMAGE": images["web"].ref})
+            # FROM the web image as pushed (`ref`: tag@digest), which BuildKit pulls with the same credentials. The
+            # Dockerfile is inline and the context the app's: an input that does not depend on the machine, where
+            # a file under the user's cache made every other machine (CI, a teammate) rebuild and re-release.
+            images["release"] = image("release", docker_build.DockerfileArgs(inline=release_dockerfile(spec.release)),
+                                      {"WEB_IMAGE": images["web"].ref})
         self.release = ContainerRelease(
             name,
             app=app_name,
-            manifests={process: built.digest for process, built in images.items()},
+            manifests={process: pushed_digest(built) for process, built in images.items()},
             api_key=key,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*images.values(), *after]),
         )

@@ -19,6 +19,13 @@ from infra.settings import AppSettings
 PLATFORM = "linux/amd64"
 
 
+def pushed_digest(image: docker_build.Image) -> pulumi.Output[str]:
+    """The digest `pulumi up` pushes, unknown until then: with `build_on_preview` off the provider builds nothing
+    at preview and reports no digest (pulumi-docker-build image.go, Image.Create), so a preview shows the image
+    as to be decided, never a digest that up would not deploy."""
+    return image.digest.apply(lambda digest: digest or pulumi.UNKNOWN)
+
+
 def registry_server(registry: str) -> str:
     """The host part of a repository prefix (`ghcr.io/acme` -> `ghcr.io`); Docker Hub when there is none."""
     first = registry.split("/", 1)[0]
@@ -51,11 +58,14 @@ class AppImage(pulumi.ComponentResource):
                 dockerfile=docker_build.DockerfileArgs(location=f"{app_context}/Dockerfile"),
                 platforms=[docker_build.Platform(PLATFORM)],
                 registries=credentials,
+                # A preview builds nothing: an image built then is never pushed, and its digest is not the one up
+                # pushes (the provider still asks Docker for BuildKit: README, Prerequisites).
+                build_on_preview=False,
                 opts=child,
             )
             # What pulumi-docker's `repo_digest` was: the repository at the digest the registry now holds (the
             # pushed manifest or index), so a new build rolls the app and names a new release Job.
-            self.ref = pulumi.Output.concat(repository, "@", built.digest)
+            self.ref = pulumi.Output.concat(repository, "@", pushed_digest(built))
         self.pull_secret_name: pulumi.Output[str] | None = None
         if username and password is not None:
             dockerconfig = pulumi.Output.secret(password).apply(

@@ -39,6 +39,12 @@ def test_registry_mode_builds_pushes_and_releases_both_images_instead_of_a_build
     assert web["platforms"] == ["linux/amd64"]
     release_image = obj(one(plan, IMAGE, "paasport-release"))
     assert release_image["tags"] == ["registry.heroku.com/paasport-example/release:latest"]
+    # the release image's inputs are the same on every machine: the app's context, its Dockerfile inline
+    assert release_image["context"] == {"location": "../app"}
+    assert release_image["dockerfile"] == {"inline": 'ARG WEB_IMAGE\nFROM ${WEB_IMAGE}\nCMD ["python", "-m", '
+                                                     '"actors.seed"]\n'}
+    # a preview builds neither: the release image is never built FROM a digest only a preview made
+    assert (web["buildOnPreview"], release_image["buildOnPreview"]) == (False, False)
     # FROM the web image as pushed, pinned by digest
     assert release_image["buildArgs"] == {"WEB_IMAGE": one(plan, IMAGE, "paasport-web").outputs["ref"]}
     for process in ("web", "release"):
@@ -268,3 +274,15 @@ def test_parity_prices_every_formation_and_no_postgres_without_the_add_on(tmp_pa
     assert detectors.postgres(plan) is None
     assert gap["heroku"].workaround.startswith("add `heroku-postgresql` to app.json `addons`")
     assert gap["k8s"].workaround.startswith("add `heroku-postgresql` to app.json `addons`")
+
+
+def test_the_registry_mode_plans_the_same_images_on_every_machine(tmp_path, monkeypatch):
+    # The defect: the release image's context was an absolute path under the user's cache, so `pulumi up` from
+    # another machine (CI, a teammate) saw a new context.location, rebuilt it and made a new Heroku release.
+    def images(home: str) -> list:
+        monkeypatch.setenv("HOME", str(tmp_path / home))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / home / ".cache"))
+        plan = offline_plan.run("heroku", list(REGISTRY))
+        return [offline_plan.reveal(r.inputs) for r in plan.find(IMAGE)]
+
+    assert images("alice") == images("ci-runner")

@@ -377,3 +377,26 @@ def test_each_run_of_kubectl_backup_now_names_a_job_of_its_own(tmp_path):
         time.sleep(1.1)
     assert names[0] != names[1]
     assert all(re.fullmatch(r"paasport-backup-manual-\d{8}-\d{6}", n) and len(n) <= 63 for n in names), names
+
+
+def test_a_preview_shows_the_image_unknown_until_up_pushes_it():
+    """With build_on_preview off the provider builds nothing at preview and reports no digest: the ref is unknown
+    then, never a digest that `pulumi up` would not deploy; the digest up pushes passes through."""
+    import asyncio
+
+    import pulumi
+
+    from infra.k8s.image import pushed_digest
+
+    class Built:
+        def __init__(self, digest: str) -> None:
+            self.digest = pulumi.Output.from_input(digest)
+
+    async def known(digest: str) -> tuple[bool, str | None]:
+        output = pushed_digest(Built(digest))
+        return await output.is_known(), await output.future()
+
+    assert asyncio.run(known("")) == (False, None)
+    assert asyncio.run(known("sha256:" + "a" * 64)) == (True, "sha256:" + "a" * 64)
+    image = obj(one(k8s_plan(), t.BUILDX_IMAGE))
+    assert image["buildOnPreview"] is False
