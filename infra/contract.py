@@ -55,8 +55,8 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
       app's own). The same prelude sets libpq's PGHOST, PGPORT, PGDATABASE, PGUSER and PGPASSWORD for an app with
       the add-on (Heroku sets DATABASE_URL only; k8s sets both), unless the app's env sets them; where there is
       no prelude (registry mode, an app's own heroku.yml), a preview warning and the parity table say so.
-- `heroku.yml` (optional): used as is for the Heroku build when present; otherwise the stack writes one from the
-  Procfile into the build archive.
+- `heroku.yml` (optional): used as is for the Heroku build when present, after a check against what Heroku takes
+  (`_heroku_yml`); otherwise the stack writes one from the Procfile into the build archive.
 
 These four files are read on the deploying machine, so none may be a symbolic link that leads out of the app
 directory: a shared or cloned repository could otherwise make the stack read any file there. Links inside the app
@@ -663,6 +663,103 @@ def _per_process(r: _Reader, raw: Any, key: str, commands: dict[str, str]) -> di
     return {name: value for name, value in raw.items() if name in commands}
 
 
+# heroku.yml as Heroku reads it (devcenter.heroku.com/articles/build-docker-images-heroku-yml): four sections;
+# build.docker maps each process type to its Dockerfile (a path, or {dockerfile, target}), build.config to build
+# arguments; release runs `command` in the image of process type `image`; run gives each process type its command
+# (a string, a list, or {command, image}); setup lists add-ons and config vars (for review apps).
+_HEROKU_YML_SECTIONS = ("setup", "build", "release", "run")
+
+
+def _heroku_yml(r: _Reader) -> None:
+    """One problem per thing of the app's heroku.yml that Heroku would refuse or ignore."""
+    def bad(where: str, why: str, fix: str) -> None:
+        r.problem("heroku.yml", f" {where}" if where else "", why, fix)
+
+    try:
+        data = yaml.safe_load((r.directory / "heroku.yml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        return bad("", f"cannot be read as UTF-8 text ({error.__class__.__name__})", "save it as UTF-8 text")
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        return bad(where, f"is not valid YAML ({getattr(error, 'problem', None) or error})",
+                   "correct the YAML there")
+    if not isinstance(data, dict):
+        return bad("", f"is {_kind(data)}, not a mapping of sections", "write build: and run: sections")
+    for key in data:
+        if key not in _HEROKU_YML_SECTIONS:
+            bad(f"key {key!r}", "is not a section Heroku reads", f"use {', '.join(_HEROKU_YML_SECTIONS)}")
+    images = _heroku_yml_build(r, data.get("build"), bad)
+    release = data.get("release")
+    if release is not None:
+        if not isinstance(release, dict):
+            bad("release", f"is {_kind(release)}, not a mapping", "write release: {command: [...], image: web}")
+        else:
+            for key in set(release) - {"command", "image"}:
+                bad(f"release.{key}", "is not a key Heroku reads", "use command and image")
+            _heroku_yml_command(release.get("command"), "release.command", bad, required=True)
+            _heroku_yml_image(release.get("image", "web"), "release.image", images, bad)
+    run = data.get("run", {})
+    if not isinstance(run, dict):
+        bad("run", f"is {_kind(run)}, not a mapping of process types", "write run: {web: <command>}")
+        run = {}
+    for process, spec in run.items():
+        where = f"run.{process}"
+        if isinstance(spec, dict):
+            for key in set(spec) - {"command", "image"}:
+                bad(f"{where}.{key}", "is not a key Heroku reads", "use command and image")
+            _heroku_yml_command(spec.get("command"), f"{where}.command", bad, required=True)
+            _heroku_yml_image(spec.get("image", process), f"{where}.image", images, bad)
+        else:
+            _heroku_yml_command(spec, where, bad, required=True)
+            _heroku_yml_image(process, where, images, bad)
+    setup = data.get("setup", {})
+    if not isinstance(setup, dict) or set(setup) - {"addons", "config"}:
+        bad("setup", "is not a mapping of addons and config", "write setup: {addons: [...], config: {...}}")
+
+
+def _heroku_yml_build(r: _Reader, build: Any, bad: Any) -> set[str]:
+    """build.docker's process types (each Dockerfile in the app); problems go to `bad`."""
+    if not isinstance(build, dict) or not isinstance(build.get("docker"), dict) or not build["docker"]:
+        bad("build.docker", "is missing: Heroku builds container apps from the Dockerfiles it names",
+            "write build: {docker: {web: Dockerfile}}")
+        return set()
+    for key in set(build) - {"docker", "config"}:
+        bad(f"build.{key}", "is not a key Heroku reads", "use docker and config")
+    if not isinstance(build.get("config", {}), dict):
+        bad("build.config", f"is {_kind(build['config'])}, not a mapping of build arguments", "write NAME: value")
+    inside = r.directory.resolve()
+    for process, dockerfile in build["docker"].items():
+        where = f"build.docker.{process}"
+        if isinstance(dockerfile, dict):
+            for key in set(dockerfile) - {"dockerfile", "target"}:
+                bad(f"{where}.{key}", "is not a key Heroku reads", "use dockerfile and target")
+            dockerfile = dockerfile.get("dockerfile")
+        if not isinstance(dockerfile, str) or not dockerfile:
+            bad(where, f"is {_kind(dockerfile)}, not a Dockerfile's path", f"write {process}: Dockerfile")
+            continue
+        path = (r.directory / dockerfile).resolve()
+        if not path.is_relative_to(inside) or not path.is_file():
+            bad(where, f"names {dockerfile!r}, which is no file in the app directory", "name a Dockerfile of the app")
+    return set(build["docker"])
+
+
+def _heroku_yml_command(command: Any, where: str, bad: Any, *, required: bool) -> None:
+    if command is None and not required:
+        return
+    if isinstance(command, str) and command.strip():
+        return
+    if isinstance(command, list) and command and all(isinstance(c, str) for c in command):
+        return
+    bad(where, f"is {_kind(command)}, not a command (a string, or a list of strings)", "write the command to run")
+
+
+def _heroku_yml_image(image: Any, where: str, images: set[str], bad: Any) -> None:
+    if images and image not in images:
+        bad(where, f"runs the image of {image!r}, which build.docker does not build",
+            f"use one of {', '.join(sorted(images))}, or build it")
+
+
 CONTRACT_FILES = ("Procfile", "app.json", "Dockerfile", "heroku.yml")
 
 
@@ -734,6 +831,8 @@ def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, lis
         r.problem("app.json", " paasport.database_env", f"maps {', '.join(mapping)} to a database the app does not "
                   "ask for", f"add \"addons\": [\"{POSTGRES_ADDON}\"]")
     heroku_yml = (directory / "heroku.yml").is_file()
+    if heroku_yml:
+        _heroku_yml(r)
     if mapping and heroku_yml:
         r.problem("heroku.yml", "", f"is the app's own, so the stack cannot start its processes with the "
                   f"variables paasport.database_env maps ({', '.join(mapping)})",

@@ -361,3 +361,64 @@ def test_a_stack_whose_app_links_out_gets_one_line(tmp_path):
     assert str(caught.value).splitlines()[1:] == [
         f"  - paasport:app_dir {app}/Procfile: is a symbolic link to /etc/hostname, outside the app directory, which "
         f"the stack does not read. Fix: replace the link with the file itself, or link to a file inside {app}."]
+
+
+# --- the app's own heroku.yml: what Heroku takes ------------------------------------------------------------------
+
+GOOD_HEROKU_YML = """\
+setup:
+  addons: [{plan: heroku-postgresql}]
+build:
+  docker:
+    web: Dockerfile
+    worker: {dockerfile: Dockerfile, target: worker}
+  config:
+    NODE_ENV: production
+release:
+  image: web
+  command: [./migrate]
+run:
+  web: ./server --port $PORT
+  worker:
+    command: [./work]
+  clock:
+    command: [./tick]
+    image: web
+"""
+
+
+def test_an_app_heroku_yml_that_heroku_takes_is_used(tmp_path):
+    spec, problems = contract.read(make_app(tmp_path / "myapp", heroku__yml=GOOD_HEROKU_YML), "myapp")
+    assert problems == [] and spec.heroku_yml
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("build: [\n", "myapp/heroku.yml line 2 column 1: is not valid YAML (expected the node content, but found "
+                   "'<stream end>'). Fix: correct the YAML there."),
+    ("- web\n", "myapp/heroku.yml: is a list, not a mapping of sections. Fix: write build: and run: sections."),
+    ("run:\n  web: ./server\n", "myapp/heroku.yml build.docker: is missing: Heroku builds container apps from the "
+                                "Dockerfiles it names. Fix: write build: {docker: {web: Dockerfile}}."),
+    ("build:\n  docker:\n    web: Dockerfile\nbulid: {}\n",
+     "myapp/heroku.yml key 'bulid': is not a section Heroku reads. Fix: use setup, build, release, run."),
+    ("build:\n  docker:\n    web: Dockerfile.prod\n",
+     "myapp/heroku.yml build.docker.web: names 'Dockerfile.prod', which is no file in the app directory. Fix: name "
+     "a Dockerfile of the app."),
+    ("build:\n  docker:\n    web: ../../etc/passwd\n",
+     "myapp/heroku.yml build.docker.web: names '../../etc/passwd', which is no file in the app directory. Fix: name "
+     "a Dockerfile of the app."),
+    ("build:\n  docker:\n    web: Dockerfile\nrelease:\n  command: 3\n",
+     "myapp/heroku.yml release.command: is a number, not a command (a string, or a list of strings). Fix: write the "
+     "command to run."),
+    ("build:\n  docker:\n    web: Dockerfile\nrelease:\n  image: worker\n  command: [./migrate]\n",
+     "myapp/heroku.yml release.image: runs the image of 'worker', which build.docker does not build. Fix: use one of "
+     "web, or build it."),
+    ("build:\n  docker:\n    web: Dockerfile\nrun:\n  worker: ./work\n",
+     "myapp/heroku.yml run.worker: runs the image of 'worker', which build.docker does not build. Fix: use one of "
+     "web, or build it."),
+    ("build:\n  docker:\n    web: Dockerfile\nrun:\n  web: {cmd: ./server}\n",
+     "myapp/heroku.yml run.web.cmd: is not a key Heroku reads. Fix: use command and image."),
+], ids=["yaml", "not-a-mapping", "no-build", "unknown-section", "missing-dockerfile", "dockerfile-outside",
+        "release-command", "release-image", "run-image", "run-key"])
+def test_an_app_heroku_yml_that_heroku_would_refuse_gets_one_line_per_problem(tmp_path, text, says):
+    problems = problems_of(make_app(tmp_path / "myapp", heroku__yml=text))
+    assert problems[0] == says and len(problems) == (2 if "cmd:" in text else 1), problems
