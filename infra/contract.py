@@ -367,6 +367,13 @@ def _procfile(r: _Reader) -> tuple[dict[str, str], dict[str, int]]:
         r.problem("Procfile", "", f"cannot be read as UTF-8 text ({error.__class__.__name__})",
                   "save it as UTF-8 text")
         return {}, {}
+    if text.startswith("\ufeff"):
+        # Heroku's Procfile parser takes a process type that starts with a-z or 0-9, its lenient path fixing only
+        # spaces, case and '_' (heroku/buildpacks-procfile src/procfile.rs, parse_key and
+        # parse_permissive_key_fixed): a byte order mark in front of the first type fails the whole file there.
+        r.problem("Procfile", " line 1", "starts with a UTF-8 byte order mark (an editor's, invisible), which Heroku "
+                  "reads as part of the first process type and refuses", "save the Procfile as UTF-8 without BOM")
+        return {}, {}
     commands: dict[str, str] = {}
     lines: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):

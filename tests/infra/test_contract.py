@@ -422,3 +422,12 @@ def test_an_app_heroku_yml_that_heroku_takes_is_used(tmp_path):
 def test_an_app_heroku_yml_that_heroku_would_refuse_gets_one_line_per_problem(tmp_path, text, says):
     problems = problems_of(make_app(tmp_path / "myapp", heroku__yml=text))
     assert problems[0] == says and len(problems) == (2 if "cmd:" in text else 1), problems
+
+
+def test_a_procfile_with_a_byte_order_mark_is_refused_as_heroku_refuses_it(tmp_path):
+    # The defect: the BOM was read into the first process type, and the message quoted an invisible character.
+    app = make_app(tmp_path / "myapp", procfile=None)
+    (app / "Procfile").write_bytes(b"\xef\xbb\xbfweb: ./server --port $PORT\n")
+    assert problems_of(app) == [
+        "myapp/Procfile line 1: starts with a UTF-8 byte order mark (an editor's, invisible), which Heroku reads as "
+        "part of the first process type and refuses. Fix: save the Procfile as UTF-8 without BOM."]
