@@ -35,8 +35,16 @@ The app directory (stack setting `app_dir`, default the project's `app/`) holds:
     probes, which the parity table and a preview warning say. Options with no equivalent are warnings.
   - `addons`: `heroku-postgresql` (a string, `heroku-postgresql:<plan>`, or `{plan, as}`). `as: NAME` also sets
     `NAME_URL` (Heroku's attachment naming). The stack's `postgres_plan` decides the plan.
+  - `cron`: Dokku's scheduled tasks (dokku.com/docs/processes/scheduled-cron-tasks; dokku `plugins/app-json`
+    CronTask): a list of `{command, schedule, concurrency_policy, maintenance}`. `schedule` is checked as
+    Kubernetes' parser reads it (infra/cron.py; UTC); `command` is a shell command like the Procfile's, or the name
+    of a Procfile process type, which runs that type's command (Dokku's `run` does the same); `concurrency_policy`
+    is `allow`, `forbid` or `replace`, default `forbid` (Dokku's default is `allow`: a task whose run outlasts its
+    interval would otherwise pile up); `maintenance: true` keeps the task from running. On k8s each becomes a
+    CronJob (infra/k8s/cron.py); Heroku Scheduler has no API, so the Heroku stack says at preview what to enter in
+    its dashboard (infra/heroku/scheduler.py).
   - `scripts`, `name`, `description`, `keywords`, `website`, `repository`, `logo`, `success_url`, `stack`,
-    `buildpacks`, `environments`, `image`, `cron`: accepted and not used.
+    `buildpacks`, `environments`, `image`: accepted and not used.
   - `paasport`: this project's extension (the only key beyond Heroku's and Dokku's):
     - `port` (web's PORT on k8s, default 5000, Dokku's; 1024 or more, since the pod runs without root or
       capabilities; Heroku picks its own and sets PORT);
@@ -84,6 +92,8 @@ from typing import Any
 
 import yaml
 
+from infra import cron
+
 MAX_PROCESS_NAME = 40
 _PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.*)$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
@@ -97,8 +107,8 @@ DEFAULT_PORT = 5000  # Dokku's PORT for a process it exposes (app.json, formatio
 CHECK_DEFAULTS = {"timeout": 30, "initialDelay": 0, "attempts": 5, "wait": 5}
 # Heroku's app.json keys (app-json-schema) and Dokku's (app-json), beyond the ones read here: accepted, unused.
 _UNUSED_KEYS = ("name", "description", "keywords", "website", "repository", "logo", "success_url", "scripts",
-                "stack", "buildpacks", "environments", "image", "cron")
-_READ_KEYS = ("env", "formation", "healthchecks", "addons", "paasport")
+                "stack", "buildpacks", "environments", "image")
+_READ_KEYS = ("env", "formation", "healthchecks", "addons", "cron", "paasport")
 _ENV_KEYS = ("description", "value", "required", "generator")
 _FORMATION_KEYS = ("quantity", "size", "autoscaling", "max_parallel", "service")
 _AUTOSCALING_KEYS = ("min_quantity", "max_quantity", "cooldown_period_seconds", "polling_interval_seconds",
@@ -106,6 +116,8 @@ _AUTOSCALING_KEYS = ("min_quantity", "max_quantity", "cooldown_period_seconds", 
 _CHECK_KEYS = ("type", "name", "description", "path", "timeout", "initialDelay", "attempts", "wait", "port",
                "scheme", "content", "uptime", "listening", "warn", "httpHeaders", "command", "onFailure")
 _PAASPORT_KEYS = ("port", "metrics_path", "writable_paths", "read_only_root", "database_env")
+_CRON_KEYS = ("command", "schedule", "concurrency_policy", "maintenance")  # Dokku's CronTask
+CONCURRENCY_POLICIES = ("allow", "forbid", "replace")
 POSTGRES_ADDON = "heroku-postgresql"
 # Paths the k8s pod always mounts writable volumes on.
 ALWAYS_WRITABLE = ("/tmp", "/dev/shm")  # noqa: S108
@@ -150,6 +162,17 @@ class Process:
 
 
 @dataclass(frozen=True)
+class CronTask:
+    """One app.json `cron` entry: a command run on a UTC schedule in a one-off process of the app's image."""
+
+    command: str  # a shell command (a Procfile type's name already replaced by its command)
+    schedule: str  # five cron fields or a descriptor, as Kubernetes' parser takes them (infra/cron.py)
+    concurrency_policy: str  # allow, forbid or replace
+    maintenance: bool = False  # Dokku's: the task is kept and does not run
+    process: str = ""  # the Procfile type `command` named, if it did
+
+
+@dataclass(frozen=True)
 class EnvVar:
     """A variable of app.json's `env`."""
 
@@ -176,6 +199,7 @@ class AppSpec:
     writable_paths: tuple[str, ...]
     read_only_root: bool
     heroku_yml: bool  # the app ships its own heroku.yml
+    cron: tuple[CronTask, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -658,6 +682,51 @@ def _paasport(r: _Reader, raw: Any) -> dict:
     return out
 
 
+def _cron(r: _Reader, raw: Any, commands: dict[str, str]) -> tuple[CronTask, ...]:
+    """Dokku's `cron` list, each entry checked as Dokku checks it at deploy (plugins/cron/cron.go): a command, a
+    schedule its parser takes, a known concurrency policy."""
+    example = '[{"command": "python manage.py clearsessions", "schedule": "@daily"}]'
+    if not isinstance(raw, list):
+        r.problem("app.json", " cron", f"is {_kind(raw)}, not a list of tasks", f"write {example}")
+        return ()
+    tasks = []
+    for index, entry in enumerate(raw):
+        where = f"cron[{index}]"
+        entry = r.object(entry, where, _CRON_KEYS, '{"command": "...", "schedule": "0 3 * * *"}')
+        if not entry:
+            continue
+        command = entry.get("command")
+        if not isinstance(command, str) or not command.strip():
+            r.problem("app.json", f" {where}.command", f"is {_shown(command)}, not a command",
+                      'write the command to run, e.g. "python manage.py clearsessions", or a Procfile process type')
+            continue
+        schedule = entry.get("schedule")
+        if not isinstance(schedule, str):
+            why = f"is {_kind(schedule)}, not a string"
+        elif reason := cron.problem(schedule):
+            why = f"is {_shown(schedule)}, which {reason}"
+        else:
+            why = ""
+        if why:
+            r.problem("app.json", f" {where}.schedule", why, 'write five cron fields in UTC, e.g. "0 3 * * *" '
+                      '(03:00 every day), or @hourly, @daily, @weekly, @monthly')
+            continue
+        policy = entry.get("concurrency_policy", "forbid")
+        if policy not in CONCURRENCY_POLICIES:
+            r.problem("app.json", f" {where}.concurrency_policy", f"is {_shown(policy)}",
+                      f"use one of {', '.join(CONCURRENCY_POLICIES)}")
+            continue
+        maintenance = entry.get("maintenance", False)
+        if not isinstance(maintenance, bool):
+            r.problem("app.json", f" {where}.maintenance", f"is {_kind(maintenance)}, not true or false",
+                      'write "maintenance": true to keep the task from running')
+            continue
+        command = command.strip()
+        process = command if command in commands else ""  # `dokku run app <type>` runs the Procfile's command
+        tasks.append(CronTask(commands.get(command, command), schedule, policy, maintenance, process))
+    return tuple(tasks)
+
+
 def _per_process(r: _Reader, raw: Any, key: str, commands: dict[str, str]) -> dict:
     """app.json's `formation` or `healthchecks`: an object keyed by the Procfile's process types."""
     if not isinstance(raw, dict):
@@ -806,6 +875,7 @@ def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, lis
     formation = _per_process(r, data.get("formation", {}), "formation", commands)
     healthchecks = _per_process(r, data.get("healthchecks", {}), "healthchecks", commands)
     database, attachment = _addons(r, data.get("addons", []))
+    cron = _cron(r, data.get("cron", []), commands)
     extension = _paasport(r, data.get("paasport", {}))
     if "release" in formation:
         r.problem("app.json", " formation.release", "scales the release phase, which runs once per deploy",
@@ -855,7 +925,7 @@ def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, lis
         database=database,
         database_env=mapping, port=extension["port"], metrics_path=extension["metrics_path"],
         writable_paths=extension["writable_paths"], read_only_root=extension["read_only_root"],
-        heroku_yml=heroku_yml, warnings=tuple(r.warnings),
+        heroku_yml=heroku_yml, cron=cron, warnings=tuple(r.warnings),
     ), []
 
 

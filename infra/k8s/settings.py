@@ -8,16 +8,13 @@ from pathlib import Path
 
 import pulumi
 
-from infra import contract
+from infra import contract, cron
 from infra.heroku.plans import DYNO_SIZES
 from infra.settings import DNS_LABEL, DNS_NAME, REF_HOST, REPOSITORY, AppSettings, Reader
 
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _SEMVER = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
-# Five cron fields (Kubernetes CronJob syntax) or one of its @-macros.
-_CRON_FIELD = r"[0-9A-Za-z*/,?-]+"
-_CRON = re.compile(rf"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|({_CRON_FIELD}\s+){{4}}{_CRON_FIELD})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _CHART = re.compile(r"^(oci://|https://)\S+$")
@@ -113,6 +110,16 @@ def _kubeconfig(r: Reader) -> str | pulumi.Output[str]:
     return _path_from_program(r, "kubeconfig", value, must_exist=True, example=example) if value else ""
 
 
+def _schedule(r: Reader) -> str:
+    """backup_schedule, checked as Kubernetes' parser reads a CronJob's schedule (infra/cron.py)."""
+    value = r.text("backup_schedule", example="'0 3 * * *'")
+    why = cron.problem(value)
+    if why:
+        r.problem("backup_schedule", f"is {r.show('backup_schedule', value)}, which {why} (it is a cron schedule, "
+                                     "in UTC)", "'0 3 * * *'")
+    return value
+
+
 def _chart(r: Reader) -> tuple[str, str]:
     chart = r.text("postgres_chart", example="oci://registry-1.docker.io/bitnamicharts/postgresql", max_length=2048)
     repository = r.text("postgres_chart_repository", pattern=re.compile(r"^https://\S+$"), why="an https URL",
@@ -200,8 +207,7 @@ def read(r: Reader, app: AppSettings) -> K8sSettings:
         ),
         backup=BackupSettings(
             enabled=r.flag("backup_enabled"),
-            schedule=r.text("backup_schedule", pattern=_CRON, why="a cron schedule of five fields (UTC)",
-                            example="'0 3 * * *'"),
+            schedule=_schedule(r),
             keep=r.number("backup_keep", example=7, minimum=1, maximum=366),
             storage_size=r.text("backup_storage_size", pattern=_QUANTITY, why="a Kubernetes quantity like 8Gi",
                                 example="8Gi"),
