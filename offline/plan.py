@@ -70,6 +70,7 @@ class Registration:
     protect: bool  # Pulumi refuses to delete or replace it (`pulumi.ResourceOptions.protect`)
     outputs: dict[str, Any] = field(default_factory=dict)
     before_update: tuple[str, ...] = ()  # names of the resource hooks the engine runs before an update
+    provider: str = ""  # the explicit provider's reference (URN::id); "" for the package's default provider
 
 
 @dataclass
@@ -306,7 +307,7 @@ class RecordingMonitor(MockMonitor):
         self.registrations.append(Registration(
             type=request.type, name=request.name, urn=urn, parent=request.parent, custom=bool(request.custom),
             inputs=inputs, dependencies=list(dict.fromkeys(request.dependencies)), protect=bool(request.protect),
-            outputs=state, before_update=tuple(request.hooks.before_update),
+            outputs=state, before_update=tuple(request.hooks.before_update), provider=request.provider,
         ))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
         obj = _sync_await(rpc.serialize_properties(state, {}))
@@ -351,6 +352,8 @@ def load_config(stack: str, overrides: list[str], secrets: list[str] | None = No
     for key, spec in (project_file.get("config") or {}).items():
         if isinstance(spec, dict) and "default" in spec:
             put(key, spec["default"])
+        elif isinstance(spec, dict) and "value" in spec:  # another package's setting (a provider's), set for all
+            put(key, spec["value"])
     for key, value in ((yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}).items():
         put(key, value)
     problems = []

@@ -15,7 +15,7 @@ import yaml
 
 from infra.charts import ChartSource, read_charts
 from infra.cluster import ingress, linkerd, logs, metrics, metrics_server, tls
-from infra.k8s.settings import _EMAIL, _kubeconfig
+from infra.k8s.settings import _EMAIL, _kubeconfig, check_secret_mutable
 from infra.paths import PROJECT_DIR
 from infra.settings import DNS_LABEL, DNS_NAME, AppSettings, Reader
 
@@ -129,6 +129,7 @@ def read(r: Reader, app: AppSettings) -> ClusterSettings:
     if cert_manager is not None and not acme_email:
         r.problem("acme_email", "is missing; Let's Encrypt registers the cluster's ClusterIssuers to it (expiry "
                                 "notices go there)", "ops@example.com")
+    check_secret_mutable(r)
     c = ClusterSettings(
         kubeconfig=_kubeconfig(r),
         kube_context=r.text("kube_context", pattern=re.compile(r"^\S+$"), why="a context name", example="prod"),

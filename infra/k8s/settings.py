@@ -120,6 +120,16 @@ def _schedule(r: Reader) -> str:
     return value
 
 
+def check_secret_mutable(r: Reader) -> None:
+    """Refuse a stack that turns off what Pulumi.yaml turns on for the default Kubernetes provider: Secrets
+    updated in place, never deleted and created again (infra/k8s/cluster.py says why)."""
+    value = pulumi.Config("kubernetes").get("enableSecretMutable")
+    if value is not None and value.strip().lower() != "true":
+        r.problems.append("kubernetes:enableSecretMutable is not true: a changed secret would then delete its "
+                          "Secret before creating it again, and pods starting meanwhile fail. Fix: remove it from "
+                          f"Pulumi.{r.stack}.yaml (Pulumi.yaml sets it true).")
+
+
 def _chart(r: Reader) -> tuple[str, str]:
     chart = r.text("postgres_chart", example="oci://registry-1.docker.io/bitnamicharts/postgresql", max_length=2048)
     repository = r.text("postgres_chart_repository", pattern=re.compile(r"^https://\S+$"), why="an https URL",
@@ -167,6 +177,7 @@ def read(r: Reader, app: AppSettings) -> K8sSettings:
     if render_dir:
         render_dir = _path_from_program(r, "render_dir", render_dir, must_exist=False, example="/srv/gitops/paasport")
     chart, chart_repository = _chart(r)
+    check_secret_mutable(r)
     return K8sSettings(
         hostname=hostname,
         namespace=r.text("namespace", pattern=DNS_LABEL, why="an RFC 1123 label", example="paasport"),
