@@ -417,6 +417,7 @@ class Container:
     _cleanup: list[Path] = field(default_factory=list)
     # The kubelet signals the container (its PID 1, through the runtime); Heroku's dyno manager every process.
     signal_every_process: bool = False
+    init_logs: dict[str, str] = field(default_factory=dict)  # what each of the pod's init containers printed
 
     # -- state
     def inspect(self) -> dict:
@@ -698,23 +699,81 @@ def _user_of(image: Image) -> str:
     return image.config().get("User", "") or "0"
 
 
+class InitContainerFailed(AssertionError):
+    """An init container exited non-zero: the kubelet would restart it and never start the pod's containers."""
+
+
 def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
                       secrets: Mapping[str, Mapping[str, str]] | None = None, hosts: Mapping[str, str] | None = None,
                       pod: Mapping[str, str] | None = None, env_overrides: Mapping[str, str] | None = None,
                       extra_mounts: Mapping[Path, str] | None = None, detach: bool = True) -> Container:
-    """Start `container_name` of `pod_spec` from `image` as the kubelet would (see the module docstring).
+    """Start `container_name` of `pod_spec` from `image` as the kubelet would (see the module docstring): first
+    the pod's initContainers, one at a time, each to a zero exit (else `InitContainerFailed`, with its output), on
+    the same emptyDir volumes as the container then gets (a directory of this host per volume and pod, created
+    empty, as the kubelet's; pkg/kubelet/kuberuntime, initContainers run in order before the containers).
 
     `env_overrides` replace resolved values (e.g. a Service's port, which a Service maps and this network cannot);
     `extra_mounts` ({host path: container path}, read-only) add what the cluster would provide (e.g. a CA bundle
     standing for the public CAs a real archive host uses). Say why where you use them.
     With `detach=False` it runs to completion (a Job's container); `Container.wait()` gives its exit code.
     """
-    containers = {c["name"]: c for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", [])}
-    if container_name not in containers:
-        raise ContainerSpecError(f"containers: no container named {container_name!r} (has {sorted(containers)})")
-    spec = containers[container_name]
-    where = f"containers[{container_name}]"
+    names = {c["name"] for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", [])}
+    if container_name not in names:
+        raise ContainerSpecError(f"containers: no container named {container_name!r} (has {sorted(names)})")
     pod = pod_fields(pod)
+    volumes = _PodVolumes(pod_spec)
+    common = {"secrets": secrets, "hosts": hosts, "pod": pod, "extra_mounts": extra_mounts}
+    init_logs: dict[str, str] = {}
+    try:
+        if container_name not in {c["name"] for c in pod_spec.get("initContainers", [])}:
+            for init in pod_spec.get("initContainers", []):
+                with _start(image, pod_spec, init, volumes, **common) as done:
+                    code = done.wait(timeout=int(pod_spec.get("activeDeadlineSeconds", 600)))
+                    init_logs[init["name"]] = done.logs()
+                    if code != 0:
+                        raise InitContainerFailed(f"initContainers[{init['name']}] exited {code}: the kubelet would "
+                                                  f"restart it and never start the pod's containers:\n"
+                                                  f"{done.logs()[-3000:]}")
+        container = _start(image, pod_spec, next(c for c in pod_spec.get("containers", []) +
+                                                 pod_spec.get("initContainers", []) if c["name"] == container_name),
+                           volumes, env_overrides=env_overrides, **common)
+    except BaseException:
+        volumes.remove()
+        raise
+    container._cleanup.extend(volumes.directories.values())
+    container.init_logs = init_logs
+    if not detach:
+        container.wait(timeout=int(pod_spec.get("activeDeadlineSeconds", 1800)))
+    return container
+
+
+class _PodVolumes:
+    """A pod's emptyDir volumes: each a directory of this host, made empty on first use and shared by every
+    container of the pod that mounts it (a node's disk, as the kubelet's emptyDir: never podman's tmpfs, which
+    would copy the image's files there up)."""
+
+    def __init__(self, pod_spec: dict) -> None:
+        self.volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
+        self.directories: dict[str, Path] = {}
+
+    def directory(self, name: str) -> Path:
+        if name not in self.directories:
+            directory = Path(tempfile.mkdtemp(prefix="paasport-emptydir-"))
+            directory.chmod(0o777)  # the kubelet makes emptyDir world-writable (pkg/volume/emptydir: 0777)
+            self.directories[name] = directory
+        return self.directories[name]
+
+    def remove(self) -> None:
+        for path in self.directories.values():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _start(image: Image, pod_spec: dict, spec: dict, volumes: _PodVolumes, *,
+           secrets: Mapping[str, Mapping[str, str]] | None, hosts: Mapping[str, str] | None, pod: Mapping[str, str],
+           extra_mounts: Mapping[Path, str] | None, env_overrides: Mapping[str, str] | None = None) -> Container:
+    """`podman run -d` of one container of the pod, as the kubelet would start it."""
+    container_name = spec["name"]
+    where = f"containers[{container_name}]"
     args: list[str] = []
     env = {**pod_environment(spec, secrets=secrets or {}, pod=pod, where=where), **(env_overrides or {})}
     env.setdefault("HOSTNAME", pod["metadata.name"])  # a pod's hostname is its name
@@ -756,11 +815,13 @@ def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
     elif seccomp != "RuntimeDefault":
         raise ContainerSpecError(f"{where}.securityContext.seccompProfile.type: {seccomp} not supported here")
 
-    # volumes: emptyDir only (a directory of the node's disk, or tmpfs for medium: Memory)
-    volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
-    cleanup: list[Path] = []
+    # volumes: emptyDir only (a directory of the node's disk shared by the pod's containers, or an empty tmpfs of
+    # the container's own for medium: Memory, which only the one container may mount here)
+    memory_users = [m["name"] for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", [])
+                    for m in c.get("volumeMounts", [])
+                    if ((volumes.volumes.get(m["name"]) or {}).get("emptyDir") or {}).get("medium") == "Memory"]
     for index, mount in enumerate(spec.get("volumeMounts", [])):
-        volume = volumes.get(mount["name"])
+        volume = volumes.volumes.get(mount["name"])
         if volume is None:
             raise ContainerSpecError(f"{where}.volumeMounts[{index}]: no volume {mount['name']!r} in the pod")
         if "emptyDir" not in volume:
@@ -768,13 +829,14 @@ def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
         empty = volume["emptyDir"] or {}
         options = "ro" if mount.get("readOnly") else "rw"
         if empty.get("medium") == "Memory":
+            if memory_users.count(mount["name"]) > 1:
+                raise ContainerSpecError(f"volumes[{mount['name']}]: a Memory emptyDir that several containers "
+                                         "share is not supported by this harness")
             size = f",size={_quantity_bytes(empty['sizeLimit'])}" if empty.get("sizeLimit") else ""
-            args += ["--tmpfs", f"{mount['mountPath']}:{options},mode=1777{size}"]
+            # notmpcopyup: podman would otherwise copy the image's files at that path into the tmpfs
+            args += ["--tmpfs", f"{mount['mountPath']}:{options},mode=1777,notmpcopyup{size}"]
         else:
-            directory = Path(tempfile.mkdtemp(prefix="paasport-emptydir-"))
-            directory.chmod(0o777)  # the kubelet makes emptyDir world-writable (pkg/volume/emptydir: 0777)
-            cleanup.append(directory)
-            args += ["--volume", f"{directory}:{mount['mountPath']}:{options}"]
+            args += ["--volume", f"{volumes.directory(mount['name'])}:{mount['mountPath']}:{options}"]
 
     limits = spec.get("resources", {}).get("limits", {})
     if "memory" in limits:
@@ -798,14 +860,12 @@ def run_pod_container(image: Image, pod_spec: dict, container_name: str, *,
     trailing = [expand(str(arg), env) for arg in spec.get("args", [])]
     grace = int(pod_spec.get("terminationGracePeriodSeconds", 30))
     name = _name(container_name)
-    container = Container(name, image, ports, spec, grace, 0.0, port_names, cleanup)
+    container = Container(name, image, ports, spec, grace, 0.0, port_names)
     try:
         container.started_at = _run(image, args, trailing, name=name, ports=ports)
     except Exception:
         container.remove()
         raise
-    if not detach:
-        container.wait(timeout=int(pod_spec.get("activeDeadlineSeconds", 1800)))
     return container
 
 

@@ -67,6 +67,7 @@ class AppImage(pulumi.ComponentResource):
             # pushed manifest or index), so a new build rolls the app and names a new release Job.
             self.ref = pulumi.Output.concat(repository, "@", pushed_digest(built))
         self.pull_secret_name: pulumi.Output[str] | None = None
+        self.pull_secret_contents: pulumi.Output[str] | None = None
         if username and password is not None:
             dockerconfig = pulumi.Output.secret(password).apply(
                 lambda pw: json.dumps({"auths": {server: {"username": username, "password": pw}}})
@@ -79,4 +80,5 @@ class AppImage(pulumi.ComponentResource):
                 opts=child,
             )
             self.pull_secret_name = pull_secret.metadata.name
+            self.pull_secret_contents = dockerconfig
         self.register_outputs({"ref": self.ref, "pull_secret_name": self.pull_secret_name})

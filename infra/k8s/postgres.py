@@ -18,7 +18,7 @@ EXPORTER_PORT = 9187
 PASSWORD_KEY = "password"  # noqa: S105
 ADMIN_PASSWORD_KEY = "postgres-password"  # noqa: S105
 URL_KEY = "url"
-# Pods that connect to PostgreSQL (the backup's only while backups are on).
+# Pods that connect to PostgreSQL (the backup's only while backups are on), besides the app's other processes.
 CLIENTS = ("web", "release", "backup")
 # The server certificate's Secret keys (kubernetes.io/tls), as the chart's tls.certFilename / tls.certKeyFilename.
 TLS_CERT_KEY, TLS_KEY_KEY = "tls.crt", "tls.key"
@@ -79,7 +79,7 @@ class Database(pulumi.ComponentResource):
     """
 
     def __init__(self, name: str, *, namespace: pulumi.Input[str], settings: K8sSettings, protect: bool,
-                 workers: tuple[str, ...] = (), opts: pulumi.ResourceOptions | None = None) -> None:
+                 clients: tuple[str, ...] = (), opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:database:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=protect)
@@ -101,8 +101,8 @@ class Database(pulumi.ComponentResource):
                                                         protect=protect))
         pod_labels = {"app.kubernetes.io/instance": fullname, "app.kubernetes.io/name": "postgresql"}
         meshed = settings.linkerd_inject
-        clients = [*(c for c in CLIENTS if c != "backup" or settings.backup.enabled), *workers]
-        ingress = [{"from": [{"podSelector": {"matchLabels": workload.selector(name, c)}} for c in clients],
+        admitted = [*(c for c in CLIENTS if c != "backup" or settings.backup.enabled), *clients]
+        ingress = [{"from": [{"podSelector": {"matchLabels": workload.selector(name, c)}} for c in admitted],
                     "ports": workload.ports(PORT, meshed=meshed)}]
         if settings.postgres.metrics:
             ingress.append({"ports": workload.ports(EXPORTER_PORT, meshed=meshed)})
@@ -125,6 +125,7 @@ class Database(pulumi.ComponentResource):
         self.url_secret_name: pulumi.Output[str] = self.url_secret.metadata.name
         self.secret_name: pulumi.Output[str] = self.secret.metadata.name
         self.password: pulumi.Output[str] = passwords[PASSWORD_KEY]
+        self.secret_contents = [passwords, url]  # what the two Secrets the app's pods read hold
         self.register_outputs({"host": self.host, "secret_name": self.secret_name, "password": self.password})
 
     @staticmethod

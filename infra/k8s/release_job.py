@@ -61,9 +61,9 @@ class ReleaseJob(pulumi.ComponentResource):
                 "activeDeadlineSeconds": timeout_s,
                 "template": {
                     # A meshed Job never completes: the Linkerd proxy would outlive the release container.
-                    "metadata": {"labels": labels, "annotations": {"linkerd.io/inject": "disabled"}},
-                    "spec": workload.pod_spec([seed], pull_secret=pull_secret, restartPolicy="Never",
-                                              volumes=runtime.volumes()),
+                    "metadata": {"labels": labels,
+                                 "annotations": {"linkerd.io/inject": "disabled", **runtime.annotations()}},
+                    "spec": runtime.pod([seed], image, pull_secret=pull_secret, restartPolicy="Never"),
                 },
             },
             # A component's depends_on does not reach its children: the Job itself waits for `after`.

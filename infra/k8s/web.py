@@ -71,15 +71,15 @@ class WebApp(pulumi.ComponentResource):
             lifecycle={"preStop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}},
             **probes(spec.web),
         )
-        pod = workload.pod_spec(
-            [web], pull_secret=pull_secret, terminationGracePeriodSeconds=TERMINATION_GRACE_SECONDS,
-            volumes=runtime.volumes(),
+        pod = runtime.pod(
+            [web], image, pull_secret=pull_secret, terminationGracePeriodSeconds=TERMINATION_GRACE_SECONDS,
             topologySpreadConstraints=[{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
                                         "labelSelector": {"matchLabels": selector}}
                                        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")],
         )
         annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(spec.port),
                        "prometheus.io/path": spec.metrics_path} if spec.metrics_path else {}
+        annotations.update(runtime.annotations())
         if k.linkerd_inject:
             annotations["config.alpha.linkerd.io/proxy-wait-before-exit-seconds"] = str(PROXY_WAIT_BEFORE_EXIT_SECONDS)
         self.deployment = k8s.apps.v1.Deployment(

@@ -33,9 +33,8 @@ class Worker(pulumi.ComponentResource):
         selector = workload.selector(name, component(process.name))
         meta = {"name": full, "namespace": namespace, "labels": labels}
         # Heroku's 30 s from SIGTERM to SIGKILL (devcenter.heroku.com/articles/dynos#shutdown).
-        pod = workload.pod_spec([runtime.container(process.name, image, process, command=process.command)],
-                                pull_secret=pull_secret, terminationGracePeriodSeconds=30,
-                                volumes=runtime.volumes())
+        pod = runtime.pod([runtime.container(process.name, image, process, command=process.command)], image,
+                          pull_secret=pull_secret, terminationGracePeriodSeconds=30)
         scaling = process.autoscaling
         self.deployment = k8s.apps.v1.Deployment(
             full,
@@ -49,7 +48,7 @@ class Worker(pulumi.ComponentResource):
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-                "template": {"metadata": {"labels": labels}, "spec": pod},
+                "template": {"metadata": {"labels": labels, "annotations": runtime.annotations()}, "spec": pod},
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )

@@ -86,10 +86,12 @@ def container(
     limits: dict[str, str] | None = None,
     mounts: list[dict] | None = None,
     read_only_root: bool = True,
+    tmp: bool = True,
+    shm: bool = True,
     **fields,
 ) -> dict:
-    """A container that cannot escalate, has no capabilities, and writes only to /tmp, /dev/shm and `mounts`
-    (and its root filesystem only when the app's contract says `read_only_root: false`)."""
+    """A container that cannot escalate, has no capabilities, and writes only to /tmp and /dev/shm (unless not
+    `tmp`, `shm`) and `mounts` (and its root filesystem only when the app's contract says `read_only_root: false`)."""
     return {
         "name": name,
         "image": image,
@@ -108,15 +110,17 @@ def container(
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "shm", "mountPath": "/dev/shm"},  # noqa: S108
+        "volumeMounts": [*([{"name": "tmp", "mountPath": "/tmp"}] if tmp else []),  # noqa: S108
+                         *([{"name": "shm", "mountPath": "/dev/shm"}] if shm else []),  # noqa: S108
                          *(mounts or [])],
         **fields,
     }
 
 
 def pod_spec(containers: list[dict], *, pull_secret: pulumi.Input[str] | None = None,
-             volumes: list[dict] | None = None, **fields) -> dict:
-    """A pod without a service-account token, as the app's UID, under the runtime's seccomp profile."""
+             volumes: list[dict] | None = None, tmp: bool = True, **fields) -> dict:
+    """A pod without a service-account token, as the app's UID, under the runtime's seccomp profile; its /tmp
+    volume unless not `tmp`."""
     return {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
@@ -129,7 +133,7 @@ def pod_spec(containers: list[dict], *, pull_secret: pulumi.Input[str] | None = 
         },
         "containers": containers,
         "volumes": [
-            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+            *([{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}] if tmp else []),
             {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
             *(volumes or []),
         ],

@@ -192,21 +192,28 @@ BEFORE = {
 # What the stacks create since, each on purpose: the ACME Issuer and its challenge route (issue 10, item 7); the
 # wait for the Build's release phase and the ACM step after the formation (the Heroku release work); the Secret
 # that gives the app Heroku's DATABASE_URL on k8s (issue 19, the app contract; the chart's own Secret is untouched);
-# PostgreSQL's server certificate, its key and their Secret (fixtls: apps written for Heroku require TLS).
+# PostgreSQL's server certificate, its key and their Secret (fixtls: apps written for Heroku require TLS); the key
+# of the digest of the Secrets the pods read, which rolls them when a Secret changes (issue 25, item 2: it holds no
+# data, only what keys the digest).
+DIGEST = [K8S + "paasport:app_env:SecretDigest::paasport",
+          K8S + "paasport:app_env:SecretDigest$random:index/randomPassword:RandomPassword::paasport-secrets-digest",
+          # and the NetworkPolicy of the one-off pods of `kubectl_run` (item 4)
+          K8S + "paasport:one_off:OneOffRun::paasport",
+          K8S + "paasport:one_off:OneOffRun$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-run"]
 DATABASE_URL = K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-database-url"
 DB_TLS = [K8S + "paasport:database:Database$kubernetes:core/v1:Secret::paasport-db-tls",
           K8S + "paasport:database:Database$tls:index/privateKey:PrivateKey::paasport-postgresql-tls",
           K8S + "paasport:database:Database$tls:index/selfSignedCert:SelfSignedCert::paasport-postgresql-tls"]
 ADDED = {
-    "k8s": [DATABASE_URL, *DB_TLS, IMAGE],
+    "k8s": [DATABASE_URL, *DB_TLS, IMAGE, *DIGEST],
     "k8s-full": [
         DATABASE_URL, *DB_TLS,
         K8S + "paasport:tls:Tls$kubernetes:cert-manager.io/v1:Issuer::paasport-acme",
         K8S + "paasport:tls:Tls$kubernetes:core/v1:Service::paasport-acme-challenge",
         K8S + "paasport:tls:Tls$kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",
-        IMAGE,
+        IMAGE, *DIGEST,
     ],
-    "k8s-hpa-off": [DATABASE_URL, *DB_TLS, IMAGE],
+    "k8s-hpa-off": [DATABASE_URL, *DB_TLS, IMAGE, *DIGEST],
     "heroku-build": [
         HEROKU + "paasport:heroku_build:HerokuBuild$pulumi-python:dynamic/heroku:BuildRelease::paasport-release",
         HEROKU + "paasport:heroku_domain:CustomDomain$pulumi-python:dynamic/heroku:AppAcm::paasport-acm",

@@ -49,7 +49,7 @@ def test_render_writes_one_file_per_object_including_custom_resources_and_the_ch
         "horizontalpodautoscaler-paasport-web.yaml", "host-paasport.yaml", "issuer-paasport-acme.yaml",
         "job-paasport-release.yaml", "mapping-paasport-acme-challenge.yaml", "mapping-paasport-web.yaml",
         "namespace-paasport.yaml", "networkpolicy-paasport-backup.yaml", "networkpolicy-paasport-postgresql.yaml",
-        "networkpolicy-paasport-release.yaml", "networkpolicy-paasport-web.yaml",
+        "networkpolicy-paasport-release.yaml", "networkpolicy-paasport-run.yaml", "networkpolicy-paasport-web.yaml",
         "persistentvolumeclaim-paasport-backup.yaml",
         # the chart's objects, as helm templates them with the stack's values (the exporter adds its Service)
         "poddisruptionbudget-paasport-postgresql.yaml", "poddisruptionbudget-paasport-web.yaml",
@@ -64,7 +64,8 @@ def test_render_writes_one_file_per_object_including_custom_resources_and_the_ch
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_core_objects_validate_strictly_against_kubernetes_schemas(rendered, version):
     core = {name: doc for name, doc in documents(rendered).items() if is_core(doc)}
-    assert len(core) == 22  # with the DATABASE_URL Secret (issue 19) and PostgreSQL's TLS Secret (fixtls)
+    assert len(core) == 23  # with the DATABASE_URL Secret (issue 19), PostgreSQL's TLS Secret (fixtls), the one-off
+    # pods' NetworkPolicy (issue 25)
     for name, doc in core.items():
         try:
             kubernetes_validate.validate(doc, version, strict=True)
