@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from infra import contract
-from infra.heroku import settings
+from infra.heroku import scheduler, settings
 from infra.heroku.app import HerokuApp
 from infra.heroku.build import HerokuBuild
 from infra.heroku.domain import CustomDomain
@@ -78,6 +78,8 @@ def deploy(s: Settings) -> None:
     kept = pulumi.ResourceOptions(protect=s.app.protect)
     spec = s.app.contract
     warn_unmatched(spec, h)
+    for warning in scheduler.warnings(spec, h.app_name):
+        pulumi.log.warn(warning)
     generated = GeneratedSecrets(name, variables=[v.name for v in spec.generated], protect=s.app.protect).values \
         if spec.generated else {}
     app = HerokuApp(name, app_name=h.app_name, region=h.region, team=h.team, config_vars=app_config_vars(s),
@@ -125,6 +127,9 @@ def deploy(s: Settings) -> None:
     pulumi.export("heroku_scale", f"heroku ps:scale web={h.dyno_quantity}:{h.dyno_size} {cli}")
     pulumi.export("heroku_logs", f"heroku logs --tail {cli}")
     pulumi.export("heroku_rollback", f"heroku releases:rollback {cli}")
+    pulumi.export("heroku_run", f"heroku run {cli} -- sh")
+    if spec.cron:
+        pulumi.export("heroku_scheduler_jobs", scheduler.jobs(spec))
     if addon and not has_continuous_protection(addon):
         # PGBackups schedules have no Platform API endpoint or provider resource: one CLI command sets one up.
         pulumi.export("heroku_backup_schedule", f"heroku pg:backups:schedule DATABASE_URL --at '03:00 UTC' {cli}")

@@ -167,6 +167,8 @@ def test_outputs_tell_where_the_app_is_what_it_costs_and_how_to_operate_it():
     assert outputs["heroku_scale"] == "heroku ps:scale web=1:basic --app paasport-example"
     assert outputs["heroku_logs"] == "heroku logs --tail --app paasport-example"
     assert outputs["heroku_rollback"] == "heroku releases:rollback --app paasport-example"
+    assert outputs["heroku_run"] == "heroku run --app paasport-example -- sh"  # a one-off dyno, as `heroku run`
+    assert "heroku_scheduler_jobs" not in outputs  # the actors app has no cron tasks
     assert outputs["monthly_cost_usd"] == 12
     assert "2024-12" in outputs["monthly_cost_basis"]
     registry = offline_plan.reveal(heroku_plan(*REGISTRY).outputs)
