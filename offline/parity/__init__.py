@@ -104,6 +104,19 @@ CAPABILITIES: tuple[Capability, ...] = (
         "k8s": Gap("no seed Job that the Deployment waits for", "restore the release Job"),
         "heroku": Gap("no build or release with a release phase", "add a `release:` line to the app's Procfile"),
     }),
+    Capability("Scheduled jobs", "scheduled_jobs", {
+        "k8s": Gap("the app's app.json has no `cron` tasks", 'add Dokku\'s `"cron": [{"command": "...", "schedule": '
+                                                             '"0 3 * * *"}]` to app.json (UTC)'),
+        "heroku": Gap("Heroku Scheduler has no Platform API for its jobs, so the stack cannot create them; it runs "
+                      "a job every 10 minutes, every hour or every day, best effort",
+                      "`heroku addons:create scheduler:standard`, then add each app.json `cron` task in `heroku "
+                      "addons:open scheduler` as the preview warning and the `heroku_scheduler_jobs` output say "
+                      "(frequency and command); a schedule Scheduler cannot keep needs a clock process"),
+    }),
+    Capability("One-off commands", "one_off", {
+        "k8s": Gap("no web Deployment to make the one-off pod from", _NOT_HERE),
+        "heroku": Gap("no Heroku app", _NOT_HERE),
+    }),
     Capability("Zero-downtime deploy", "zero_downtime", {
         "k8s": Gap("the Deployment may take pods out before new ones are ready",
                    "rolling update with maxUnavailable 0 and a readiness probe"),

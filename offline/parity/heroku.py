@@ -204,6 +204,14 @@ def log_shipping(plan: Plan) -> Cell | None:
     return None
 
 
+def one_off(plan: Plan) -> Cell | None:
+    app = first(plan, t.HEROKU_APP)
+    if app and "heroku_run" in plan.outputs:
+        return Cell("`heroku_run` output: `heroku run` of a one-off dyno (DYNO=run.*) with the app's image and config "
+                    "vars, attached and gone at the end; `sh`, or any command after `--`", (label(app),))
+    return None
+
+
 def backups(plan: Plan) -> Cell | None:
     addon = _postgres_plan(plan)
     if addon and has_continuous_protection(addon[1]):

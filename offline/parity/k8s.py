@@ -196,8 +196,15 @@ def hardening(plan: Plan) -> Cell | None:
     relaxed = [] if context.get("readOnlyRootFilesystem") else [
         "RELAXED: the root filesystem is writable (app.json paasport.read_only_root: false; Checkov CKV_K8S_22)"]
     writable = [m["mountPath"] for m in container.get("volumeMounts", [])]
+    pod = inputs(deployment)["spec"]["template"]["spec"]
+    filled = {m["name"] for c in pod.get("initContainers", []) for m in c.get("volumeMounts", [])}
+    copied = [m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] in filled]
+    where = ", ".join(writable) + (f"; {', '.join(copied)} starting with the image's files there (an init container "
+                                   "copies them in: a dyno's filesystem is the image's)" if copied else "")
+    if relaxed:
+        where += ", and the whole root filesystem, the image's files included"
     return Cell("non-root UID, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, no "
-                f"service-account token; writable: {', '.join(writable)}" + "".join(f"; {r}" for r in relaxed),
+                f"service-account token; writable: {where}" + "".join(f"; {r}" for r in relaxed),
                 (label(deployment),), ("app_dir",))
 
 
@@ -254,8 +261,33 @@ def log_shipping(plan: Plan) -> Cell | None:
     return None
 
 
+def _cron_jobs(plan: Plan, component: str) -> list[Registration]:
+    return [c for c in all_of(plan, t.CRON_JOB)
+            if inputs(c)["metadata"]["labels"].get("app.kubernetes.io/component") == component]
+
+
+def scheduled_jobs(plan: Plan) -> Cell | None:
+    """The app.json cron tasks the stack runs, and when."""
+    jobs = _cron_jobs(plan, "cron")
+    if not jobs:
+        return None
+    when = ", ".join(f"`{inputs(job)['spec']['schedule']}`" for job in jobs)
+    return Cell(f"a CronJob per app.json `cron` task ({when}, Etc/UTC; `forbid` unless the task says otherwise), in "
+                "the app's image with its env, Secrets and hardened pod, as a one-off process (DYNO=scheduler.*)",
+                tuple(label(job) for job in jobs), ("app_dir",))
+
+
+def one_off(plan: Plan) -> Cell | None:
+    deployment = first(plan, t.DEPLOYMENT)
+    if deployment and "kubectl_run" in plan.outputs:
+        return Cell("`kubectl_run` output: `kubectl run --rm -it` of a pod made like the web pod (image, env, Secrets, "
+                    "hardening, writable volumes; DYNO=run.*), attached and deleted at the end; `sh`, or any command "
+                    "after `--`", (label(deployment),))
+    return None
+
+
 def backups(plan: Plan) -> Cell | None:
-    cron, claim = first(plan, t.CRON_JOB), first(plan, t.PVC)
+    cron, claim = next(iter(_cron_jobs(plan, "backup")), None), first(plan, t.PVC)
     if cron and claim:
         spec = inputs(cron)["spec"]
         container = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]

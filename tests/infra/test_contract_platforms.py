@@ -82,11 +82,13 @@ def test_k8s_gives_the_web_herokus_runtime_contract(shop):
     assert web["livenessProbe"] == {"httpGet": {"path": "/live", "port": "http"}, "initialDelaySeconds": 10,
                                     "periodSeconds": 5, "timeoutSeconds": 30, "failureThreshold": 5}
     assert "startupProbe" not in web
-    # The contract relaxed the root filesystem and named a writable path: both show in the pod.
+    # The contract relaxed the root filesystem: the container's own layer is the dyno's writable filesystem, the
+    # image's files included, so no volume hides them at /tmp or the writable path (only /dev/shm's memory).
     assert web["securityContext"]["readOnlyRootFilesystem"] is False
-    assert {"name": "wapp-tmp", "mountPath": "/app/tmp"} in web["volumeMounts"]
+    assert web["volumeMounts"] == [{"name": "shm", "mountPath": "/dev/shm"}]
     pod = obj(one(plan("k8s", shop), t.DEPLOYMENT, "paasport-web"))["spec"]["template"]
-    assert {"name": "wapp-tmp", "emptyDir": {"sizeLimit": "1Gi"}} in pod["spec"]["volumes"]
+    assert pod["spec"]["volumes"] == [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}]
+    assert "initContainers" not in pod["spec"]
     assert pod["spec"]["terminationGracePeriodSeconds"] == 30
     assert "annotations" not in pod["metadata"] or "prometheus.io/scrape" not in pod["metadata"]["annotations"]
 
@@ -209,7 +211,8 @@ def test_the_parity_table_is_derived_from_this_apps_contract(shop):
     assert checks.what.startswith("liveness probe /live, readiness probe /up:")
     assert "RELAXED: the root filesystem is writable (app.json paasport.read_only_root: false; Checkov CKV_K8S_22)" \
         in rows["Hardened app containers"]["k8s"].what
-    assert "/app/tmp" in rows["Hardened app containers"]["k8s"].what
+    assert "writable: /dev/shm, and the whole root filesystem, the image's files included" in \
+        rows["Hardened app containers"]["k8s"].what
     assert isinstance(rows["Metrics"]["k8s"], parity.Gap)  # the app names no metrics path
     assert "runs `node migrate.js && node seed.js`" in rows["Data load / release phase"]["k8s"].what
 

@@ -258,7 +258,8 @@ def test_checkov_finds_no_failed_check_in_the_tasks_and_the_one_off_pod(tmp_path
     out = tmp_path / "rendered"
     out.mkdir()
     for reg in [*plan.find(t.CRON_JOB), *plan.find(t.NETWORK_POLICY)]:  # with what admits nothing to their pods
-        (out / f"{reg.type.rsplit(':', 1)[1]}-{reg.name}.yaml").write_text(yaml.safe_dump(offline_plan.kubernetes_manifest(reg)))
+        manifest = offline_plan.kubernetes_manifest(reg)
+        (out / f"{reg.type.rsplit(':', 1)[1]}-{reg.name}.yaml").write_text(yaml.safe_dump(manifest))
     words = shlex.split(offline_plan.reveal(plan.outputs["kubectl_run"]))
     overrides = json.loads(next(w for w in words if w.startswith("--overrides=")).removeprefix("--overrides="))
     run = {**overrides, "kind": "Pod", "metadata": {**overrides["metadata"], "name": "paasport-run",

@@ -26,6 +26,8 @@ PROMISED = {
     "DB credentials as secrets": (True, True),
     "DB TLS": (True, True),
     "Data load / release phase": (True, True),
+    "Scheduled jobs": (False, False),  # the actors app has no cron tasks; on Heroku never by the stack
+    "One-off commands": (True, True),
     "Zero-downtime deploy": (True, False),
     "Rollback": (True, True),
     "Horizontal scaling": (True, False),
@@ -188,7 +190,7 @@ def test_each_row_has_a_kubernetes_detector_and_heroku_ones_where_the_platform_c
     assert all(c.detectors.keys() >= {"k8s"} for c in parity.CAPABILITIES)
     never_on_heroku = {c.name for c in parity.CAPABILITIES if "heroku" not in c.detectors}
     assert never_on_heroku == {"Autoscaling", "Health checks", "Hardened app containers",
-                               "Network isolation of the DB"}
+                               "Network isolation of the DB", "Scheduled jobs"}
     for module in (k8s_detectors, heroku_detectors):  # no detector left over, unused
         public = {name for name, value in vars(module).items()
                   if callable(value) and not name.startswith("_") and value.__module__ == module.__name__}
