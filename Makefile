@@ -8,7 +8,7 @@ CHECKOV := .venv-checkov/bin/checkov
 # A real helm renders the PostgreSQL chart for the tests and the offline render; offline/helm.py pins it by sha256.
 HELM := $(BIN)/helm
 
-.PHONY: local test lint bench image parity plan footprint clean
+.PHONY: local test lint bench image parity plan footprint move clean
 STACK ?= k8s
 
 $(STAMP): requirements.txt infra/requirements.txt requirements-dev.txt app/requirements.txt
@@ -60,6 +60,10 @@ plan: $(STAMP) $(HELM)
 ## footprint: what the cluster stack's platform requests, per component, and whether it fits 3 small nodes
 footprint: $(STAMP) $(HELM)
 	$(BIN)/python -m offline.cluster $(ARGS)
+
+## move: move a client's database between stacks or servers (ARGS="--from SRC --to DST [--check] [--online] [--revert] [--yes]")
+move: $(STAMP)
+	$(BIN)/python -m move $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-checkov .local .pytest_cache .ruff_cache
