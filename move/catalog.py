@@ -45,6 +45,9 @@ class Table:
     pages: int
     bytes: int
     binary_safe: bool  # every copied column's type is built in: binary COPY is safe between any versions
+    # and none is an OID in disguise (reg*): each one's hash is the same on any server (`verify.sums`); an enum's
+    # hash, for one, is that of its value's OID, which differs between databases
+    hash_safe: bool = False
 
     @property
     def shown(self) -> str:
@@ -93,12 +96,16 @@ def _tables(conn: psycopg.Connection) -> tuple[list[Table], list[str]]:
         f" WHERE c.relkind IN ('r', 'p') AND {_APP_SCHEMA} AND {_not_extension('pg_class', 'c.oid')}"
         " ORDER BY n.nspname, c.relname").fetchall()
     oids = [r[0] for r in rows if r[3] == "r"]
-    columns: dict[int, list[tuple[str, int]]] = {oid: [] for oid in oids}
-    for relid, name, typid in conn.execute(
-            "SELECT a.attrelid, a.attname, a.atttypid FROM pg_attribute a WHERE a.attrelid = ANY(%s)"
-            " AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attrelid, a.attnum",
-            [oids]).fetchall():
-        columns[relid].append((name, typid))
+    columns: dict[int, list[tuple[str, int, str]]] = {oid: [] for oid in oids}
+    hashed: dict[int, bool] = dict.fromkeys(oids, True)
+    for relid, name, typid, typname, generated in conn.execute(
+            "SELECT a.attrelid, a.attname, a.atttypid, t.typname, a.attgenerated <> '' FROM pg_attribute a"
+            " JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = ANY(%s) AND a.attnum > 0"
+            " AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum", [oids]).fetchall():
+        # a generated column is not copied, but it is hashed: the row's hash covers every column
+        hashed[relid] &= typid <= LAST_BUILTIN_OID and not typname.lstrip("_").startswith("reg")
+        if not generated:
+            columns[relid].append((name, typid, typname))
     keys: dict[int, tuple[str, ...]] = {}
     # The primary key first, else the narrowest unique, total, immediate index on NOT NULL columns.
     for relid, key in conn.execute(
@@ -117,8 +124,8 @@ def _tables(conn: psycopg.Connection) -> tuple[list[Table], list[str]]:
             partitioned.append(f"{schema}.{name}")
             continue
         cols = columns[oid]
-        tables.append(Table(schema, name, oid, tuple(c for c, _ in cols), keys.get(oid, ()), max(pages, 0),
-                            size, all(t <= LAST_BUILTIN_OID for _, t in cols)))
+        tables.append(Table(schema, name, oid, tuple(c for c, _, _ in cols), keys.get(oid, ()), max(pages, 0),
+                            size, all(t <= LAST_BUILTIN_OID for _, t, _ in cols), hashed[oid]))
     return tables, partitioned
 
 

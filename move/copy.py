@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -123,10 +124,19 @@ class _Progress:
     target: Sums = verify.ZERO
 
 
+@dataclass
+class Copied:
+    """The tables verified, and the workers' seconds spent copying and checksumming (their shares of the time)."""
+
+    sums: dict[str, Sums]
+    copy_s: float = 0.0
+    verify_s: float = 0.0
+
+
 def copy_tables(workers: Workers, main_src: psycopg.Connection, main_dst: psycopg.Connection,
-                tables: Iterable[Table], same_major: bool, report: Any) -> dict[str, Sums]:
+                tables: Iterable[Table], same_major: bool, report: Any) -> Copied:
     """Copy and verify each table (truncated first: a resumed move copies a half-filled table again); each one is
-    marked done in the target's journal once both sides' checksums agree. Returns the verified sums."""
+    marked done in the target's journal once both sides' checksums agree."""
     tables = list(tables)
     for table in tables:
         main_dst.execute(sql.SQL("TRUNCATE ONLY {}").format(table.ident))
@@ -140,13 +150,16 @@ def copy_tables(workers: Workers, main_src: psycopg.Connection, main_dst: psycop
         fmt = copy_format(table, same_major)
         for where in ranges:
             pending[workers.submit(_copy_range(table, where, fmt, report))] = (table.shown, "copy")
-    verified: dict[str, Sums] = {}
+    copied = Copied({})
     while pending:
         finished, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in finished:
             shown, kind = pending.pop(future)
-            state, result = states[shown], future.result()
-            if kind != "copy":
+            state, (result, seconds) = states[shown], future.result()
+            if kind == "copy":
+                copied.copy_s += seconds
+            else:
+                copied.verify_s += seconds
                 setattr(state, kind, getattr(state, kind) + result)
             state.waiting -= 1
             if state.waiting:
@@ -164,13 +177,14 @@ def copy_tables(workers: Workers, main_src: psycopg.Connection, main_dst: psycop
             journal.mark(main_dst, f"table:{shown}", {"rows": state.source.rows,
                                                       "checksum": str(state.source.checksum)})
             main_dst.commit()
-            verified[shown] = state.source
+            copied.sums[shown] = state.source
             report.table_done(shown, state.source.rows)
-    return verified
+    return copied
 
 
 def _copy_range(table: Table, where: sql.Composable | None, fmt: sql.SQL, report: Any):
-    def work(src: psycopg.Connection, dst: psycopg.Connection) -> int:
+    def work(src: psycopg.Connection, dst: psycopg.Connection) -> tuple[int, float]:
+        started = time.monotonic()
         try:
             copied = stream(src, dst, select_rows(table, where), insert_into(table), fmt,
                             lambda n: report.table_advance(table.shown, n))
@@ -178,17 +192,18 @@ def _copy_range(table: Table, where: sql.Composable | None, fmt: sql.SQL, report
         except BaseException:
             dst.rollback()
             raise
-        return copied
+        return copied, time.monotonic() - started
     return work
 
 
 def _sum_range(table: Table, where: sql.Composable | None, side: str):
-    def work(src: psycopg.Connection, dst: psycopg.Connection) -> Sums:
+    def work(src: psycopg.Connection, dst: psycopg.Connection) -> tuple[Sums, float]:
+        started = time.monotonic()
         conn = src if side == "source" else dst
         result = verify.sums(conn, table, where)
         if side == "target":
             dst.commit()
-        return result
+        return result, time.monotonic() - started
     return work
 
 

@@ -29,10 +29,11 @@ def size(n: float) -> str:
 
 
 class Report:
-    """Lines to `stream`; bars while tables copy when `stream` is a terminal."""
+    """Lines to `stream` (stdout: stderr carries only the one line of a refusal, `move: ...`); bars while tables
+    copy when `stream` is a terminal."""
 
     def __init__(self, stream: TextIO | None = None, *, live: bool | None = None) -> None:
-        self.stream = stream or sys.stderr
+        self.stream = stream or sys.stdout
         self.live = self.stream.isatty() if live is None else live
         self._lock = threading.Lock()
         self._console = Console(file=self.stream, highlight=False, soft_wrap=True)

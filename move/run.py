@@ -78,6 +78,8 @@ class Result:
     tables: int = 0
     rounds: list[capture.Round] = field(default_factory=list)
     throughput: tuple[float, float] | None = None  # rows written per second: before capture, during capture
+    events: dict[str, float] = field(default_factory=dict)  # "capture", "stop", "cut over": time.time() of each
+    phases: dict[str, float] = field(default_factory=dict)  # seconds each phase took
 
     def line(self) -> str:
         return (f"moved {size(self.bytes)} in {self.seconds:,.1f} s; writes stopped for {self.stopped_s:,.1f} s; "
@@ -107,6 +109,14 @@ class Mover:
         for conn in (self.src, self.dst):
             with contextlib.suppress(psycopg.Error):
                 conn.close()
+
+    @contextlib.contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.result.phases[phase] = self.result.phases.get(phase, 0.0) + time.monotonic() - started
 
     # -- the journals
 
@@ -159,6 +169,7 @@ class Mover:
                 "SELECT extract(epoch FROM now() - stopped) FROM paasport_move.move").fetchone()[0])
             return
         self.stopped_at = time.monotonic()
+        self.result.events["stop"] = time.time()
         apps = dict(record.apps)
         for key, side in (("source", self.source), ("target", self.target)):
             if side.app and key not in apps:
@@ -200,9 +211,15 @@ class Mover:
         main_src = snapshot.session()
         self.dst.autocommit = False
         self.report.start_tables(sum(t.bytes for t in todo))
+        started = time.monotonic()
         try:
             with copy.workers(snapshot, self.target.db, self.options.jobs) as pool:
-                copy.copy_tables(pool, main_src, self.dst, todo, self.same_major, self.report)
+                copied = copy.copy_tables(pool, main_src, self.dst, todo, self.same_major, self.report)
+            # while writes are stopped: the checksums' share of the time the tables took (workers copy and
+            # checksum side by side)
+            busy = copied.copy_s + copied.verify_s
+            if self.stopped_at is not None and busy:
+                self.result.verify_s += (time.monotonic() - started) * copied.verify_s / busy
         finally:
             self.report.end_tables()
             self.dst.rollback()
@@ -275,6 +292,7 @@ class Mover:
         journal.update(self.src, state=journal.CUT_OVER, cut_over=True)
         finish_cutover(self.dst)
         self.result.stopped_s = time.monotonic() - (self.stopped_at or time.monotonic())
+        self.result.events["cut over"] = time.time()
         self.report.say(f"cut over: {self.target.name} takes the writes; {self.source.name} refuses them until "
                         "`--revert`")
         if self.target.app:
@@ -294,20 +312,30 @@ class Mover:
                                     f"{(error.diag.message_primary or str(error)).strip()}")
 
     def _offline(self, record: journal.Record) -> None:
-        self._stop_writes(record)
+        with self._timed("stop"):
+            self._stop_writes(record)
         snapshot = copy.Snapshot(self.source.db)
         try:
-            archive = self._schema(snapshot)
-            self._tables(snapshot)
+            with self._timed("schema"):
+                archive = self._schema(snapshot)
+            with self._timed("tables"):
+                self._tables(snapshot)
         finally:
             snapshot.close()
-        self._large_objects()
-        self._post_data(archive, range(0, 2))
-        self._matviews()
-        self._post_data(archive, range(2, 3))
-        self._gate(large_objects=True)
-        self._cut_over()
-        self._validate(archive)
+        with self._timed("large objects"):
+            self._large_objects()
+        with self._timed("indexes"):
+            self._post_data(archive, range(0, 2))
+        with self._timed("materialized views"):
+            self._matviews()
+        with self._timed("constraints"):
+            self._post_data(archive, range(2, 3))
+        with self._timed("gate"):
+            self._gate(large_objects=True)
+        with self._timed("cut over"):
+            self._cut_over()
+        with self._timed("validate"):
+            self._validate(archive)
 
     def _online(self, record: journal.Record) -> None:
         tables = self.pf.source_inventory.tables
@@ -316,6 +344,7 @@ class Mover:
                 before = _throughput(self.src, tables)
                 self.report.say("capturing changes on the source (triggers into schema paasport_move)")
                 capture.install(self.src, tables)
+                self.result.events["capture"] = time.time()
                 self.result.throughput = (before, 0.0)
             snapshot = copy.Snapshot(self.source.db)
             try:
