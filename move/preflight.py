@@ -102,7 +102,7 @@ def _replaceable(conn: psycopg.Connection, record: journal.Record | None, source
 
 
 def _target_content(conn: psycopg.Connection, inventory: Inventory, record: journal.Record | None,
-                    source: Server, resuming: bool) -> Replacement | None:
+                    source: Server, resuming: bool, empty_hint: str) -> Replacement | None:
     if resuming or not (inventory.tables or inventory.large_objects):
         return None
     if replaced := _replaceable(conn, record, source):
@@ -110,10 +110,10 @@ def _target_content(conn: psycopg.Connection, inventory: Inventory, record: jour
     full = catalog.tables_with_rows(conn, inventory.tables)
     if full or inventory.large_objects:
         names = ", ".join(t.shown for t in full[:3]) + (f" and {len(full) - 3} more" if len(full) > 3 else "")
-        what = f"{len(full)} tables with rows ({names})" if full else f"{inventory.large_objects} large objects"
+        what = (f"{len(full)} {'table' if len(full) == 1 else 'tables'} with rows ({names})" if full
+                else f"{inventory.large_objects} large objects")
         raise MoveError(f"the target already holds data: {what}. A move never merges into or overwrites data: "
-                        "give an empty database, or empty this one first (for example DROP SCHEMA public CASCADE; "
-                        "CREATE SCHEMA public;)")
+                        f"give an empty database, or empty this one first ({empty_hint})")
     return Replacement(f"the target holds {len(inventory.tables)} empty tables (an app's release step made them: "
                        "migrations); they are replaced by the source's")
 
@@ -190,7 +190,10 @@ def _measure(source: Database, target: Database, table: Table | None) -> tuple[f
         return time.monotonic() - started, copied
 
 
-def run(source: Database, target: Database, *, online: bool) -> Preflight:
+EMPTY_HINT = "in it: DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+
+
+def run(source: Database, target: Database, *, online: bool, empty_hint: str = EMPTY_HINT) -> Preflight:
     """Check everything (see the module); raise `MoveError` on the first refusal."""
     source_server, target_server = _servers(source, target)
     tools = find_tools(source_server.major)
@@ -206,7 +209,7 @@ def run(source: Database, target: Database, *, online: bool) -> Preflight:
                        schema.plan_extensions(dst, source_inv, target_inv), source_record, target_record)
         if pf.done_already:
             return pf
-        pf.replacement = _target_content(dst, target_inv, target_record, source_server, pf.resuming)
+        pf.replacement = _target_content(dst, target_inv, target_record, source_server, pf.resuming, empty_hint)
         refused = pf.extensions.refused
         if refused:
             name, why = next(iter(sorted(refused.items())))

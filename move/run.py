@@ -47,6 +47,8 @@ class App(Protocol):
 
     def dns_step(self) -> str | None: ...
 
+    def empty_hint(self) -> str: ...
+
 
 @dataclass
 class Side:
@@ -466,7 +468,8 @@ def _work() -> Iterator[Path]:
 def move(source: Side, target: Side, options: Options, report: Report, ask: Any = input) -> Result | None:
     """Preflight, then (unless `--check`) the move; None when there was nothing to do."""
     report.say(f"preflight: {source.name} -> {target.name}")
-    pf = preflight.run(source.db, target.db, online=options.online)
+    pf = preflight.run(source.db, target.db, online=options.online,
+                       empty_hint=target.app.empty_hint() if target.app else preflight.EMPTY_HINT)
     if pf.done_already:
         if pf.target_record is not None and pf.target_record.id == pf.source_record.id:
             report.say("completing the cutover that an interrupted run left half done")

@@ -58,10 +58,21 @@ POST_DATA = {"CONSTRAINT": 0, "INDEX": 0, "INDEX ATTACH": 1, "CHECK CONSTRAINT":
 _ENTRY_HEADER = re.compile(
     r"^--\n-- Name: (?P<name>.*?); Type: (?P<type>.*?); Schema: (?P<schema>.*?); Owner: .*\n--\n", re.MULTILINE)
 _DROPPED_LINES = re.compile(rb"^(\\restrict .*|\\unrestrict .*|SET transaction_timeout = 0;)\n", re.MULTILINE)
+# PostgreSQL 17.12 (Debian trixie's, seen here) keeps a version of its own in every column's options, `pg_attver=N`:
+# it sets it on every column it creates and ignores a value given to it, and servers without it refuse the option
+# ("unrecognized parameter"), so pg_dump's `ALTER TABLE ... ALTER COLUMN ... SET (pg_attver=N)` would stop a move
+# to an older server. The option is left out (the target keeps its own); the column's other options stay.
+_COLUMN_OPTIONS = re.compile(rb"^(ALTER (?:FOREIGN )?TABLE .* ALTER COLUMN .* SET )\((.*)\);\n", re.MULTILINE)
+_SERVER_OPTION = re.compile(rb"^pg_attver=")
 _FK_END = re.compile(r";\s*$")
 # GUCs whose value is a list: ALTER DATABASE ... SET takes their elements one by one (pg_dumpall's
 # makeAlterConfigCommand, for GUC_LIST_QUOTE variables).
 _LIST_SETTINGS = {"search_path", "temp_tablespaces", "session_preload_libraries", "local_preload_libraries"}
+
+
+def _without_server_options(match: re.Match[bytes]) -> bytes:
+    kept = [o for o in match[2].split(b", ") if not _SERVER_OPTION.match(o)]
+    return match[1] + b"(" + b", ".join(kept) + b");\n" if kept else b""
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,7 @@ class Archive:
             listing.flush()
             script = self.tools.run("pg_restore", "--file=-", "--no-owner", "--no-privileges", "--no-tablespaces",
                                     f"--section={section}", f"--use-list={listing.name}", str(self.path))
-        return _DROPPED_LINES.sub(b"", script).decode()
+        return _COLUMN_OPTIONS.sub(_without_server_options, _DROPPED_LINES.sub(b"", script)).decode()
 
     @property
     def pre_data(self) -> str:

@@ -90,8 +90,9 @@ def resolve(name: str, label: str) -> Iterator[Side]:
                             "heroku-postgresql add-on, or the stack predates `make move`: run `pulumi up --stack "
                             f"{name}` first")
         with Kubectl.for_stack(config, outputs["namespace"]) as kubectl:
-            app = KubernetesApp(name, kubectl, config.get("hostname", ""))
-            port = kubectl.port_forward("service/" + outputs["db_host"].split(".")[0], 5432)
+            service = outputs["db_host"].split(".")[0]
+            app = KubernetesApp(name, kubectl, config.get("hostname", ""), service)
+            port = kubectl.port_forward(f"service/{service}", 5432)
             query = urlencode({"sslmode": "require"})
             url = (f"postgresql://{outputs['db_user']}:{outputs['db_password']}@127.0.0.1:{port}/"
                    f"{outputs['db_name']}?{query}")
@@ -143,6 +144,9 @@ class HerokuApp:
         if updates:
             self._call("PATCH", "/formation", {"updates": updates})
         self._call("PATCH", "", {"maintenance": False if serve else bool((before or {}).get("maintenance"))})
+
+    def empty_hint(self) -> str:
+        return f"heroku pg:reset DATABASE_URL --app {self.app} --confirm {self.app}"
 
     def dns_step(self) -> str | None:
         custom = [d for d in self._call("GET", "/domains") or [] if d.get("kind") == "custom" and d.get("cname")]
@@ -218,8 +222,8 @@ class Kubectl:
 class KubernetesApp:
     """The app's workloads in the stack's namespace."""
 
-    def __init__(self, stack: str, kubectl: Kubectl, hostname: str) -> None:
-        self.stack, self.kubectl, self.hostname = stack, kubectl, hostname
+    def __init__(self, stack: str, kubectl: Kubectl, hostname: str, database: str) -> None:
+        self.stack, self.kubectl, self.hostname, self.database = stack, kubectl, hostname, database
         self.description = f"the app in namespace {kubectl.namespace} (stack {stack})"
 
     def _items(self, kind: str) -> list[dict[str, Any]]:
@@ -247,6 +251,13 @@ class KubernetesApp:
         for name, suspended in (before or {}).get("cronjobs", {}).items():
             if not suspended:
                 self.kubectl.run("patch", f"cronjob/{name}", "--type=merge", "--patch", '{"spec":{"suspend":false}}')
+
+    def empty_hint(self) -> str:
+        # the chart's container has the app user's credentials in its environment (bitnami/postgresql 16.7.27,
+        # templates/primary/statefulset.yaml: POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DATABASE)
+        return (f"kubectl --namespace {self.kubectl.namespace} exec statefulset/{self.database} -- sh -c "
+                "'PGPASSWORD=\"$POSTGRES_PASSWORD\" psql -h 127.0.0.1 -U \"$POSTGRES_USER\" -d \"$POSTGRES_DATABASE\" "
+                "-c \"DROP SCHEMA public CASCADE; CREATE SCHEMA public\"'")
 
     def dns_step(self) -> str | None:
         services = json.loads(subprocess.run(

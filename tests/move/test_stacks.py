@@ -266,3 +266,22 @@ def test_a_stack_that_holds_no_database_is_one_line(stacks: Stacks, argv: list[s
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr
     assert stacks.heroku.requests == [] and stacks.kubectl_calls() == []
+
+
+def test_a_target_stack_that_holds_data_is_refused_with_the_platforms_way_to_empty_it(stacks: Stacks) -> None:
+    _seed(stacks.heroku_db)
+    _seed(stacks.k8s_db)
+
+    into_k8s = stacks.move("--from", "heroku", "--to", "k8s")
+    into_heroku = stacks.move("--from", "k8s", "--to", "heroku")
+
+    assert into_k8s.returncode == into_heroku.returncode == 2
+    assert into_k8s.stderr.strip().splitlines()[-1] == (
+        "move: the target already holds data: 1 table with rows (public.customer). A move never merges into or "
+        "overwrites data: give an empty database, or empty this one first (kubectl --namespace paasport exec "
+        "statefulset/paasport-postgresql -- sh -c 'PGPASSWORD=\"$POSTGRES_PASSWORD\" psql -h 127.0.0.1 -U "
+        "\"$POSTGRES_USER\" -d \"$POSTGRES_DATABASE\" -c \"DROP SCHEMA public CASCADE; CREATE SCHEMA public\"')")
+    assert into_heroku.stderr.strip().splitlines()[-1].endswith(
+        "(heroku pg:reset DATABASE_URL --app paasport-example --confirm paasport-example)")
+    assert ("PATCH", f"/apps/{stacks.heroku.app_name}", {"maintenance": True}) not in stacks.heroku_calls()
+    assert stacks.cluster()["deployments"] == {"paasport-web": 2, "paasport-worker": 1}
