@@ -9,8 +9,9 @@ source database of about SIZE_GB (the move tests' fixture, plus a table of a few
    back for the next round.
 2. Online at about 100 MB and about 1 GB, with a writer running flat out on the source the whole time (inserts,
    updates, deletes on one connection): the write stop of `--online`, and of the offline move under the same load;
-   the writer's own count of acknowledged writes per second with the capture off, with the capture's triggers on
-   (nothing else running), and during the online copy (the copy shares this machine's cores with the writer).
+   the writer's own count of acknowledged writes per second with the capture off and with the capture's triggers
+   on (nothing else running; windows of WRITER_WINDOW_S alternated, medians), and during the online copy (the
+   copy shares this machine's cores with the writer).
 
 Prints a Markdown report (pasted into the README) and writes bench/results/move.json.
 """
@@ -45,8 +46,9 @@ RESULTS = REPO / "bench" / "results" / "move.json"
 ROUNDS = 2
 SIZE_GB = 1.0
 ONLINE_SIZES_MB = (100, 1000)
-ROW_BYTES = 250  # the big table's bytes per row on disk (heap and index), measured
-WRITER_WINDOW_S = 8.0
+ROW_BYTES = 220  # the big table's bytes per row on disk (heap and index), measured
+WRITER_WINDOW_S = 4.0
+WRITER_WINDOWS = 3  # of each kind, alternated: capture off, on, off, on, ...
 DEBIAN = Path("/usr/lib/postgresql")
 
 
@@ -175,20 +177,25 @@ def offline(servers: Servers, binaries: Path, source: str, rounds: int) -> dict:
 def online(servers: Servers, megabytes: int) -> dict:
     source = recreate_database(servers.source.url(), f"online_{megabytes}")
     actual = build_source(source, megabytes)
-    inventory = catalog.read(psycopg.connect(source, autocommit=True))
-    # the writer alone, then with the capture's triggers on and nothing else running
+    # the writer alone and with the capture's triggers on (nothing else running), windows alternated so that a
+    # change in the machine's load falls on both
+    windows: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
     w = Writer(source)
-    time.sleep(WRITER_WINDOW_S)
+    time.sleep(1)
     with psycopg.connect(source, autocommit=True) as conn:
-        capture.install(conn, inventory.tables)
-        on_from = time.time()
-        time.sleep(WRITER_WINDOW_S)
-        on_to = time.time()
-        capture.remove(conn)
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(catalog.MOVE_SCHEMA)))
+        inventory = catalog.read(conn)
+        for _ in range(WRITER_WINDOWS):
+            for on in (False, True):
+                if on:
+                    capture.install(conn, inventory.tables)
+                start = time.time()
+                time.sleep(WRITER_WINDOW_S)
+                windows[on].append((start, time.time()))
+                if on:
+                    capture.remove(conn)
+                    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(catalog.MOVE_SCHEMA)))
     acked = w.finish()
-    off = rate(acked, acked[0], on_from - 0.5) if acked else 0.0
-    on = rate(acked, on_from, on_to)
+    off, on = (statistics.median(rate(acked, a, b) for a, b in windows[kind]) for kind in (False, True))
     # the online move under the writer, then the offline one under the same load
     w = Writer(source)
     time.sleep(2)
