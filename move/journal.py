@@ -118,10 +118,6 @@ def mark(conn: psycopg.Connection, item: str, detail: dict[str, Any] | None = No
                  [item, json.dumps(detail or {})])
 
 
-def forget(conn: psycopg.Connection, prefix: str) -> None:
-    conn.execute(sql.SQL("DELETE FROM {}.done WHERE starts_with(item, %s)").format(_SCHEMA), [prefix])
-
-
 def drop(conn: psycopg.Connection) -> None:
     """Remove the move's schema and all it holds (its record, a capture's tables and functions)."""
     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(_SCHEMA))

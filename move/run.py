@@ -390,11 +390,13 @@ class Mover:
         conn = self._round_session()
         try:
             during = _throughput(self.src, tables)
-            if self.result.throughput:
-                self.result.throughput = (self.result.throughput[0], during)
+            overhead = ""
+            if self.result.throughput:  # the rate before is known to the run that installed the capture only
                 before = self.result.throughput[0]
+                self.result.throughput = (before, during)
                 overhead = f" ({during / before:.0%} of the {before:,.0f} before capture)" if before else ""
-                self.report.say(f"source writes during capture: {during:,.0f} rows/s{overhead}")
+            # reported by a resumed run too: the issue asks for the rate during capture
+            self.report.say(f"source writes during capture: {during:,.0f} rows/s{overhead}")
             for number in range(1, MAX_ROUNDS + 1):
                 result = capture.drain_round(self.source.db, conn, tables, self.same_major)
                 self.result.rounds.append(result)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from move.catalog import PLATFORM_EXTENSIONS, Inventory, Table
+from move.catalog import Inventory, Table
 
 SHOWN_DIFFERENCES = 5
 
@@ -158,6 +158,3 @@ def compare_large_objects(gate: Gate, source: dict[int, str], target: dict[int, 
             state = "missing" if oid not in target else "extra" if oid not in source else "different"
             gate.add(f"large object {oid} is {state} on the target")
 
-
-def extensions_not_platform(extensions: Iterable[str]) -> list[str]:
-    return [e for e in extensions if e not in PLATFORM_EXTENSIONS]
