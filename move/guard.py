@@ -9,7 +9,8 @@ Three layers, each one a database owner may set up (Heroku's default credential 
    read-only off. Creating it waits for every transaction that wrote the table to end, so once the last one exists,
    nothing written before is still to commit, and the copy that follows sees it all.
 The move's own sessions set `paasport_move.writer` (a placeholder setting any role may set): the trigger lets them
-through on a target, where the move writes until the cutover. Removing the guard undoes the three.
+through on a target, where the move writes until the cutover. Removing the guard undoes the three, and ends the
+sessions opened meanwhile, which would stay read-only.
 """
 
 from __future__ import annotations
@@ -99,7 +100,10 @@ def installed(conn: psycopg.Connection) -> bool:
 
 
 def remove(conn: psycopg.Connection, read_only_before: str | None) -> None:
-    """Undo the guard: the triggers and their function go, and the database's own setting comes back."""
+    """Undo the guard: the triggers and their function go, the database's own setting comes back, and the other
+    sessions are ended: each one was opened while the guard was on (those before it were ended then), so it is
+    read-only for its lifetime whatever the database's setting now; the app reconnects to a database that takes
+    its writes (a source given back, a target cut over to)."""
     database = conn.execute("SELECT current_database()").fetchone()[0]
     with conn.transaction():
         for schema, table in conn.execute(
@@ -114,6 +118,7 @@ def remove(conn: psycopg.Connection, read_only_before: str | None) -> None:
     else:
         conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}").format(
             sql.Identifier(database), sql.Literal(read_only_before)))
+    end_other_sessions(conn)
 
 
 def allow_move_writes(conn: psycopg.Connection) -> None:

@@ -284,6 +284,8 @@ class Mover:
         self.result.verify_s += time.monotonic() - started
         if not gate:
             raise GateFailure(gate.summary())
+        # every table is verified now, also in a run resumed after its copy (whose own copy verified none)
+        self.result.tables = len(self.pf.source_inventory.tables)
         self.report.say(f"verified: {len(self.pf.source_inventory.tables)} tables (rows and checksums), "
                         f"{len(source_sequences)} sequences, {self.pf.source_inventory.large_objects} large objects, "
                         "extensions, views, functions, triggers and the schema")

@@ -92,6 +92,7 @@ class PostEntry:
 
     dump_id: int
     desc: str
+    schema: str
     name: str
     sql: str
 
@@ -101,7 +102,9 @@ class PostEntry:
 
     @property
     def key(self) -> str:
-        return f"post:{self.dump_id}"
+        # By what it is, not by its dump id: a resumed move dumps the schema again, and the ids shift when the
+        # source gained objects meanwhile (an online move resumed after its write stop: the guard's triggers).
+        return f"post:{self.desc}:{self.schema}.{self.name}"
 
 
 def _parse_toc(listing: str) -> list[TocEntry]:
@@ -177,7 +180,7 @@ class Archive:
             end = headers[i + 1].start() if i + 1 < len(headers) else len(script)
             body = script[header.end():end].split("\n--\n-- PostgreSQL database dump complete", 1)[0].strip()
             toc = by_name[(header["type"], header["name"])].pop(0)
-            result.append(PostEntry(toc.dump_id, toc.desc, toc.name, body))
+            result.append(PostEntry(toc.dump_id, toc.desc, toc.schema, toc.name, body))
         return result
 
     def schemas(self) -> list[str]:
