@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -374,9 +375,10 @@ class Run:
         return f"exit {self.code}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
 
 
-def run_move(*args: str, kill_at: str | None = None, timeout: float = 280) -> Run:
+def run_move(*args: str, kill_at: str | None = None, on: tuple[str, Callable[[], Any]] | None = None,
+             timeout: float = 280) -> Run:
     """`python -m move ARGS` from the repository, as `make move` runs it; SIGKILLed as soon as a line of its
-    output matches `kill_at`."""
+    output matches `kill_at`; `on` = (pattern, action): the action runs when a line first matches the pattern."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen([sys.executable, "-m", "move", *args], cwd=REPO, env=env, text=True,
@@ -393,6 +395,9 @@ def run_move(*args: str, kill_at: str | None = None, timeout: float = 280) -> Ru
             if kill_at and not killed and re.search(kill_at, line):
                 os.kill(process.pid, signal.SIGKILL)
                 killed = True
+            if on and re.search(on[0], line):
+                on[1]()
+                on = None
         code = process.wait()
     finally:
         watchdog.cancel()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from tests.move.conftest import Database, Server
 from tests.move.helpers import (
     CLEAN,
     FIXTURE_TABLE_COUNT,
@@ -23,6 +24,9 @@ from tests.move.helpers import (
     run_move,
     stopped_seconds,
 )
+
+if TYPE_CHECKING:
+    from tests.move.conftest import Database, Server
 
 
 def test_offline_move_under_writes_loses_no_acknowledged_write(
@@ -134,3 +138,43 @@ def test_offline_move_killed_during_the_copy_completes_when_run_again(
     assert_moved(source, target)
     with early:
         assert_writes_again(early, target.url)
+
+
+def test_a_move_failing_after_the_write_stop_gives_the_source_its_writes_back(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], app_writer: Callable[[Database], AppWriter]):
+    """The target's connections are lost in the middle of the copy: the source takes writes again before the
+    command exits, the half-filled target is left for inspection, refusing writes, and the same command moves it."""
+    source, target = fixture_database(heroku15), new_database(chart17)
+    add_big_table(source.url, BIG_ROWS)
+    writer = app_writer(source)
+    args = ("--from", source.url, "--to", target.url, "--yes", "--jobs", "2")
+
+    def lose_the_target() -> None:
+        with target.connect(admin=True) as dst:
+            assert dst.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                               " WHERE datname = current_database() AND application_name = 'paasport-move'"
+                               ).fetchone()[0] > 0
+
+    failed = run_move(*args, on=(r"^copying \d+ tables", lose_the_target))
+
+    assert failed.code == 2, failed
+    assert re.fullmatch(r"move: the database refused a step: .+: run the same command again to resume, or with "
+                        r"--revert to undo\n", failed.stderr), failed
+    assert failed.lines[-1][1] == "the source takes writes again"
+    writer.wait_for(acknowledged=len(writer.acknowledged) + 20)  # and the app, reconnected, writes
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src) == CLEAN
+    with target.connect(admin=True) as dst:
+        assert dst.execute("SELECT count(*) FROM big").fetchone()[0] < BIG_ROWS
+    assert_refuses_writes(target.url)
+
+    again = run_move(*args)
+
+    assert again.code == 0, again
+    assert "replacing the target's content: the target holds a copy left by a move from" in again.stdout
+    writer.wait_for(refused=len(writer.refused) + 5)
+    writer.stop()
+    with target.connect() as dst:
+        writer.assert_on(dst)
+    assert_moved(source, target)

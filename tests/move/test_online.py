@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from tests.move.conftest import Database, Server
 from tests.move.helpers import (
     CLEAN,
     FIXTURE_TABLE_COUNT,
@@ -19,6 +19,9 @@ from tests.move.helpers import (
     run_move,
     stopped_seconds,
 )
+
+if TYPE_CHECKING:
+    from tests.move.conftest import Database, Server
 
 BIG_ROWS = 400_000  # about 110 MB: a copy of seconds, while the app writes
 

@@ -6,13 +6,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 
 from devenv.postgres import free_port
-from tests.move.conftest import Database, Server
 from tests.move.helpers import CLEAN, footprint, move_leftovers, run_move
+
+if TYPE_CHECKING:
+    from tests.move.conftest import Database, Server
+
+    Make = Callable[[Server], Database]
 
 
 @dataclass
@@ -21,8 +26,6 @@ class Case:
     databases: list[Database]  # those the command reaches: unchanged after it
     line: str  # a pattern of the one line on stderr
 
-
-Make = Callable[[Server], Database]
 
 
 def unreachable_host(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
