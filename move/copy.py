@@ -11,6 +11,7 @@ while an online source takes writes.
 from __future__ import annotations
 
 import contextlib
+import select
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 
 from move import guard, journal, verify
 from move.catalog import Table
@@ -27,6 +28,7 @@ from move.db import Database, MoveError
 from move.verify import Sums
 
 PAGES_PER_RANGE = 8192  # 64 MiB of table per COPY stream
+BLOCK = 1 << 20  # bytes handed to the target at once
 LARGE_OBJECT_PIECE = 1 << 20
 
 
@@ -95,15 +97,66 @@ def stream(src: psycopg.Connection, dst: psycopg.Connection, select: sql.Composa
            fmt: sql.SQL, advance: Callable[[int], None] | None = None) -> int:
     """COPY `select`'s rows from the source into `insert`'s table; the bytes that went through."""
     total = 0
-    out_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT {})").format(select, fmt)
+    out_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT {})").format(select, fmt).as_bytes(src)
     in_sql = sql.SQL("COPY {} FROM STDIN (FORMAT {})").format(insert, fmt)
-    with src.cursor().copy(out_sql) as out, dst.cursor().copy(in_sql) as into:
-        for block in out:
+    with dst.cursor().copy(in_sql) as into:
+        for block in _copy_out(src, out_sql):
             into.write(block)
             total += len(block)
             if advance:
                 advance(len(block))
     return total
+
+
+def _copy_out(conn: psycopg.Connection, query: bytes) -> Iterator[bytes]:
+    """A COPY TO STDOUT's data in blocks of about BLOCK bytes. libpq hands it over a row at a time, and psycopg's
+    `Copy` iterates through Python's generator machinery for each one: a third of a large copy's time, holding the
+    GIL. This reads the rows in a tight loop and waits for the socket outside the GIL (as psycopg does, non-blocking)
+    in the session's current transaction."""
+    pgconn = conn.pgconn
+    pgconn.send_query(query)
+    while True:
+        _wait(pgconn)
+        result = pgconn.get_result()
+        if result is None or result.status == pq.ExecStatus.COPY_OUT:
+            break
+        _raise(conn, result)
+    block = bytearray()
+    while True:
+        size, data = pgconn.get_copy_data(1)
+        if size > 0:
+            block += data
+            if len(block) >= BLOCK:
+                yield bytes(block)
+                block.clear()
+        elif size == 0:
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        elif size == -1:
+            break
+        else:
+            raise psycopg.OperationalError(pgconn.get_error_message())
+    if block:
+        yield bytes(block)
+    while True:
+        _wait(pgconn)
+        if (result := pgconn.get_result()) is None:
+            return
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            _raise(conn, result)
+
+
+def _wait(pgconn: pq.abc.PGconn) -> None:
+    while pgconn.is_busy():
+        select.select([pgconn.socket], [], [])
+        pgconn.consume_input()
+
+
+def _raise(conn: psycopg.Connection, result: pq.abc.PGresult) -> None:
+    """The server's error as psycopg would have raised it (the class of its SQLSTATE)."""
+    state = result.error_field(pq.DiagnosticField.SQLSTATE)
+    error = psycopg.errors.lookup(state.decode()) if state else psycopg.DatabaseError
+    raise error(result.error_message.decode(errors="replace").strip())
 
 
 def select_rows(table: Table, where: sql.Composable | None = None) -> sql.Composed:
@@ -118,58 +171,78 @@ def insert_into(table: Table) -> sql.Composed:
 @dataclass
 class _Progress:
     table: Table
-    waiting: int  # ranges still copying, then ranges still summing
-    summing: bool = False
+    waiting: int  # tasks of the current stage still running
+    stage: str = "copy"  # then "indexes" (with the source's checksum), then "target" (the target's checksum)
     source: Sums = verify.ZERO
     target: Sums = verify.ZERO
 
 
 @dataclass
 class Copied:
-    """The tables verified, and the workers' seconds spent copying and checksumming (their shares of the time)."""
+    """The tables verified, and the workers' seconds spent copying, checksumming and indexing."""
 
     sums: dict[str, Sums]
     copy_s: float = 0.0
     verify_s: float = 0.0
+    index_s: float = 0.0
+
+
+Task = Callable[[psycopg.Connection, psycopg.Connection], Any]
 
 
 def copy_tables(workers: Workers, main_src: psycopg.Connection, main_dst: psycopg.Connection,
-                tables: Iterable[Table], same_major: bool, report: Any) -> Copied:
+                tables: Iterable[Table], same_major: bool, report: Any,
+                indexes: Callable[[Table], list[Task]] = lambda _: []) -> Copied:
     """Copy and verify each table (truncated first: a resumed move copies a half-filled table again); each one is
-    marked done in the target's journal once both sides' checksums agree."""
+    marked done in the target's journal once both sides' checksums agree. As soon as a table's rows are in, its
+    `indexes` tasks run beside the source's checksum; the target's checksum follows them (adding a primary key
+    locks the table)."""
     tables = list(tables)
     for table in tables:
         main_dst.execute(sql.SQL("TRUNCATE ONLY {}").format(table.ident))
     main_dst.commit()
     states: dict[str, _Progress] = {}
     pending: dict[Future, tuple[str, str]] = {}
+
+    def submit(state: _Progress, kind: str, task: Task) -> None:
+        pending[workers.submit(task)] = (state.table.shown, kind)
+        state.waiting += 1
+
     for table in tables:
-        ranges = verify.page_ranges(main_src, table, PAGES_PER_RANGE)
-        states[table.shown] = _Progress(table, len(ranges))
+        states[table.shown] = state = _Progress(table, 0)
         report.table_started(table.shown, table.bytes)
         fmt = copy_format(table, same_major)
-        for where in ranges:
-            pending[workers.submit(_copy_range(table, where, fmt, report))] = (table.shown, "copy")
+        for where in verify.page_ranges(main_src, table, PAGES_PER_RANGE):
+            submit(state, "copy", _copy_range(table, where, fmt, report))
     copied = Copied({})
     while pending:
         finished, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in finished:
             shown, kind = pending.pop(future)
             state, (result, seconds) = states[shown], future.result()
-            if kind == "copy":
-                copied.copy_s += seconds
-            else:
+            if kind in ("source", "target"):
                 copied.verify_s += seconds
                 setattr(state, kind, getattr(state, kind) + result)
+            elif kind == "copy":
+                copied.copy_s += seconds
+            else:
+                copied.index_s += seconds
             state.waiting -= 1
             if state.waiting:
                 continue
-            if not state.summing:
-                state.summing = True
-                for side, conn in (("source", main_src), ("target", main_dst)):
-                    for where in verify.page_ranges(conn, state.table, PAGES_PER_RANGE):
-                        pending[workers.submit(_sum_range(state.table, where, side))] = (shown, side)
-                        state.waiting += 1
+            if state.stage == "copy":
+                state.stage = "indexes"
+                for where in verify.page_ranges(main_src, state.table, PAGES_PER_RANGE):
+                    submit(state, "source", _sum_range(state.table, where, "source"))
+                for task in indexes(state.table):
+                    submit(state, "index", task)
+                continue
+            if state.stage == "indexes":
+                state.stage = "target"
+                ranges = verify.page_ranges(main_dst, state.table, PAGES_PER_RANGE)
+                main_dst.commit()  # the size read holds a lock on the table until then
+                for where in ranges:
+                    submit(state, "target", _sum_range(state.table, where, "target"))
                 continue
             if state.source != state.target:
                 raise MoveError(f"table {shown} differs after the copy: source {state.source.shown()}, target "

@@ -205,7 +205,7 @@ class Mover:
             journal.mark(self.dst, "schema")
         return archive
 
-    def _tables(self, snapshot: copy.Snapshot) -> None:
+    def _tables(self, snapshot: copy.Snapshot, archive: schema.Archive) -> None:
         done = self.done()
         todo = [t for t in self.pf.source_inventory.tables if f"table:{t.shown}" not in done]
         self.result.tables = len(self.pf.source_inventory.tables)
@@ -218,11 +218,17 @@ class Mover:
         self.report.start_tables(sum(t.bytes for t in todo))
         started = time.monotonic()
         try:
+            # each table's own indexes and keys as soon as its rows are in, beside the checksums
+            early: dict[str, list[schema.PostEntry]] = {}
+            for entry in archive.post_data:
+                if entry.stage == 0 and entry.key not in done and entry.table:
+                    early.setdefault(entry.table, []).append(entry)
             with copy.workers(snapshot, self.target.db, self.options.jobs) as pool:
-                copied = copy.copy_tables(pool, main_src, self.dst, todo, self.same_major, self.report)
-            # while writes are stopped: the checksums' share of the time the tables took (workers copy and
+                copied = copy.copy_tables(pool, main_src, self.dst, todo, self.same_major, self.report,
+                                          lambda table: [_entry_task(e) for e in early.get(table.shown, [])])
+            # while writes are stopped: the checksums' share of the time the tables took (workers copy, index and
             # checksum side by side)
-            busy = copied.copy_s + copied.verify_s
+            busy = copied.copy_s + copied.verify_s + copied.index_s
             if self.stopped_at is not None and busy:
                 self.result.verify_s += (time.monotonic() - started) * copied.verify_s / busy
         finally:
@@ -251,11 +257,7 @@ class Mover:
 
             def create(entry: schema.PostEntry) -> None:
                 with copy.target_session(self.target.db) as conn:
-                    conn.execute("SET maintenance_work_mem = '256MB'")
-                    schema.run_script(conn, schema.not_valid(entry), f"{entry.desc.lower()} {entry.name}")
-                    journal.mark(conn, entry.key, {"validate": schema.validate_sql(entry)}
-                                 if entry.desc == "FK CONSTRAINT" else {})
-                    conn.commit()
+                    _entry_task(entry)(None, conn)
 
             with ThreadPoolExecutor(self.options.jobs) as pool:
                 list(pool.map(create, entries))
@@ -329,7 +331,7 @@ class Mover:
             with self._timed("schema"):
                 archive = self._schema(snapshot)
             with self._timed("tables"):
-                self._tables(snapshot)
+                self._tables(snapshot, archive)
         finally:
             snapshot.close()
         with self._timed("large objects"):
@@ -359,7 +361,7 @@ class Mover:
             snapshot = copy.Snapshot(self.source.db)
             try:
                 archive = self._schema(snapshot)
-                self._tables(snapshot)
+                self._tables(snapshot, archive)
             finally:
                 snapshot.close()
             self._post_data(archive, range(0, 2))
@@ -418,6 +420,23 @@ class Mover:
         with contextlib.suppress(psycopg.Error):
             journal.update(self.dst, state=journal.FAILED)
         give_back(self.source, self.src, record, self.report)
+
+
+def _entry_task(entry: schema.PostEntry) -> copy.Task:
+    """Create a post-data entry in one transaction of the target session it is given, and record it there."""
+    def work(_src: psycopg.Connection | None, dst: psycopg.Connection) -> tuple[None, float]:
+        started = time.monotonic()
+        try:
+            dst.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            schema.run_script(dst, schema.not_valid(entry), f"{entry.desc.lower()} {entry.name}")
+            journal.mark(dst, entry.key, {"validate": schema.validate_sql(entry)}
+                         if entry.desc == "FK CONSTRAINT" else {})
+            dst.commit()
+        except BaseException:
+            dst.rollback()
+            raise
+        return None, time.monotonic() - started
+    return work
 
 
 def finish_cutover(dst: psycopg.Connection) -> None:

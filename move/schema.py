@@ -65,6 +65,11 @@ _DROPPED_LINES = re.compile(rb"^(\\restrict .*|\\unrestrict .*|SET transaction_t
 _COLUMN_OPTIONS = re.compile(rb"^(ALTER (?:FOREIGN )?TABLE .* ALTER COLUMN .* SET )\((.*)\);\n", re.MULTILINE)
 _SERVER_OPTION = re.compile(rb"^pg_attver=")
 _FK_END = re.compile(r";\s*$")
+# The table of `ALTER TABLE ONLY t ADD CONSTRAINT ...` and of `CREATE [UNIQUE] INDEX i ON t USING ...` (pg_dump's
+# forms); `ON ONLY parent` is a partitioned table's own index, whose partitions' indexes attach to it later.
+_NAME = r'(?:"(?:[^"]|"")*"|[^\s."]+)'
+_ON_TABLE = re.compile(rf"^(?:ALTER TABLE ONLY|CREATE (?:UNIQUE )?INDEX \S+ ON) (?!ONLY )({_NAME}\.{_NAME})")
+_IDENT_PART = re.compile(r'"(?:[^"]|"")*"|[^."]+')
 # GUCs whose value is a list: ALTER DATABASE ... SET takes their elements one by one (pg_dumpall's
 # makeAlterConfigCommand, for GUC_LIST_QUOTE variables).
 _LIST_SETTINGS = {"search_path", "temp_tablespaces", "session_preload_libraries", "local_preload_libraries"}
@@ -105,6 +110,12 @@ class PostEntry:
         # By what it is, not by its dump id: a resumed move dumps the schema again, and the ids shift when the
         # source gained objects meanwhile (an online move resumed after its write stop: the guard's triggers).
         return f"post:{self.desc}:{self.schema}.{self.name}"
+
+    @property
+    def table(self) -> str | None:
+        """The table an index or constraint is on, "schema.name" (None for ONLY a partitioned parent)."""
+        match = _ON_TABLE.search(self.sql)
+        return ".".join(_unquoted(part) for part in _IDENT_PART.findall(match.group(1))) if match else None
 
 
 def _parse_toc(listing: str) -> list[TocEntry]:
@@ -187,6 +198,10 @@ class Archive:
         """The schemas the archive creates (without their CREATE, which `extensions_sql` makes idempotent)."""
         return sorted({e.name for e in _parse_toc(self.tools.run("pg_restore", "--list", str(self.path)).decode())
                        if e.desc == "SCHEMA"})
+
+
+def _unquoted(part: str) -> str:
+    return part[1:-1].replace('""', '"') if part.startswith('"') else part
 
 
 def not_valid(entry: PostEntry) -> str:
