@@ -36,6 +36,12 @@ TRUNCATED = "truncated"
 LOCK_TIMEOUT = "5s"
 ATTEMPTS = 12
 _S = sql.Identifier(MOVE_SCHEMA)
+# The capture writes into the move's schema whoever writes the table: another role of the app's (a second Heroku
+# credential, a migration user) may not use that schema, and its writes would fail. So the functions run as their
+# owner, with a search_path an invoker cannot plant objects in ("Writing SECURITY DEFINER Functions Safely", CREATE
+# FUNCTION's docs); they name every object by its schema, and compare keys by their text, which needs no operator
+# of the key's type from the search_path.
+_DEFINER = sql.SQL("SECURITY DEFINER SET search_path = pg_catalog, pg_temp")
 
 
 def _delta(table: Table) -> sql.Identifier:
@@ -57,11 +63,11 @@ def _function(table: Table) -> sql.Composed:
     body = sql.SQL(
         "BEGIN"
         " IF TG_OP <> 'INSERT' THEN INSERT INTO {delta} VALUES ({old}); END IF;"
-        " IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND ROW({old}) IS DISTINCT FROM ROW({new})) THEN"
+        " IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND ROW({old})::text IS DISTINCT FROM ROW({new})::text) THEN"
         "  INSERT INTO {delta} VALUES ({new}); END IF;"
         " RETURN NULL; END").format(delta=delta, old=old, new=new)
-    return sql.SQL("CREATE OR REPLACE FUNCTION {}.{}() RETURNS trigger LANGUAGE plpgsql AS {}").format(
-        _S, sql.Identifier(f"capture_{table.oid}"), sql.Literal(body.as_string(None)))
+    return sql.SQL("CREATE OR REPLACE FUNCTION {}.{}() RETURNS trigger LANGUAGE plpgsql {} AS {}").format(
+        _S, sql.Identifier(f"capture_{table.oid}"), _DEFINER, sql.Literal(body.as_string(None)))
 
 
 def _lock_ancestors(conn: psycopg.Connection, table: Table) -> None:
@@ -80,8 +86,9 @@ def install(conn: psycopg.Connection, tables: Iterable[Table]) -> None:
     conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.{} (relid oid NOT NULL)").format(
         _S, sql.Identifier(TRUNCATED)))
     conn.execute(sql.SQL(
-        "CREATE OR REPLACE FUNCTION {}.note_truncate() RETURNS trigger LANGUAGE plpgsql AS"
-        " $$BEGIN INSERT INTO {}.{} VALUES (TG_RELID); RETURN NULL; END$$").format(_S, _S, sql.Identifier(TRUNCATED)))
+        "CREATE OR REPLACE FUNCTION {}.note_truncate() RETURNS trigger LANGUAGE plpgsql {} AS"
+        " $$BEGIN INSERT INTO {}.{} VALUES (TG_RELID); RETURN NULL; END$$").format(
+            _S, _DEFINER, _S, sql.Identifier(TRUNCATED)))
     for table in tables:
         conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} AS SELECT {} FROM ONLY {} WITH NO DATA").format(
             _delta(table), sql.SQL(", ").join(map(sql.Identifier, _key_columns(table))), table.ident))

@@ -62,6 +62,21 @@ class Database:
     def admin_url(self) -> str:
         return self.server.pg.admin_url(self.name)
 
+    def second_role_url(self) -> str:
+        """The URL of another role of the app's, granted what it needs to write the app's tables (a second Heroku
+        credential, a worker's or a migration user)."""
+        role, password = f"{self.server.user}_worker", self.server.password[::-1]
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            if not conn.execute("SELECT FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role),
+                                                                                 sql.Literal(password)))
+        with self.connect() as conn:
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public, heroku_ext TO {role};"
+                                 " GRANT ALL ON ALL TABLES IN SCHEMA public TO {role};"
+                                 " GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}").format(
+                                     role=sql.Identifier(role)))
+        return self.url.replace(f"//{self.server.user}:{self.server.password}@", f"//{role}:{password}@", 1)
+
     def connect(self, *, admin: bool = False) -> psycopg.Connection:
         """A session of the app's role (or the superuser's), in autocommit, rendering times in UTC."""
         conn = psycopg.connect(self.admin_url if admin else self.url, autocommit=True, connect_timeout=10)
@@ -216,12 +231,13 @@ def fixture_database(new_database: Callable[[Server], Database]) -> Callable[[Se
 
 
 @pytest.fixture
-def app_writer() -> Iterator[Callable[[Database], AppWriter]]:
-    """The app writing to a database during a move; stopped after the test whatever happens."""
+def app_writer() -> Iterator[Callable[..., AppWriter]]:
+    """The app writing to a database during a move (as its own role, or `second_role`); stopped after the test
+    whatever happens."""
     writers: list[AppWriter] = []
 
-    def start(database: Database) -> AppWriter:
-        writers.append(AppWriter(database.url))
+    def start(database: Database, *, second_role: bool = False) -> AppWriter:
+        writers.append(AppWriter(database.second_role_url(), seed=24) if second_role else AppWriter(database.url))
         writers[-1].start()
         writers[-1].wait_for(acknowledged=20)
         return writers[-1]

@@ -440,7 +440,7 @@ class AppWriter:
         self._random = random.Random(self.seed)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="app-writer")
-        self._next_id = 5_000_000
+        self._next_id = 1_000_000 * self.seed  # the ids its primary key changes give: its own
 
     def start(self) -> None:
         self._thread.start()

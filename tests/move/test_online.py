@@ -27,13 +27,15 @@ BIG_ROWS = 400_000  # about 110 MB: a copy of seconds, while the app writes
 
 
 def assert_online_move(run: Run, writer: AppWriter, source: Database, target: Database, tables: int, *,
-                       since: str = r"^copying \d+ tables", drained: bool = True) -> None:
+                       since: str = r"^copying \d+ tables", drained: bool = True,
+                       others: tuple[AppWriter, ...] = ()) -> None:
     """A completed online move: the app wrote from the line `since` (the copy) until writes stopped (in this run,
-    when it `drained` the changes in rounds), every write it got acknowledged is on the target, and the source
-    keeps no trigger, function or table of the capture."""
+    when it `drained` the changes in rounds), every write it (and the `others`) got acknowledged is on the target,
+    and the source keeps no trigger, function or table of the capture."""
     assert run.code == 0, run
-    writer.wait_for(refused=5)  # the app goes on trying; the source refuses
-    writer.stop()
+    for app in (writer, *others):
+        app.wait_for(refused=5)  # the app goes on trying; the source refuses
+        app.stop()
     assert f"verified: {tables} tables (rows and checksums)" in run.stdout, run
     assert stopped_seconds(run) >= 0  # the write stop is reported
     assert re.search(rf"; {tables} tables verified$", run.stdout.strip()), run
@@ -45,26 +47,28 @@ def assert_online_move(run: Run, writer: AppWriter, source: Database, target: Da
                                            run.when("^stopping writes on the source database")) > 0
     assert run.stderr == ""
     with target.connect() as dst:
-        writer.assert_on(dst)
+        for app in (writer, *others):
+            app.assert_on(dst)
         assert_fixture(dst, quiet=False)
     assert_moved(source, target)  # the source keeps only the guard and the journal
 
 
 def test_online_move_under_writes_loses_no_acknowledged_change(
         direction: tuple[Server, Server], fixture_database: Callable[[Server], Database],
-        new_database: Callable[[Server], Database], app_writer: Callable[[Database], AppWriter]):
+        new_database: Callable[[Server], Database], app_writer: Callable[..., AppWriter]):
     source_server, target_server = direction
     source, target = fixture_database(source_server), new_database(target_server)
     writer = app_writer(source)
+    worker = app_writer(source, second_role=True)  # another role of the app's writes too, through the capture
 
     run = run_move("--from", source.url, "--to", target.url, "--online", "--yes")
 
-    assert_online_move(run, writer, source, target, FIXTURE_TABLE_COUNT)
+    assert_online_move(run, writer, source, target, FIXTURE_TABLE_COUNT, others=(worker,))
 
 
 def test_online_move_killed_in_the_copy_and_in_the_drain_completes_when_run_again(
         heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
-        new_database: Callable[[Server], Database], app_writer: Callable[[Database], AppWriter]):
+        new_database: Callable[[Server], Database], app_writer: Callable[..., AppWriter]):
     source, target = fixture_database(heroku15), new_database(chart17)
     add_big_table(source.url, BIG_ROWS)
     writer = app_writer(source)
@@ -99,7 +103,7 @@ def test_online_move_killed_in_the_copy_and_in_the_drain_completes_when_run_agai
 
 def test_revert_after_a_killed_online_move_leaves_the_source_clean(
         chart15: Server, heroku17: Server, fixture_database: Callable[[Server], Database],
-        new_database: Callable[[Server], Database], app_writer: Callable[[Database], AppWriter]):
+        new_database: Callable[[Server], Database], app_writer: Callable[..., AppWriter]):
     source, target = fixture_database(chart15), new_database(heroku17)
     writer = app_writer(source)
     args = ("--from", source.url, "--to", target.url, "--online", "--yes")
@@ -123,7 +127,7 @@ def test_revert_after_a_killed_online_move_leaves_the_source_clean(
 
 def test_online_move_killed_after_its_write_stop_completes_when_run_again(
         chart15: Server, heroku17: Server, fixture_database: Callable[[Server], Database],
-        new_database: Callable[[Server], Database], app_writer: Callable[[Database], AppWriter]):
+        new_database: Callable[[Server], Database], app_writer: Callable[..., AppWriter]):
     """Killed between the gate and the cutover: the source refuses writes, the target holds all; the same command
     finishes the move (it dumps the schema again, now with the guard's triggers, and knows what it created)."""
     source, target = fixture_database(chart15), new_database(heroku17)
