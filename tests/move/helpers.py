@@ -183,7 +183,10 @@ def build_fixture(url: str) -> None:
         conn.execute(FIXTURE_SQL)
 
 
-def add_big_table(url: str, rows: int) -> None:
+BIG_ROWS = 250_000  # about 70 MB: a copy of a second or more, which a kill lands in
+
+
+def add_big_table(url: str, rows: int = BIG_ROWS) -> None:
     """A table of about 280 bytes a row, so that the copy takes seconds (a kill lands in it)."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE big (id bigint PRIMARY KEY, label text NOT NULL, n numeric)")
@@ -226,7 +229,7 @@ def assert_fixture(conn: psycopg.Connection, *, quiet: bool = True) -> None:
 APP_RELATIONS = sql.SQL("n.nspname NOT IN ('pg_catalog', 'information_schema', 'paasport_move')"
                         " AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT FROM pg_depend d"
                         " WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')")
-BIG_ROWS = 20000
+DIGEST_ABOVE_ROWS = 20000  # a table with more rows is compared by a digest of its rows in order
 
 
 def sequences(conn: psycopg.Connection) -> dict[str, tuple[int, bool]]:
@@ -240,7 +243,7 @@ def sequences(conn: psycopg.Connection) -> dict[str, tuple[int, bool]]:
 def _rows(conn: psycopg.Connection, table: str) -> Any:
     ident = sql.Identifier(*table.split("."))
     count = conn.execute(sql.SQL("SELECT count(*) FROM ONLY {}").format(ident)).fetchone()[0]
-    if count <= BIG_ROWS:
+    if count <= DIGEST_ABOVE_ROWS:
         cursor = conn.cursor()
         cursor.adapters.register_loader("timestamptz", TextLoader)  # 'infinity' has no Python datetime
         # as their reprs: Decimal('NaN') equals nothing, not even itself

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from tests.move.helpers import (
+    BIG_ROWS,
     CLEAN,
     FIXTURE_TABLE_COUNT,
     HEROKU_SEARCH_PATH,
@@ -106,9 +107,6 @@ def test_revert_gives_the_source_back_then_it_moves_again_and_back(
     assert_refuses_writes(target.url)
 
 
-BIG_ROWS = 400_000  # about 110 MB: a copy of seconds
-
-
 def test_offline_move_killed_during_the_copy_completes_when_run_again(
         heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
         new_database: Callable[[Server], Database]):
@@ -130,12 +128,11 @@ def test_offline_move_killed_during_the_copy_completes_when_run_again(
     assert resumed.code == 0, resumed
     assert "resuming the move started" in resumed.stdout
     assert f"verified: {FIXTURE_TABLE_COUNT + 1} tables (rows and checksums)" in resumed.stdout
-    with target.connect(admin=True) as dst, source.connect(admin=True) as src:
+    with target.connect(admin=True) as dst:
         assert dst.execute("SELECT count(*), sum(id), count(DISTINCT label) FROM big").fetchone() \
             == (BIG_ROWS, BIG_ROWS * (BIG_ROWS + 1) // 2, BIG_ROWS)
-        assert_same_contents(contents(dst), contents(src))
         assert_fixture(dst)
-    assert_moved(source, target)
+    assert_moved(source, target)  # and every table equals the source's
     with early:
         assert_writes_again(early, target.url)
 

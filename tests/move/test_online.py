@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tests.move.helpers import (
+    BIG_ROWS,
     CLEAN,
     FIXTURE_TABLE_COUNT,
     AppWriter,
@@ -22,8 +23,6 @@ from tests.move.helpers import (
 
 if TYPE_CHECKING:
     from tests.move.conftest import Database, Server
-
-BIG_ROWS = 400_000  # about 110 MB: a copy of seconds, while the app writes
 
 
 def assert_online_move(run: Run, writer: AppWriter, source: Database, target: Database, tables: int, *,
