@@ -277,7 +277,8 @@ def _lines(pf: Preflight, source: Database, target: Database, online: bool, rate
         lines.append("target database settings: " + ", ".join(t.settings))
     if rate:
         estimate = ("a few seconds: the last changes, then the checks" if online
-                    else f"about {pf.estimate_s:,.0f} s: {size(s.data_bytes)} at {size(rate)}/s measured on a "
-                         "sample, plus the indexes and the checksums")
+                    else f"{'under a second' if pf.estimate_s < 1 else f'about {pf.estimate_s:,.0f} s'}: "
+                         f"{size(s.data_bytes)} at {size(rate)}/s measured on a sample, plus the indexes and the "
+                         "checksums")
         lines.append(f"writes stop for {estimate}")
     return lines

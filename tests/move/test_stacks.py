@@ -39,7 +39,7 @@ users: [{name: nobody, user: {token: none}}]
 contexts: [{name: gone, context: {cluster: gone, user: nobody}}]
 current-context: gone
 """
-PASSWORD = "move-stack-test-pw"  # noqa: S105
+PASSWORD = "move-stack-test-pw"
 
 
 @pytest.fixture(scope="module")
