@@ -8,7 +8,7 @@ CHECKOV := .venv-checkov/bin/checkov
 # A real helm renders the PostgreSQL chart for the tests and the offline render; offline/helm.py pins it by sha256.
 HELM := $(BIN)/helm
 
-.PHONY: local test lint bench image parity plan footprint clean
+.PHONY: local test lint bench bench-move image parity plan footprint move clean
 STACK ?= k8s
 
 $(STAMP): requirements.txt infra/requirements.txt requirements-dev.txt app/requirements.txt
@@ -43,6 +43,10 @@ bench:
 	@$(MAKE) --no-print-directory $(STAMP)
 	$(BIN)/python -m bench.run
 
+## bench-move: the move against `pg_dump -Fc | pg_restore` on 1 GB, and --online at 100 MB and 1 GB under a writer
+bench-move: $(STAMP)
+	$(BIN)/python -m bench.move $(ARGS)
+
 ## image: the app image as built now vs as it was: size, start time, memory, packages (needs buildah, podman, runc, mmdebstrap, wrk)
 image:
 	@command -v wrk >/dev/null 2>&1 || { echo "image: wrk is not installed: sudo apt-get install wrk" >&2; exit 2; }
@@ -60,6 +64,10 @@ plan: $(STAMP) $(HELM)
 ## footprint: what the cluster stack's platform requests, per component, and whether it fits 3 small nodes
 footprint: $(STAMP) $(HELM)
 	$(BIN)/python -m offline.cluster $(ARGS)
+
+## move: move a client's database between stacks or servers (ARGS="--from SRC --to DST [--check] [--online] [--revert] [--yes]")
+move: $(STAMP)
+	$(BIN)/python -m move $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-checkov .local .pytest_cache .ruff_cache

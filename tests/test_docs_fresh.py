@@ -22,7 +22,7 @@ def _repository_row(path: str) -> str:
 
 
 def test_the_repository_table_names_every_module_of_each_platform():
-    for package in ("infra/k8s", "infra/cluster"):
+    for package in ("infra/k8s", "infra/cluster", "move"):
         row = _repository_row(f"{package}/")
         modules = {p.stem for p in (REPO / package).glob("*.py") if p.stem != "__init__"}
         modules |= {p.name for p in (REPO / package).iterdir() if p.is_dir() and p.name != "__pycache__"}

@@ -105,8 +105,8 @@ def _api_key(props: dict[str, Any], url: str) -> str:
                          "or export HEROKU_API_KEY before `pulumi up` (or run `heroku login`).")
 
 
-def _request(props: dict[str, Any], method: str, path: str, *, accept: str = API_V3,
-             body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
+def api_request(props: dict[str, Any], method: str, path: str, *, accept: str = API_V3,
+                body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
     """One Platform API call; non-2xx statuses raise `HerokuApiError` with Heroku's id and message."""
     api_url = props.get("api_url") or API_URL
     api_key = _api_key(props, api_url)
@@ -170,7 +170,7 @@ def await_release(props: dict[str, Any], fetch: Callable[[], dict[str, Any] | No
 
 def latest_release(props: dict[str, Any]) -> dict[str, Any] | None:
     """The app's newest release, as `heroku releases` lists it first."""
-    releases = _request(props, "GET", f"/apps/{props['app']}/releases",
+    releases = api_request(props, "GET", f"/apps/{props['app']}/releases",
                         headers={"Range": "version ..; max=1, order=desc"})
     return releases[0] if releases else None
 
@@ -221,7 +221,7 @@ def release(props: dict[str, Any]) -> dict[str, Any]:
     images = {process: config_digest(props, process, digest) for process, digest in sorted(props["manifests"].items())}
     before = latest_release(props)
     updates = [{"type": process, "docker_image": image} for process, image in images.items()]
-    _request(props, "PATCH", f"/apps/{props['app']}/formation", accept=DOCKER_RELEASES, body={"updates": updates})
+    api_request(props, "PATCH", f"/apps/{props['app']}/formation", accept=DOCKER_RELEASES, body={"updates": updates})
 
     def newest() -> dict[str, Any] | None:
         current = latest_release(props)
@@ -243,26 +243,26 @@ def build_release(props: dict[str, Any]) -> dict[str, Any]:
     if not props.get("release_id"):
         raise HerokuApiError(f"The Heroku build of {props['app']} reported no release to wait for.")
     app = props["app"]
-    first = _request(props, "GET", f"/apps/{app}/releases/{props['release_id']}") or {}
+    first = api_request(props, "GET", f"/apps/{app}/releases/{props['release_id']}") or {}
     wanted = first.get("id") or props["release_id"]
     if first.get("status") == "failed":
         slug = (first.get("slug") or {}).get("id")
         if not slug:
             raise HerokuApiError(f"Heroku release v{first.get('version')} of {app} failed and has no slug to retry: "
                                  f"run `heroku releases:retry --app {app}`, or change app/ for a new build")
-        retry = _request(props, "POST", f"/apps/{app}/releases", body={
+        retry = api_request(props, "POST", f"/apps/{app}/releases", body={
             "slug": slug, "description": f"Retry of v{first.get('version')}: {first.get('description') or ''}"[:200]})
         wanted = retry["id"]
-    outs = await_release(props, lambda: _request(props, "GET", f"/apps/{app}/releases/{wanted}"))
+    outs = await_release(props, lambda: api_request(props, "GET", f"/apps/{app}/releases/{wanted}"))
     return {"release_version": outs["release_version"]}
 
 
 def enable_acm(props: dict[str, Any]) -> dict[str, Any]:
     """POST /apps/{app}/acm, unless the app (GET /apps/{app}) has ACM already, e.g. from a stack that created it
     with `acm: true`; Heroku answers with the app, whose `acm` must now be true."""
-    if (_request(props, "GET", f"/apps/{props['app']}") or {}).get("acm"):
+    if (api_request(props, "GET", f"/apps/{props['app']}") or {}).get("acm"):
         return {"acm": True}
-    app = _request(props, "POST", f"/apps/{props['app']}/acm")
+    app = api_request(props, "POST", f"/apps/{props['app']}/acm")
     if not (app or {}).get("acm"):
         raise HerokuApiError(f"Heroku did not enable ACM on {props['app']} (its answer has acm={app.get('acm')})")
     return {"acm": True}
@@ -271,7 +271,7 @@ def enable_acm(props: dict[str, Any]) -> dict[str, Any]:
 def disable_acm(props: dict[str, Any]) -> None:
     """DELETE /apps/{app}/acm; an app that is already gone needs nothing."""
     try:
-        _request(props, "DELETE", f"/apps/{props['app']}/acm")
+        api_request(props, "DELETE", f"/apps/{props['app']}/acm")
     except HerokuApiError as error:
         if error.status != 404:
             raise

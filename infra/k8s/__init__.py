@@ -108,6 +108,8 @@ def _export(name: str, k: settings.K8sSettings, ns: Namespace, db: Database | No
     pulumi.export("image", image.ref)
     if db is not None:
         pulumi.export("db_host", db.host)
+        pulumi.export("db_name", k.postgres.database)
+        pulumi.export("db_user", k.postgres.user)
         pulumi.export("db_password", db.password)
     scale_to = f" --replicas={k.replicas + 1}"  # an example: one pod more than the stack runs
     pulumi.export("kubectl_scale", pulumi.Output.concat(kubectl, " scale ", deployment, scale_to))

@@ -190,6 +190,12 @@ CAPABILITIES: tuple[Capability, ...] = (
                                                           "Enterprise), or `heroku pg:credentials:rotate` after "
                                                           "any leak"),
     }),
+    Capability("Move to the other platform", "move", {
+        "k8s": Gap("the app has no database of the stack's (app.json lists no `heroku-postgresql` add-on)",
+                   "move the app's own database with `make move ARGS=\"--from postgres://... --to ...\"`"),
+        "heroku": Gap("the app has no Heroku Postgres add-on (app.json lists no `heroku-postgresql`)",
+                      "move the app's own database with `make move ARGS=\"--from postgres://... --to ...\"`"),
+    }),
     Capability("Estimated monthly cost", "cost", {
         "k8s": Gap("no Deployment or database to size", _NOT_HERE),
         "heroku": Gap("no formation to price", _NOT_HERE),

@@ -220,6 +220,16 @@ def backups(plan: Plan) -> Cell | None:
     return None
 
 
+def move(plan: Plan) -> Cell | None:
+    """`make move` reads the add-on's DATABASE_URL through the Platform API and stops the app Heroku's way."""
+    addon, app = _postgres_plan(plan), first(plan, t.HEROKU_APP)
+    if addon and app and "app_name" in plan.outputs:
+        return Cell(f"`make move ARGS=\"--from {plan.stack} --to <k8s stack>\"`: the add-on's DATABASE_URL through the "
+                    "Platform API; maintenance mode and every process type but web at 0 while writes stop, and the "
+                    "database refusing them; `--online` stops writes for seconds", (label(app), label(addon[0])))
+    return None
+
+
 def cost(plan: Plan) -> Cell | None:
     """Every process type's formation, and the Postgres add-on where the app has one."""
     formations = sorted((r for r in all_of(plan, t.HEROKU_FORMATION) if inputs(r)["size"] in DYNO_SIZES),

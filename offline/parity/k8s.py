@@ -300,6 +300,17 @@ def backups(plan: Plan) -> Cell | None:
     return None
 
 
+def move(plan: Plan) -> Cell | None:
+    """`make move` finds the database by the stack's outputs (move/stacks.py) and stops the app's workloads."""
+    chart, deployment = _chart(plan), first(plan, t.DEPLOYMENT)
+    if chart and deployment and {"namespace", "db_host", "db_user", "db_name", "db_password"} <= plan.outputs.keys():
+        return Cell(f"`make move ARGS=\"--from {plan.stack} --to <heroku stack>\"`: the chart's database through "
+                    "`kubectl port-forward`, with the app user's credentials from the stack's outputs; the namespace's "
+                    "Deployments at 0 and its CronJobs suspended while writes stop, and the database refusing them; "
+                    "`--online` stops writes for seconds", (label(chart[0]), label(deployment)))
+    return None
+
+
 def db_isolation(plan: Plan) -> Cell | None:
     chart = _chart(plan)
     for policy in all_of(plan, t.NETWORK_POLICY):

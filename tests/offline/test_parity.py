@@ -40,6 +40,7 @@ PROMISED = {
     "Log drain / log shipping": (True, False),
     "DB backups": (True, False),
     "Network isolation of the DB": (True, False),
+    "Move to the other platform": (True, True),
     "Estimated monthly cost": (True, True),
 }
 START, END = "<!-- parity:start -->", "<!-- parity:end -->"

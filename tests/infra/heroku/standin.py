@@ -173,7 +173,10 @@ class HerokuStandIn:
     app_name: str = "acme-paasport"
     app_id: str = "6f1f35a2-0d5e-4a8a-9b3e-1c2d3e4f5a6b"
     acm: bool = False
+    maintenance: bool = False
     formation: dict[str, dict[str, Any]] = field(default_factory=dict)  # type -> {"size", "quantity"}
+    config_vars: dict[str, str] = field(default_factory=dict)
+    domains: list[dict[str, str]] = field(default_factory=list)  # {"hostname", "cname"} of custom domains
     releases: list[Release] = field(default_factory=list)
     # What the next container release's reads see, e.g. ["pending", "succeeded"] or ["failed"].
     next_release_statuses: list[str] = field(default_factory=lambda: ["succeeded"])
@@ -310,8 +313,14 @@ class HerokuStandIn:
 
     def app_answer(self) -> dict[str, Any]:
         answer = self.check.example({"$ref": "#/definitions/app"})
-        answer.update(id=self.app_id, name=self.app_name, acm=self.acm, stack={"id": answer["stack"]["id"],
-                                                                                 "name": "container"})
+        answer.update(id=self.app_id, name=self.app_name, acm=self.acm, maintenance=self.maintenance,
+                      stack={"id": answer["stack"]["id"], "name": "container"})
+        return answer
+
+    def domain_answer(self, domain: dict[str, str]) -> dict[str, Any]:
+        answer = self.check.example({"$ref": "#/definitions/domain"})
+        answer.update(hostname=domain["hostname"], cname=domain["cname"], kind="custom",
+                      app={"id": self.app_id, "name": self.app_name})
         return answer
 
     def release_answer(self, release: Release) -> dict[str, Any]:
@@ -362,6 +371,24 @@ def _registry_error(status: int, code: str, message: str) -> Response:
 
 def _app_info(s: HerokuStandIn, _r: Request, _p: list[Any], _b: Any) -> tuple[int, Any, dict[str, str]]:
     return 200, s.app_answer(), {}
+
+
+def _app_update(s: HerokuStandIn, _r: Request, _p: list[Any], body: Any) -> tuple[int, Any, dict[str, str]]:
+    if "maintenance" in body:
+        s.maintenance = body["maintenance"]
+    return 200, s.app_answer(), {}
+
+
+def _config_vars(s: HerokuStandIn, _r: Request, _p: list[Any], _b: Any) -> tuple[int, Any, dict[str, str]]:
+    return 200, dict(s.config_vars), {}
+
+
+def _formation_list(s: HerokuStandIn, _r: Request, _p: list[Any], _b: Any) -> tuple[int, Any, dict[str, str]]:
+    return 200, [s.formation_answer(process) for process in s.formation], {}
+
+
+def _domain_list(s: HerokuStandIn, _r: Request, _p: list[Any], _b: Any) -> tuple[int, Any, dict[str, str]]:
+    return 200, [s.domain_answer(d) for d in s.domains], {}
 
 
 def _enable_acm(s: HerokuStandIn, _r: Request, _p: list[Any], _b: Any) -> tuple[int, Any, dict[str, str]]:
@@ -423,6 +450,10 @@ def _release_create(s: HerokuStandIn, _r: Request, _p: list[Any], body: Any) -> 
 
 HANDLERS = {
     ("app", "Info"): _app_info,
+    ("app", "Update"): _app_update,
+    ("config-var", "Info for App"): _config_vars,
+    ("formation", "List"): _formation_list,
+    ("domain", "List"): _domain_list,
     ("release", "Create"): _release_create,
     ("app", "Enable ACM"): _enable_acm,
     ("app", "Disable ACM"): _disable_acm,

@@ -1,0 +1,177 @@
+"""The offline move between real servers (issue 23): under an app's writes, reverted, moved back, and killed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import psycopg
+
+from tests.move.helpers import (
+    BIG_ROWS,
+    CLEAN,
+    FIXTURE_TABLE_COUNT,
+    HEROKU_SEARCH_PATH,
+    AppWriter,
+    add_big_table,
+    assert_fixture,
+    assert_moved,
+    assert_refuses_writes,
+    assert_same_contents,
+    assert_writes_again,
+    contents,
+    move_leftovers,
+    run_move,
+    stopped_seconds,
+)
+
+if TYPE_CHECKING:
+    from tests.move.conftest import Database, Server
+
+
+def test_offline_move_under_writes_loses_no_acknowledged_write(
+        direction: tuple[Server, Server], fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], app_writer: Callable[[Database], AppWriter]):
+    source_server, target_server = direction
+    source, target = fixture_database(source_server), new_database(target_server)
+    writer = app_writer(source)
+    started = writer.acknowledged[-1]
+
+    run = run_move("--from", source.url, "--to", target.url, "--yes")
+
+    assert run.code == 0, run
+    writer.wait_for(refused=5)  # the app goes on trying; the source refuses
+    writer.stop()
+    assert f"verified: {FIXTURE_TABLE_COUNT} tables (rows and checksums)" in run.stdout, run
+    assert stopped_seconds(run) > 0
+    assert writer.acknowledged_between(started, run.when("^stopping writes on the source database")) > 0
+    assert run.stderr == ""
+    with target.connect() as dst:
+        writer.assert_on(dst)
+        assert_fixture(dst, quiet=False)
+        settings = dst.execute("SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d"
+                               " ON d.oid = s.setdatabase WHERE d.datname = current_database()").fetchall()
+        # a Heroku source's search_path comes along (its heroku_ext); a Heroku target keeps its own
+        assert settings == [([HEROKU_SEARCH_PATH],)]
+    assert_moved(source, target)
+
+
+def test_revert_gives_the_source_back_then_it_moves_again_and_back(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], app_writer: Callable[[Database], AppWriter]):
+    source, target = fixture_database(heroku15), new_database(chart17)
+    writer = app_writer(source)
+    assert run_move("--from", source.url, "--to", target.url, "--yes").code == 0
+    writer.wait_for(refused=len(writer.refused) + 5)  # the app, reconnected, is refused
+
+    reverted = run_move("--from", source.url, "--to", target.url, "--revert", "--yes")
+
+    assert reverted.code == 0, reverted
+    assert reverted.stderr == ""
+    # the app writes again, without a restart
+    writer.wait_for(acknowledged=len(writer.acknowledged) + 20)
+    writer.stop()
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src) == CLEAN
+    with source.connect() as src:
+        writer.assert_on(src)
+        assert src.execute("INSERT INTO customers (email) VALUES ('back@example.com') RETURNING id").fetchone()[0] == 7
+    assert_refuses_writes(target.url)  # the given-up copy
+
+    again = run_move("--from", source.url, "--to", target.url, "--yes")
+
+    assert again.code == 0, again
+    assert "replacing the target's content: the target holds a copy left by a move from" in again.stdout
+    with target.connect() as dst:
+        assert dst.execute("SELECT id, revision FROM customers WHERE email = 'BACK@example.com'").fetchall() \
+            == [(7, 1)]  # citext: the email matches whatever its case
+        assert_fixture(dst, quiet=False)
+    assert_moved(source, target, next_customer=8)
+
+    back = run_move("--from", target.url, "--to", source.url, "--yes")
+
+    assert back.code == 0, back
+    assert ("replacing the target's content: the target is the source of the earlier move to this source"
+            in back.stdout)
+    assert f"verified: {FIXTURE_TABLE_COUNT} tables" in back.stdout
+    with target.connect(admin=True) as dst, source.connect(admin=True) as src:
+        assert_same_contents(contents(src), contents(dst))
+        assert move_leftovers(src) == CLEAN
+        assert move_leftovers(dst)["triggers"] == ["paasport_move_guard"]
+    with source.connect() as src:
+        assert_fixture(src, quiet=False)
+        assert src.execute("SELECT count(*) FROM customers").fetchone()[0] == 7  # 5, back@, and new@ of assert_moved
+        assert src.execute("INSERT INTO customers (email) VALUES ('third@example.com') RETURNING id").fetchone()[0] \
+            == 9
+    assert_refuses_writes(target.url)
+
+
+def test_offline_move_killed_during_the_copy_completes_when_run_again(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database]):
+    source, target = fixture_database(heroku15), new_database(chart17)
+    add_big_table(source.url, BIG_ROWS)
+    args = ("--from", source.url, "--to", target.url, "--yes", "--jobs", "2")
+
+    killed = run_move(*args, kill_at=r"^copying \d+ tables")
+
+    assert killed.code is None, killed
+    with target.connect(admin=True) as dst:  # killed in the middle: the big table is not all there
+        assert dst.execute("SELECT count(*) FROM big").fetchone()[0] < BIG_ROWS
+    assert_refuses_writes(source.url)  # a killed move leaves the source refusing writes
+    assert_refuses_writes(target.url)  # and the half-filled target refuses the app's too
+    early = psycopg.connect(target.url, autocommit=True)  # an app's session opened before the cutover
+
+    resumed = run_move(*args)
+
+    assert resumed.code == 0, resumed
+    assert "resuming the move started" in resumed.stdout
+    assert f"verified: {FIXTURE_TABLE_COUNT + 1} tables (rows and checksums)" in resumed.stdout
+    with target.connect(admin=True) as dst:
+        assert dst.execute("SELECT count(*), sum(id), count(DISTINCT label) FROM big").fetchone() \
+            == (BIG_ROWS, BIG_ROWS * (BIG_ROWS + 1) // 2, BIG_ROWS)
+        assert_fixture(dst)
+    assert_moved(source, target)  # and every table equals the source's
+    with early:
+        assert_writes_again(early, target.url)
+
+
+def test_a_move_failing_after_the_write_stop_gives_the_source_its_writes_back(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], app_writer: Callable[[Database], AppWriter]):
+    """The target's connections are lost in the middle of the copy: the source takes writes again before the
+    command exits, the half-filled target is left for inspection, refusing writes, and the same command moves it."""
+    source, target = fixture_database(heroku15), new_database(chart17)
+    add_big_table(source.url, BIG_ROWS)
+    writer = app_writer(source)
+    args = ("--from", source.url, "--to", target.url, "--yes", "--jobs", "2")
+
+    def lose_the_target() -> None:
+        with target.connect(admin=True) as dst:
+            assert dst.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                               " WHERE datname = current_database() AND application_name = 'paasport-move'"
+                               ).fetchone()[0] > 0
+
+    failed = run_move(*args, on=(r"^copying \d+ tables", lose_the_target))
+
+    assert failed.code == 2, failed
+    assert re.fullmatch(r"move: the database refused a step: .+: run the same command again to resume, or with "
+                        r"--revert to undo\n", failed.stderr), failed
+    assert failed.lines[-1][1] == "the source takes writes again"
+    writer.wait_for(acknowledged=len(writer.acknowledged) + 20)  # and the app, reconnected, writes
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src) == CLEAN
+    with target.connect(admin=True) as dst:
+        assert dst.execute("SELECT count(*) FROM big").fetchone()[0] < BIG_ROWS
+    assert_refuses_writes(target.url)
+
+    again = run_move(*args)
+
+    assert again.code == 0, again
+    assert "replacing the target's content: the target holds a copy left by a move from" in again.stdout
+    writer.wait_for(refused=len(writer.refused) + 5)
+    writer.stop()
+    with target.connect() as dst:
+        writer.assert_on(dst)
+    assert_moved(source, target)

@@ -1,0 +1,144 @@
+"""`--online` between real servers (issue 24): an app writes through the whole move; killed and resumed; reverted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tests.move.helpers import (
+    BIG_ROWS,
+    CLEAN,
+    FIXTURE_TABLE_COUNT,
+    AppWriter,
+    Run,
+    add_big_table,
+    assert_fixture,
+    assert_moved,
+    assert_refuses_writes,
+    move_leftovers,
+    run_move,
+    stopped_seconds,
+)
+
+if TYPE_CHECKING:
+    from tests.move.conftest import Database, Server
+
+
+def assert_online_move(run: Run, writer: AppWriter, source: Database, target: Database, tables: int, *,
+                       since: str = r"^copying \d+ tables", drained: bool = True,
+                       others: tuple[AppWriter, ...] = ()) -> None:
+    """A completed online move: the app wrote from the line `since` (the copy) until writes stopped (in this run,
+    when it `drained` the changes in rounds), every write it (and the `others`) got acknowledged is on the target,
+    and the source keeps no trigger, function or table of the capture."""
+    assert run.code == 0, run
+    for app in (writer, *others):
+        app.wait_for(refused=5)  # the app goes on trying; the source refuses
+        app.stop()
+    assert f"verified: {tables} tables (rows and checksums)" in run.stdout, run
+    assert stopped_seconds(run) >= 0  # the write stop is reported
+    assert re.search(rf"; {tables} tables verified$", run.stdout.strip()), run
+    assert re.search(r"^last round: \d+ changes", run.stdout, re.MULTILINE), run
+    if drained:
+        assert re.search(r"^round 1: \d+ changes to \d+ tables applied and verified", run.stdout, re.MULTILINE), run
+        assert re.search(r"^source writes during capture: [\d,]+ rows/s", run.stdout, re.MULTILINE), run
+        assert writer.acknowledged_between(run.when(since),
+                                           run.when("^stopping writes on the source database")) > 0
+    assert run.stderr == ""
+    with target.connect() as dst:
+        for app in (writer, *others):
+            app.assert_on(dst)
+        assert_fixture(dst, quiet=False)
+    assert_moved(source, target)  # the source keeps only the guard and the journal
+
+
+def test_online_move_under_writes_loses_no_acknowledged_change(
+        direction: tuple[Server, Server], fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], app_writer: Callable[..., AppWriter]):
+    source_server, target_server = direction
+    source, target = fixture_database(source_server), new_database(target_server)
+    writer = app_writer(source)
+    worker = app_writer(source, second_role=True)  # another role of the app's writes too, through the capture
+
+    run = run_move("--from", source.url, "--to", target.url, "--online", "--yes")
+
+    assert_online_move(run, writer, source, target, FIXTURE_TABLE_COUNT, others=(worker,))
+
+
+def test_online_move_killed_in_the_copy_and_in_the_drain_completes_when_run_again(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], app_writer: Callable[..., AppWriter]):
+    source, target = fixture_database(heroku15), new_database(chart17)
+    add_big_table(source.url, BIG_ROWS)
+    writer = app_writer(source)
+    args = ("--from", source.url, "--to", target.url, "--online", "--yes", "--jobs", "2")
+
+    in_copy = run_move(*args, kill_at=r"^copying \d+ tables")
+
+    assert in_copy.code is None, in_copy
+    with target.connect(admin=True) as dst:  # killed in the middle: the big table is not all there
+        assert dst.execute("SELECT count(*) FROM big").fetchone()[0] < BIG_ROWS
+    with source.connect(admin=True) as src:  # the capture goes on
+        assert move_leftovers(src)["triggers"] == ["paasport_move_capture", "paasport_move_truncate"]
+    acknowledged = len(writer.acknowledged)
+    writer.wait_for(acknowledged=acknowledged + 20)  # the source still takes the app's writes
+
+    # the drain: its first round starts right after this line
+    in_drain = run_move(*args, kill_at=r"^source writes during capture:")
+
+    assert in_drain.code is None, in_drain
+    assert "resuming the move started" in in_drain.stdout
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src)["read only"] == []  # writes never stopped
+
+    run = run_move(*args)
+
+    assert "resuming the move started" in run.stdout
+    assert_online_move(run, writer, source, target, FIXTURE_TABLE_COUNT + 1, since="^preflight: ")
+    with target.connect(admin=True) as dst:
+        assert dst.execute("SELECT count(*), sum(id) FROM big").fetchone() \
+            == (BIG_ROWS, BIG_ROWS * (BIG_ROWS + 1) // 2)
+
+
+def test_revert_after_a_killed_online_move_leaves_the_source_clean(
+        chart15: Server, heroku17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], app_writer: Callable[..., AppWriter]):
+    source, target = fixture_database(chart15), new_database(heroku17)
+    writer = app_writer(source)
+    args = ("--from", source.url, "--to", target.url, "--online", "--yes")
+    killed = run_move(*args, kill_at=r"^source writes during capture:")  # in the drain
+    assert killed.code is None, killed
+
+    reverted = run_move(*args, "--revert")
+
+    assert reverted.code == 0, reverted
+    assert "the source takes writes again" in reverted.stdout
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src) == CLEAN
+    acknowledged = len(writer.acknowledged)
+    writer.wait_for(acknowledged=acknowledged + 20)
+    writer.stop()
+    assert writer.refused == []  # an online move that never reached its write stop refused nothing
+    with source.connect() as src:
+        writer.assert_on(src)
+    assert_refuses_writes(target.url)  # the given-up copy
+
+
+def test_online_move_killed_after_its_write_stop_completes_when_run_again(
+        chart15: Server, heroku17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], app_writer: Callable[..., AppWriter]):
+    """Killed between the gate and the cutover: the source refuses writes, the target holds all; the same command
+    finishes the move (it dumps the schema again, now with the guard's triggers, and knows what it created)."""
+    source, target = fixture_database(chart15), new_database(heroku17)
+    writer = app_writer(source)
+    args = ("--from", source.url, "--to", target.url, "--online", "--yes")
+
+    killed = run_move(*args, kill_at=r"^verified: ")
+
+    assert killed.code is None, killed
+    assert_refuses_writes(source.url)
+
+    run = run_move(*args)
+
+    assert "resuming the move started" in run.stdout
+    assert_online_move(run, writer, source, target, FIXTURE_TABLE_COUNT, drained=False)

@@ -1,0 +1,158 @@
+"""Issue 23's bad inputs, each refused with one line that names the problem and its fix, changing nothing on either
+server; and `--check`, which reports the preflight and changes nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import psycopg
+import pytest
+
+from devenv.postgres import free_port
+from tests.move.helpers import CLEAN, footprint, move_leftovers, run_move
+
+if TYPE_CHECKING:
+    from tests.move.conftest import Database, Server
+
+    Make = Callable[[Server], Database]
+
+
+@dataclass
+class Case:
+    args: list[str]
+    databases: list[Database]  # those the command reaches: unchanged after it
+    line: str  # a pattern of the one line on stderr
+
+
+
+def unreachable_host(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source = fixture(servers("heroku15"))
+    port = free_port()  # nothing listens there
+    return Case(["--from", source.url, "--to", f"postgresql://app:secret@127.0.0.1:{port}/app"], [source],
+                rf"^move: target postgresql://app:\*\*\*@127\.0\.0\.1:{port}/app: cannot reach the server \(.+\): "
+                "check the host and port, and that the server is running")
+
+
+def wrong_password(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    heroku15 = servers("heroku15")
+    source, target = fixture(heroku15), new(servers("chart17"))
+    wrong = heroku15.url(source.name, password="not-the-password")
+    return Case(["--from", wrong, "--to", target.url], [source, target],
+                rf"^move: source postgresql://{heroku15.user}:\*\*\*@.+: the server refused the password: check the "
+                "user and password in the URL")
+
+
+def tls_refused_by_a_tls_only_server(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    heroku15 = servers("heroku15")
+    source, target = fixture(heroku15), new(servers("chart17"))
+    return Case(["--from", heroku15.url(source.name, sslmode="disable"), "--to", target.url], [source, target],
+                r"^move: source .+\?sslmode=disable: the server accepts only TLS connections: remove "
+                r"`sslmode=disable` from the URL")
+
+
+def tls_required_by_the_url_but_not_offered(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    bare16 = servers("bare16")
+    source, target = fixture(servers("heroku15")), new(bare16)
+    return Case(["--from", source.url, "--to", bare16.url(target.name, sslmode="require")], [source, target],
+                r"^move: target .+\?sslmode=require: the URL requires TLS \(`sslmode=require` or stricter\) but the "
+                "server does not offer it")
+
+
+def same_database(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source = fixture(servers("heroku15"))
+    # the same database by another URL: the server's identity tells, not the text
+    return Case(["--from", source.url, "--to", source.url + "&application_name=other"], [source],
+                r"^move: the source and the target are the same database \(.+\): give two different databases$")
+
+
+def target_holds_data(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    with target.connect() as conn:
+        conn.execute("CREATE TABLE customers (id int PRIMARY KEY, email text); INSERT INTO customers VALUES (1, 'a')")
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                r"^move: the target already holds data: 1 table with rows \(public\.customers\)\. A move never "
+                "merges into or overwrites data")
+
+
+def target_missing_an_extension(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("bare16"))  # pgserver's 16: no contrib
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                r"^move: the target lacks extension citext \(and hstore, pgcrypto\) and its role app may not create "
+                r"it \(.+\): have a superuser run CREATE EXTENSION citext WITH SCHEMA heroku_ext; on the target")
+
+
+def target_of_an_older_major(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("chart17")), new(servers("heroku15"))
+    with source.connect() as conn:  # any_value() is PostgreSQL 16's
+        conn.execute("CREATE VIEW first_email AS SELECT any_value(email) AS email FROM customers")
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                r"^move: the target runs PostgreSQL 15\.\d+, older than the source's 17\.\d+, and the source's schema "
+                r"does not restore there \(.*any_value.*\): use a target of PostgreSQL 17 or newer$")
+
+
+def revert_when_nothing_was_moved(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    return Case(["--from", source.url, "--to", target.url, "--revert"], [source, target],
+                r"^move: nothing to revert: no move from .+ to .+ is recorded on the source$")
+
+
+CASES = [unreachable_host, wrong_password, tls_refused_by_a_tls_only_server, tls_required_by_the_url_but_not_offered,
+         same_database, target_holds_data, target_missing_an_extension, target_of_an_older_major,
+         revert_when_nothing_was_moved]
+
+
+def _state(database: Database) -> dict:
+    with database.connect(admin=True) as conn:
+        return {"footprint": footprint(conn), "leftovers": move_leftovers(conn)}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.__name__.replace("_", "-") for c in CASES])
+def test_a_bad_input_gets_one_line_and_changes_nothing(
+        case: Callable[..., Case], request: pytest.FixtureRequest, fixture_database: Make, new_database: Make):
+    bad = case(request.getfixturevalue, fixture_database, new_database)
+    before = [_state(database) for database in bad.databases]
+
+    run = run_move(*bad.args, "--yes")
+
+    assert run.code == 2, run
+    assert len(run.stderr.splitlines()) == 1, run
+    assert re.search(bad.line, run.stderr.strip()), run
+    assert "Traceback" not in run.stdout
+    after = [_state(database) for database in bad.databases]
+    assert after == before
+    for state in after:
+        assert state["leftovers"]["schema"] == 0 and state["leftovers"]["triggers"] == []
+
+
+def test_check_prints_the_preflight_and_changes_nothing(
+        heroku15: Server, chart17: Server, fixture_database: Make, new_database: Make):
+    source, target = fixture_database(heroku15), new_database(chart17)
+    before = [_state(source), _state(target)]
+
+    run = run_move("--from", source.url, "--to", target.url, "--check")
+
+    assert run.code == 0, run
+    assert run.stderr == ""
+    assert [_state(source), _state(target)] == before
+    out = run.stdout
+    assert re.search(rf"^  source: .+, PostgreSQL 15\.\d+, [\d.]+ MB \([\d.]+ kB in 7 tables\), role {heroku15.user}$",
+                     out, re.MULTILINE), out
+    assert re.search(r"^  target: .+, PostgreSQL 17\.\d+, role app$", out, re.MULTILINE), out
+    assert re.search(r"^  extensions on the source: citext [\d.]+ \(heroku_ext\), hstore [\d.]+ \(public\), "
+                     r"pg_stat_statements [\d.]+ \(heroku_ext\), pgcrypto [\d.]+ \(public\)$", out, re.MULTILINE), out
+    assert ("  the target will get: citext (in heroku_ext), hstore (in public), pgcrypto (in public) (tried: role app "
+            "may create them)") in out
+    assert "  left out: pg_stat_statements, a platform's own extension that no object needs" in out
+    assert ('  heroku_ext: the source keeps extensions there; the target gets the same schema, and the database\'s '
+            'search_path (search_path="$user", public, heroku_ext)') in out
+    assert "  tables without a primary key: 1 (public.audit_log)" in out
+    assert "  large objects: 2\n" in out
+    assert "  the target holds no tables: the schema was tried there and rolled back" in out
+    assert re.search(r"^  writes stop for (about [\d,]+ s|under a second): ", out, re.MULTILINE), out
+    # and the target is untouched: its app could still start on it
+    with target.connect() as conn, pytest.raises(psycopg.errors.UndefinedTable):
+        conn.execute("SELECT FROM customers")
+    assert before[0]["leftovers"] == before[1]["leftovers"] == CLEAN
