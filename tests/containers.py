@@ -302,6 +302,17 @@ class PostgresServer(EmbeddedPostgres, _Provisioning):
         return f"postgresql://{user}:{password}@{self.container_host}:{self.port}/{dbname}?sslmode={sslmode}"
 
 
+@contextlib.contextmanager
+def postgres_on_host(*, tls: bool, binaries: Path | None = None) -> Iterator[PostgresServer]:
+    """A `PostgresServer` in a temporary directory of its own, removed with it."""
+    top = Path(tempfile.mkdtemp(prefix="paasport-pg-"))
+    try:
+        with PostgresServer(top / "data", binaries=binaries, tls=tls) as server:
+            yield server
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def postgres_image(major: int) -> Image:
     """Debian trixie's PostgreSQL `major` (17 in trixie) on the local base: a server of a version the host lacks."""
     tag = f"localhost/paasport-postgres:{major}"

@@ -17,8 +17,6 @@ import contextlib
 import itertools
 import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,16 +136,6 @@ def _offer_tls(server: containers.PostgresServer | containers.PostgresInContaine
 
 
 @contextlib.contextmanager
-def _on_host(tls: bool, binaries: Path | None) -> Iterator[containers.PostgresServer]:
-    top = Path(tempfile.mkdtemp(prefix="paasport-move-pg-"))
-    try:
-        with containers.PostgresServer(top / "data", binaries=binaries, tls=tls) as server:
-            yield server
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
-
-
-@contextlib.contextmanager
 def _in_container(tls: bool) -> Iterator[containers.PostgresInContainer]:
     with containers.PostgresInContainer(containers.postgres_image(17), tls=tls) as server:
         with psycopg.connect(server.admin_url(), autocommit=True) as conn:
@@ -171,14 +159,14 @@ def _serve(name: str, heroku: bool, pg_context: contextlib.AbstractContextManage
 def heroku15() -> Iterator[Server]:
     containers.require_tools()
     require_debian_15()
-    yield from _serve("heroku15", True, _on_host(True, DEBIAN_15))
+    yield from _serve("heroku15", True, containers.postgres_on_host(tls=True, binaries=DEBIAN_15))
 
 
 @pytest.fixture(scope="session")
 def chart15() -> Iterator[Server]:
     containers.require_tools()
     require_debian_15()
-    yield from _serve("chart15", False, _on_host(True, DEBIAN_15))
+    yield from _serve("chart15", False, containers.postgres_on_host(tls=True, binaries=DEBIAN_15))
 
 
 @pytest.fixture(scope="session")
@@ -200,7 +188,7 @@ def bare16() -> Iterator[Server]:
     binaries = bin_dir()  # pgserver's, where its wheel installs (Python 3.11 and 3.12)
     if (binaries.parent / "share/postgresql/extension/citext.control").exists():
         pytest.skip(f"needs a PostgreSQL without contrib, as the pgserver wheel's; {binaries} has citext")
-    yield from _serve("bare16", False, _on_host(False, binaries))
+    yield from _serve("bare16", False, containers.postgres_on_host(tls=False, binaries=binaries))
 
 
 @pytest.fixture

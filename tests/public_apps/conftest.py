@@ -69,12 +69,8 @@ def _server(tls: bool) -> Iterator[containers.PostgresServer]:
     binaries = _installed_bin_dir() if tls else None
     if tls and binaries is None:
         pytest.skip("needs an installed PostgreSQL built with OpenSSL for TLS: sudo apt-get install postgresql")
-    top = Path(tempfile.mkdtemp(prefix="paasport-public-pg-"))
-    try:
-        with containers.PostgresServer(top / "data", binaries=binaries, tls=tls) as server:
-            yield server
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
+    with containers.postgres_on_host(tls=tls, binaries=binaries) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
