@@ -31,6 +31,9 @@ APPLICATION_NAME = "paasport-move"
 CONNECT_TIMEOUT = 10
 SESSION = {
     "default_transaction_read_only": "off",
+    # a row-level security policy that would hide rows from the move's reads is an error, never a partial copy
+    # (the preflight refuses such tables first: `preflight._access`)
+    "row_security": "off",
     "statement_timeout": "0",
     "lock_timeout": "0",
     "idle_in_transaction_session_timeout": "0",

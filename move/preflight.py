@@ -193,6 +193,37 @@ def _measure(source: Database, target: Database, table: Table | None) -> tuple[f
 EMPTY_HINT = "in it: DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
 
 
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _access(label: str, conn: psycopg.Connection, *, tables: bool) -> None:
+    """Refuse what would stop the move half way, or copy part of a table: the move's role must own the database
+    (the guard sets its default_transaction_read_only), on the source own every table (the guard's and the
+    capture's triggers: adding and removing them is the owner's), and see every row (a policy forced on the owner
+    hides rows from the copy and its checksums alike, so the gate could not tell)."""
+    access = catalog.access(conn)
+    if access.database_owner:
+        raise MoveError(f"the {label}'s role {access.role} does not own database {access.database} "
+                        f"({access.database_owner} does): the move makes the database refuse writes, which only its "
+                        f"owner may: run ALTER DATABASE {access.database} OWNER TO {access.role}; as a superuser, "
+                        "or give the URL of the role that owns it")
+    if not tables:
+        return
+    if access.not_owned:
+        (name, owner), names = access.not_owned[0], [n for n, _ in access.not_owned]
+        raise MoveError(f"the {label}'s table {_listed(names)} belongs to role {owner}, not to {access.role}: the "
+                        "move stops writes with a trigger on every table, which only a table's owner may add and "
+                        f"remove: run ALTER TABLE {name} OWNER TO {access.role}; as a superuser (for each one), or "
+                        "move as the role that owns them")
+    if access.forced_row_security:
+        name = access.forced_row_security[0]
+        raise MoveError(f"the {label}'s table {_listed(access.forced_row_security)} has row-level security that "
+                        f"applies to its role {access.role} (FORCE ROW LEVEL SECURITY): the move would see only the "
+                        f"rows its policies show: run ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY; for the move "
+                        "(for each one; FORCE it again on the target after), or move as a role with BYPASSRLS")
+
+
 def run(source: Database, target: Database, *, online: bool, empty_hint: str = EMPTY_HINT) -> Preflight:
     """Check everything (see the module); raise `MoveError` on the first refusal."""
     source_server, target_server = _servers(source, target)
@@ -200,6 +231,8 @@ def run(source: Database, target: Database, *, online: bool, empty_hint: str = E
     with source.connect() as src, target.connect() as dst:
         source_record, target_record = journal.read(src), journal.read(dst)
         _source_state(source, source_record, target_server)
+        _access("source", src, tables=True)
+        _access("target", dst, tables=False)
         source_inv, target_inv = catalog.read(src), catalog.read(dst)
         if source_server.encoding != target_server.encoding:
             raise MoveError(f"the source's encoding is {source_server.encoding}, the target's "

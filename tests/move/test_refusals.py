@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from devenv.postgres import free_port
 from tests.move.helpers import CLEAN, footprint, move_leftovers, run_move
@@ -99,9 +100,45 @@ def revert_when_nothing_was_moved(servers: Callable[[str], Server], fixture: Mak
                 r"^move: nothing to revert: no move from .+ to .+ is recorded on the source$")
 
 
+def source_rows_hidden_by_row_security(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    with source.connect() as conn:  # a tenant's policy, forced on the owner: the move's session sees no row
+        conn.execute("CREATE TABLE notes (id int PRIMARY KEY, tenant int NOT NULL);"
+                     " INSERT INTO notes VALUES (1, 1), (2, 2);"
+                     " ALTER TABLE notes ENABLE ROW LEVEL SECURITY; ALTER TABLE notes FORCE ROW LEVEL SECURITY;"
+                     " CREATE POLICY tenant ON notes USING (tenant = current_setting('app.tenant', true)::int)")
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                r"^move: the source's table public\.notes has row-level security that applies to its role \S+ "
+                r"\(FORCE ROW LEVEL SECURITY\): the move would see only the rows its policies show: run ALTER TABLE "
+                r"public\.notes NO FORCE ROW LEVEL SECURITY; for the move")
+
+
+def source_table_of_another_role(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    heroku15 = servers("heroku15")
+    source, target = fixture(heroku15), new(servers("chart17"))
+    with source.connect(admin=True) as conn:  # made by a superuser, read by the app's role
+        conn.execute(sql.SQL("CREATE TABLE theirs (id int PRIMARY KEY); GRANT SELECT ON theirs TO {}").format(
+            sql.Identifier(heroku15.user)))
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                rf"^move: the source's table public\.theirs belongs to role postgres, not to {heroku15.user}: .+: "
+                rf"run ALTER TABLE public\.theirs OWNER TO {heroku15.user}; as a superuser")
+
+
+def target_database_of_another_role(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    with target.connect(admin=True) as conn:  # the role may create tables there, but the database is not its own
+        conn.execute(sql.SQL("ALTER DATABASE {db} OWNER TO postgres; GRANT CREATE ON DATABASE {db} TO app;"
+                             " ALTER SCHEMA public OWNER TO postgres; GRANT ALL ON SCHEMA public TO app").format(
+            db=sql.Identifier(target.name)))
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                rf"^move: the target's role app does not own database {target.name} \(postgres does\): .+: run "
+                rf"ALTER DATABASE {target.name} OWNER TO app; as a superuser")
+
+
 CASES = [unreachable_host, wrong_password, tls_refused_by_a_tls_only_server, tls_required_by_the_url_but_not_offered,
          same_database, target_holds_data, target_missing_an_extension, target_of_an_older_major,
-         revert_when_nothing_was_moved]
+         revert_when_nothing_was_moved, source_rows_hidden_by_row_security, source_table_of_another_role,
+         target_database_of_another_role]
 
 
 def _state(database: Database) -> dict:
