@@ -207,7 +207,10 @@ def _apply(src: psycopg.Connection, dst: psycopg.Connection, table: Table, *, wh
         keys = sql.Identifier(f"keys_{table.oid}")
         dst.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM ONLY {}"
                             " WITH NO DATA").format(keys, cols, table.ident))
-        copy.stream(src, dst, sql.SQL("SELECT DISTINCT {} FROM {}").format(cols, _delta(table)), keys,
+        # a key's changes, once each; whole rows (a table without a key) as they are: DISTINCT needs an equality
+        # operator for every column, which json and point lack, and `_matching` ignores repeats
+        distinct = sql.SQL("DISTINCT ") if table.key else sql.SQL("")
+        copy.stream(src, dst, sql.SQL("SELECT {}{} FROM {}").format(distinct, cols, _delta(table)), keys,
                     sql.SQL("text"))
         where_src = _matching(table, "t", _delta(table))
         where_dst = _matching(table, "t", keys)
