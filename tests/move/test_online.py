@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+import psycopg
 
 from tests.move.helpers import (
     BIG_ROWS,
@@ -168,3 +171,40 @@ def test_online_move_of_a_keyless_table_with_json_and_point_columns(
     with source.connect(admin=True) as src, target.connect(admin=True) as dst:
         assert_same_contents(contents(dst), contents(src))
         assert dst.execute("SELECT count(*), count(*) FILTER (WHERE at ~= '(0,0)') FROM log").fetchone() == (100, 1)
+
+
+def test_online_capture_waiting_for_a_long_transaction_does_not_block_the_apps_writes(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """A transaction of the app's that wrote a table before the capture holds it until it ends; adding the capture's
+    trigger waits for it, and while it waits, the app's other writes to that table must go on (a lock request
+    queues every later one behind it)."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE jobs (id serial PRIMARY KEY, what text)")
+    long = psycopg.connect(source.url)  # a batch job's transaction, open across the start of the capture
+    long.execute("INSERT INTO jobs (what) VALUES ('the long one')")
+    written: list[int] = []
+    held_up: list[str] = []
+
+    def write_while_the_capture_waits() -> None:
+        try:
+            with source.connect() as app:
+                app.execute("SET lock_timeout = '1s'")  # a write held up longer than that is one too many
+                for _ in range(12):
+                    written.append(app.execute("INSERT INTO jobs (what) VALUES ('app') RETURNING id").fetchone()[0])
+                    time.sleep(0.25)
+        except psycopg.errors.LockNotAvailable as error:
+            held_up.append(str(error))
+        finally:
+            long.commit()
+
+    run = run_move("--from", source.url, "--to", target.url, "--online", "--yes",
+                   on=(r"^capturing changes on the source", write_while_the_capture_waits))
+
+    long.close()
+    assert run.code == 0, run
+    assert held_up == []
+    assert len(written) == 12
+    with target.connect() as dst:
+        assert dst.execute("SELECT count(*), count(*) FILTER (WHERE what = 'the long one') FROM jobs").fetchone() \
+            == (13, 1)
