@@ -99,6 +99,17 @@ def installed(conn: psycopg.Connection) -> bool:
         " AND 'default_transaction_read_only=on' = ANY(s.setconfig))", [MOVE_SCHEMA, FUNCTION]).fetchone()[0])
 
 
+def present(conn: psycopg.Connection) -> bool:
+    """Whether any layer of the guard is in place: a move stopped while setting it up (Ctrl-C, a lock it waited for
+    too long, a SIGKILL) leaves the database read-only by default before its triggers exist."""
+    return bool(conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname = %s AND p.proname = %s) OR EXISTS (SELECT FROM pg_trigger WHERE tgname = %s)"
+        " OR EXISTS (SELECT FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
+        " WHERE d.datname = current_database() AND s.setrole = 0"
+        " AND 'default_transaction_read_only=on' = ANY(s.setconfig))", [MOVE_SCHEMA, FUNCTION, TRIGGER]).fetchone()[0])
+
+
 def remove(conn: psycopg.Connection, read_only_before: str | None) -> None:
     """Undo the guard: the triggers and their function go, the database's own setting comes back, and the other
     sessions are ended: each one was opened while the guard was on (those before it were ended then), so it is

@@ -454,7 +454,8 @@ def give_back(source: Side, src: psycopg.Connection, record: journal.Record, rep
     """The source as the move found it: no guard, no capture, no journal, its app running again."""
     if capture.installed(src):
         capture.remove(src)
-    if record.state in (journal.STOPPED, journal.CUT_OVER):
+    # whatever the journal says: it says `stopped` only once the whole guard is in place
+    if guard.present(src):
         guard.remove(src, record.read_only_before)
     journal.drop(src)
     if source.app and record.apps.get("source") is not None:

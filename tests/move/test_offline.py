@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import signal
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -175,3 +177,44 @@ def test_a_move_failing_after_the_write_stop_gives_the_source_its_writes_back(
     with target.connect() as dst:
         writer.assert_on(dst)
     assert_moved(source, target)
+
+
+def test_interrupted_or_killed_while_stopping_writes_the_source_gets_them_back(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """Stopping writes waits for the transactions that wrote a table (here one of another role's, which the move
+    may not end); Ctrl-C meanwhile, or a SIGKILL then `--revert`, must leave the source taking writes, its
+    database's read-only default included, not only the journal gone."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE jobs (id serial PRIMARY KEY, what text)")
+    args = ("--from", source.url, "--to", target.url, "--yes")
+    with source.connect(admin=True) as held:
+        held.execute("BEGIN; INSERT INTO jobs (what) VALUES ('held')")
+
+        interrupted = run_move(*args, signal_at=(r"^stopping writes on the source database", signal.SIGINT, 1.0))
+
+        assert interrupted.code == 130, interrupted
+        assert interrupted.stderr.startswith("move: interrupted: "), interrupted
+        with source.connect(admin=True) as src:
+            assert move_leftovers(src) == CLEAN
+        with source.connect() as app:
+            app.execute("INSERT INTO jobs (what) VALUES ('after the interruption')")
+
+        killed = run_move(*args, kill_at=r"^stopping writes on the source database")
+
+        assert killed.code is None, killed
+        held.execute("ROLLBACK")
+    with source.connect(admin=True) as src:  # the killed command's session ends once its statement does
+        for _ in range(100):
+            if not src.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'paasport-move'"
+                               " AND datname = current_database()").fetchone()[0]:
+                break
+            time.sleep(0.1)
+
+    reverted = run_move(*args, "--revert")
+
+    assert reverted.code == 0, reverted
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src) == CLEAN
+    with source.connect() as app:
+        app.execute("INSERT INTO jobs (what) VALUES ('after the revert')")
