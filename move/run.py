@@ -190,19 +190,18 @@ class Mover:
         journal.update(self.src, state=journal.STOPPED, stopped=True)
 
     def _schema(self, snapshot: copy.Snapshot) -> schema.Archive:
-        """The schema at the snapshot; its objects on the target once (the journal's `schema`)."""
+        """The schema at the snapshot; its objects on the target once (the journal's `schema`, marked in the same
+        transaction, so a move killed after it never creates them again), then the target's guard."""
         archive = schema.Archive.dump(self.pf.tools, self.source.db, self.work, self.pf.target.major, snapshot.id)
-        if "schema" in self.done():
-            return archive
-        self.report.say("copying the schema")
-        with self.dst.transaction():
-            self.dst.execute(schema.extensions_sql(self.pf.extensions, archive.schemas()) or "SELECT")
-            schema.run_script(self.dst, archive.pre_data, "the schema")
-        target_inventory = catalog.read(self.dst)
-        guard.install(self.dst, target_inventory, f"paasport is moving {self.source.db.shown} into this database: "
-                      "it refuses writes until the cutover")
-        with self.dst.transaction():
-            journal.mark(self.dst, "schema")
+        if "schema" not in self.done():
+            self.report.say("copying the schema")
+            with self.dst.transaction():
+                self.dst.execute(schema.extensions_sql(self.pf.extensions, archive.schemas()) or "SELECT")
+                schema.run_script(self.dst, archive.pre_data, "the schema")
+                journal.mark(self.dst, "schema")
+        if not guard.installed(self.dst):
+            guard.install(self.dst, catalog.read(self.dst), f"paasport is moving {self.source.db.shown} into this "
+                          "database: it refuses writes until the cutover")
         return archive
 
     def _tables(self, snapshot: copy.Snapshot, archive: schema.Archive) -> None:

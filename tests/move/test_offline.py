@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import psycopg
+from psycopg import sql
 
 from tests.move.helpers import (
     BIG_ROWS,
@@ -218,3 +219,27 @@ def test_interrupted_or_killed_while_stopping_writes_the_source_gets_them_back(
         assert move_leftovers(src) == CLEAN
     with source.connect() as app:
         app.execute("INSERT INTO jobs (what) VALUES ('after the revert')")
+
+
+def test_killed_between_the_targets_schema_and_its_guard_completes_when_run_again(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database]):
+    """The schema commits on the target, then the target's guard starts with the database's read-only default;
+    killed in between (here held there by another session's uncommitted change of the database's settings), the
+    same command completes the move."""
+    source, target = fixture_database(heroku15), new_database(chart17)
+    args = ("--from", source.url, "--to", target.url, "--yes")
+    with target.connect(admin=True) as held:
+        held.execute(sql.SQL("BEGIN; ALTER DATABASE {} SET work_mem = '8MB'").format(sql.Identifier(target.name)))
+
+        killed = run_move(*args, signal_at=(r"^copying the schema", signal.SIGKILL, 2.0))
+
+        held.execute("ROLLBACK")
+    assert killed.lines[-1][1] == "copying the schema", killed
+    assert_refuses_writes(source.url)
+
+    resumed = run_move(*args)
+
+    assert resumed.code == 0, resumed
+    assert "resuming the move started" in resumed.stdout
+    assert_moved(source, target)
