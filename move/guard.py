@@ -20,6 +20,7 @@ import time
 import psycopg
 from psycopg import sql
 
+from move import catalog
 from move.catalog import MOVE_TRIGGER_PREFIX, Inventory
 from move.db import APPLICATION_NAME, MOVE_SCHEMA
 
@@ -64,12 +65,14 @@ def end_other_sessions(conn: psycopg.Connection) -> list[str]:
     return left
 
 
-def install(conn: psycopg.Connection, inventory: Inventory, message: str) -> list[str]:
-    """Set up the three layers (see the module); the roles whose sessions could not be ended."""
+def install(conn: psycopg.Connection, message: str) -> list[str]:
+    """Set up the three layers (see the module); the roles whose sessions could not be ended. The tables are read
+    once no other session may create one: every table there is then, the app's latest migration's too."""
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(MOVE_SCHEMA)))
     database = conn.execute("SELECT current_database()").fetchone()[0]
     conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(sql.Identifier(database)))
     left = end_other_sessions(conn)
+    inventory = catalog.read(conn)
     for attempt in range(ATTEMPTS):
         try:
             with conn.transaction():

@@ -182,8 +182,7 @@ class Mover:
                 apps[key] = side.app.stop()
                 journal.update(self.src, apps=apps)
         self.report.say("stopping writes on the source database")
-        left = guard.install(self.src, self.pf.source_inventory,
-                             f"paasport moved this database to {self.target.db.shown}: it refuses writes "
+        left = guard.install(self.src, f"paasport moved this database to {self.target.db.shown}: it refuses writes "
                              "(`make move ... --revert` gives them back)")
         if left:
             self.report.say(f"sessions of {', '.join(left)} could not be ended: the guard refuses their writes")
@@ -200,8 +199,8 @@ class Mover:
                 schema.run_script(self.dst, archive.pre_data, "the schema")
                 journal.mark(self.dst, "schema")
         if not guard.installed(self.dst):
-            guard.install(self.dst, catalog.read(self.dst), f"paasport is moving {self.source.db.shown} into this "
-                          "database: it refuses writes until the cutover")
+            guard.install(self.dst, f"paasport is moving {self.source.db.shown} into this database: it refuses "
+                          "writes until the cutover")
         return archive
 
     def _tables(self, snapshot: copy.Snapshot, archive: schema.Archive) -> None:
@@ -270,25 +269,33 @@ class Mover:
         with self.dst.transaction():
             journal.mark(self.dst, "matviews")
 
-    def _gate(self, *, large_objects: bool) -> None:
+    def _gate(self) -> None:
         """Sequences forward, then everything but the rows (which were checked as they landed) must match."""
         started = time.monotonic()
         gate = verify.Gate([])
-        with self.dst.transaction():
-            source_sequences = copy.copy_sequences(self.src, self.dst, self.pf.source_inventory.sequences)
-        verify.compare_sequences(gate, source_sequences, verify.sequences(self.dst, source_sequences))
-        if large_objects and self.pf.source_inventory.large_objects:
-            verify.compare_large_objects(gate, verify.large_objects(self.src), verify.large_objects(self.dst))
+        # the source as it is now that it refuses writes: a table, sequence or large object that appeared since the
+        # preflight (a migration during an online copy) was neither copied nor captured, and must not be left behind
         source_inventory, target_inventory = catalog.read(self.src), catalog.read(self.dst)
+        for name in sorted({t.shown for t in source_inventory.tables}
+                           - {t.shown for t in self.pf.source_inventory.tables}):
+            gate.add(f"table {name} appeared on the source during the move, after its preflight, and was not copied")
+        on_target = [name for name in source_inventory.sequences if name in set(target_inventory.sequences)]
+        with self.dst.transaction():
+            copy.copy_sequences(self.src, self.dst, on_target)
+        source_sequences = verify.sequences(self.src, source_inventory.sequences)
+        verify.compare_sequences(gate, source_sequences, verify.sequences(self.dst, on_target))
+        source_objects = verify.large_objects(self.src)
+        verify.compare_large_objects(gate, source_objects, verify.large_objects(self.dst))
         verify.compare_objects(gate, source_inventory, target_inventory, self.skipped_extensions)
         verify.compare_schema(gate, catalog.schema_lines(self.src), catalog.schema_lines(self.dst))
         self.result.verify_s += time.monotonic() - started
         if not gate:
-            raise GateFailure(gate.summary())
+            raise GateFailure(f"the target does not match the source: {gate.summary()}: the source takes writes "
+                              "again; run the same command again to move it afresh")
         # every table is verified now, also in a run resumed after its copy (whose own copy verified none)
         self.result.tables = len(self.pf.source_inventory.tables)
         self.report.say(f"verified: {len(self.pf.source_inventory.tables)} tables (rows and checksums), "
-                        f"{len(source_sequences)} sequences, {self.pf.source_inventory.large_objects} large objects, "
+                        f"{len(source_sequences)} sequences, {len(source_objects)} large objects, "
                         "extensions, views, functions, triggers and the schema")
 
     def _cut_over(self) -> None:
@@ -325,6 +332,10 @@ class Mover:
     def _offline(self, record: journal.Record) -> None:
         with self._timed("stop"):
             self._stop_writes(record)
+        # the tables as nothing can change them any more: one the app created since the preflight (while the move
+        # asked to go on) is moved too
+        self.pf.source_inventory = catalog.read(self.src)
+        self.result.bytes = self.pf.source_inventory.data_bytes
         snapshot = copy.Snapshot(self.source.db)
         try:
             with self._timed("schema"):
@@ -342,7 +353,7 @@ class Mover:
         with self._timed("constraints"):
             self._post_data(archive, range(2, 3))
         with self._timed("gate"):
-            self._gate(large_objects=True)
+            self._gate()
         with self._timed("cut over"):
             self._cut_over()
         with self._timed("validate"):
@@ -375,11 +386,10 @@ class Mover:
         self.report.say(f"last round: {last.changes} changes to {last.tables} tables, applied and verified in "
                         f"{last.seconds:.2f} s")
         self.result.verify_s += last.seconds
-        if self.pf.source_inventory.large_objects:
-            with self.dst.transaction():
-                copy.copy_large_objects(self.src, self.dst)
+        with self.dst.transaction():  # all of them now, those the app made since the preflight too
+            copy.copy_large_objects(self.src, self.dst)
         self._post_data(archive, range(2, 3))
-        self._gate(large_objects=True)
+        self._gate()
         self._cut_over()
         self._validate(archive)
 
@@ -546,7 +556,7 @@ def revert(source: Side, target: Side, options: Options, report: Report, ask: An
             else:
                 journal.update(dst, state=journal.REVERTED)
             if not guard.installed(dst):
-                guard.install(dst, catalog.read(dst), f"paasport reverted the move of {source.db.shown} into this "
+                guard.install(dst, f"paasport reverted the move of {source.db.shown} into this "
                               "database: this copy is given up and refuses writes")
         give_back(source, src, record, report)
     report.say(f"reverted: {source.name} takes writes again; {target.name} keeps the given-up copy, refusing writes "

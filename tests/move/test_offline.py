@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import signal
 import time
@@ -11,6 +12,9 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
+from move import run
+from move.db import Database as MoveDatabase
+from move.progress import Report
 from tests.move.helpers import (
     BIG_ROWS,
     CLEAN,
@@ -243,3 +247,28 @@ def test_killed_between_the_targets_schema_and_its_guard_completes_when_run_agai
     assert resumed.code == 0, resumed
     assert "resuming the move started" in resumed.stdout
     assert_moved(source, target)
+
+
+def test_a_table_created_while_the_move_asks_to_go_on_is_moved(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """Between the preflight and the write stop the move asks its user; the app may deploy meanwhile: a table it
+    creates then is moved with its rows and its sequence, never left empty on the target."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE jobs (id serial PRIMARY KEY, what text); INSERT INTO jobs (what) VALUES ('a')")
+
+    def answer_after_a_deploy(question: str) -> str:
+        with source.connect() as conn:
+            conn.execute("CREATE TABLE invoices (id serial PRIMARY KEY, total int);"
+                         " INSERT INTO invoices (total) VALUES (10), (20), (30)")
+        return "y"
+
+    result = run.move(run.Side(MoveDatabase("source", source.url)), run.Side(MoveDatabase("target", target.url)),
+                      run.Options(jobs=2), Report(io.StringIO(), live=False), ask=answer_after_a_deploy)
+
+    assert result is not None and result.tables == 2
+    with source.connect(admin=True) as src, target.connect(admin=True) as dst:
+        assert_same_contents(contents(dst), contents(src))
+    with target.connect() as dst:
+        assert dst.execute("SELECT count(*), sum(total) FROM invoices").fetchone() == (3, 60)
+        assert dst.execute("INSERT INTO invoices (total) VALUES (40) RETURNING id").fetchone() == (4,)

@@ -208,3 +208,53 @@ def test_online_capture_waiting_for_a_long_transaction_does_not_block_the_apps_w
     with target.connect() as dst:
         assert dst.execute("SELECT count(*), count(*) FILTER (WHERE what = 'the long one') FROM jobs").fetchone() \
             == (13, 1)
+
+
+def test_a_table_created_during_an_online_move_is_never_left_behind(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """A migration creates a table and writes to it after the preflight read the tables, before the copy's
+    snapshot: the table is in the copied schema but was never copied nor captured. The gate must refuse the
+    cutover, giving the source its writes back, and the same command then moves the table too."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE jobs (id serial PRIMARY KEY, what text); INSERT INTO jobs (what) VALUES ('a')")
+
+    def migrate() -> None:  # the preflight is printed; the move samples the write rate for seconds, then captures
+        with source.connect() as conn:
+            conn.execute("CREATE TABLE invoices (id serial PRIMARY KEY, total int);"
+                         " INSERT INTO invoices (total) VALUES (10), (20), (30)")
+
+    args = ("--from", source.url, "--to", target.url, "--online", "--yes")
+    failed = run_move(*args, on=(r"^preflight passed", migrate))
+
+    assert failed.code == 2, failed
+    assert re.fullmatch(r"move: the target does not match the source: table public\.invoices appeared on the source "
+                        r"during the move, after its preflight, and was not copied.*: the source takes writes again; "
+                        r"run the same command again to move it afresh\n", failed.stderr), failed
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src) == CLEAN
+
+    again = run_move(*args)
+
+    assert again.code == 0, again
+    with target.connect() as dst:
+        assert dst.execute("SELECT count(*), sum(total) FROM invoices").fetchone() == (3, 60)
+        assert dst.execute("INSERT INTO invoices (total) VALUES (40) RETURNING id").fetchone() == (4,)
+
+
+def test_large_objects_made_during_an_online_move_are_moved(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """The source held none when the preflight looked; the app makes one during the copy."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE documents (id serial PRIMARY KEY, body oid)")
+
+    def upload() -> None:
+        with source.connect() as conn:
+            conn.execute("INSERT INTO documents (body) VALUES (lo_from_bytea(777, 'scanned'))")
+
+    run = run_move("--from", source.url, "--to", target.url, "--online", "--yes", on=(r"^copying the schema", upload))
+
+    assert run.code == 0, run
+    with target.connect() as dst:
+        assert dst.execute("SELECT lo_get(body) FROM documents").fetchall() == [(b"scanned",)]
