@@ -533,12 +533,30 @@ def move(source: Side, target: Side, options: Options, report: Report, ask: Any 
 
 def revert(source: Side, target: Side, options: Options, report: Report, ask: Any = input) -> None:
     """Undo a move: the source takes writes again (and its app runs), the target's copy is given up."""
-    target_server = target.db.server
     with source.db.connect() as src:
         record = journal.read(src)
-        if record is None or record.side != journal.SOURCE or record.peer != target_server.identity:
-            raise MoveError(f"nothing to revert: no move from {source.db.shown} to {target.db.shown} is recorded "
-                            "on the source")
+        nothing = MoveError(f"nothing to revert: no move from {source.db.shown} to {target.db.shown} is recorded on "
+                            "the source")
+        if record is None or record.side != journal.SOURCE:
+            raise nothing
+        try:
+            target_server = target.db.server
+        except MoveError as error:
+            if record.state == journal.CUT_OVER:
+                raise MoveError(f"{error}: after the cutover, reverting must first check that the target took no "
+                                "writes since: bring it back, then run --revert again") from None
+            # Before the cutover the source holds everything and the target took no write of the app's: the source
+            # gets its writes back without it (a lost new server must not keep the old one refusing writes).
+            if options.check:
+                report.say("revert: possible without the target (--check changes nothing)")
+                return
+            confirm(options, source, target, lambda _: ask(f"Give {source.name} its writes back? [y/N] "))
+            report.say(f"warning: the target {record.peer_shown} cannot be reached ({error}): its copy is left as it "
+                       "is (a later move replaces it)")
+            give_back(source, src, record, report)
+            return
+        if record.peer != target_server.identity:
+            raise nothing
         with target.db.connect() as dst:
             if record.state == journal.CUT_OVER:
                 _unchanged_since_cutover(source, target, src, dst, options.jobs)

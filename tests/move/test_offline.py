@@ -272,3 +272,38 @@ def test_a_table_created_while_the_move_asks_to_go_on_is_moved(
     with target.connect() as dst:
         assert dst.execute("SELECT count(*), sum(total) FROM invoices").fetchone() == (3, 60)
         assert dst.execute("INSERT INTO invoices (total) VALUES (40) RETURNING id").fetchone() == (4,)
+
+
+def test_revert_of_an_unfinished_move_needs_no_target(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database]):
+    """Killed before the cutover, then its target is lost (the new cluster is gone): the source holds everything,
+    and `--revert` gives it its writes back without the target; after a cutover it may not, and says why."""
+    source, target = fixture_database(heroku15), new_database(chart17)
+    args = ("--from", source.url, "--to", target.url, "--yes")
+    killed = run_move(*args, kill_at=r"^copying the schema")
+    assert killed.code is None, killed
+    chart17.drop(target)
+
+    reverted = run_move(*args, "--revert")
+
+    assert reverted.code == 0, reverted
+    assert re.search(r"^warning: the target .+ cannot be reached \(.+\): its copy is left as it is", reverted.stdout,
+                     re.MULTILINE), reverted
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src) == CLEAN
+    with source.connect() as app:
+        app.execute("INSERT INTO audit_log (what) VALUES ('after the revert')")
+
+    target = new_database(chart17)
+    args = ("--from", source.url, "--to", target.url, "--yes")
+    assert run_move(*args).code == 0
+    chart17.drop(target)
+
+    refused = run_move(*args, "--revert")
+
+    assert refused.code == 2, refused
+    assert re.fullmatch(r"move: target .+: after the cutover, reverting must first check that "
+                        r"the target took no writes since: bring it back, then run --revert again\n",
+                        refused.stderr), refused
+    assert_refuses_writes(source.url)
