@@ -586,13 +586,20 @@ def _unchanged_since_cutover(source: Side, target: Side, src: psycopg.Connection
     """The source has refused writes since the cutover; if the target's rows still equal the source's, it took
     none, and reverting loses nothing."""
     tables = catalog.read(src).tables
+    # what the target holds that the source has not: a table of a release since (its rows), large objects
+    shown = {t.shown for t in tables}
+    changed = [t.shown for t in catalog.tables_with_rows(dst, catalog.read(dst).tables) if t.shown not in shown]
+    source_objects, target_objects = verify.large_objects(src), verify.large_objects(dst)
+    if differing := {oid for oid in source_objects.keys() | target_objects.keys()
+                     if source_objects.get(oid) != target_objects.get(oid)}:
+        changed.append(f"{len(differing)} large object{'s' if len(differing) > 1 else ''}")
 
     def both(table: catalog.Table) -> tuple[str, verify.Sums, verify.Sums]:
         with source.db.connect() as s, target.db.connect() as t:
             return table.shown, verify.sums(s, table), verify.sums(t, table)
 
     with ThreadPoolExecutor(jobs) as pool:
-        changed = [name for name, a, b in pool.map(both, tables) if a != b]
+        changed += [name for name, a, b in pool.map(both, tables) if a != b]
     if changed:
         raise MoveError(f"the target took writes since the cutover ({', '.join(changed[:5])}): reverting would lose "
                         f"them: move them back instead: run the move with --from and --to swapped")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from move import run
@@ -307,3 +308,30 @@ def test_revert_of_an_unfinished_move_needs_no_target(
                         r"the target took no writes since: bring it back, then run --revert again\n",
                         refused.stderr), refused
     assert_refuses_writes(source.url)
+
+
+def test_revert_refuses_when_the_target_gained_a_table_or_a_large_object(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """After the cutover the app's next release migrates the target: a new table with rows, an upload. Reverting
+    would give them up (the copy left on the target is replaced by the next move), so it is refused."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE jobs (id serial PRIMARY KEY, what text); INSERT INTO jobs (what) VALUES ('a')")
+    args = ("--from", source.url, "--to", target.url, "--yes")
+    assert run_move(*args).code == 0
+    with target.connect() as dst:
+        dst.execute("CREATE TABLE invoices (id serial PRIMARY KEY, total int); INSERT INTO invoices (total) VALUES (1)")
+
+    with_table = run_move(*args, "--revert")
+
+    with target.connect() as dst:
+        dst.execute("DROP TABLE invoices; SELECT lo_from_bytea(0, 'an upload')")
+
+    with_large_object = run_move(*args, "--revert")
+
+    for refused, what in ((with_table, r"public\.invoices"), (with_large_object, "1 large object")):
+        assert refused.code == 2, refused
+        assert re.fullmatch(rf"move: the target took writes since the cutover \({what}\): reverting would lose them: "
+                            r"move them back instead: .+\n", refused.stderr), refused
+    with source.connect() as app, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        app.execute("INSERT INTO jobs (what) VALUES ('b')")
