@@ -106,6 +106,7 @@ class Server:
     user: str
     superuser: bool
     encoding: str
+    in_recovery: bool  # a hot standby: it refuses every write
 
     @property
     def major(self) -> int:
@@ -151,11 +152,12 @@ class Database:
                 " (SELECT system_identifier FROM pg_control_system()),"
                 " (SELECT oid FROM pg_database WHERE datname = current_database())::bigint,"
                 " current_database(), current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),"
-                " pg_encoding_to_char((SELECT encoding FROM pg_database WHERE datname = current_database()))"
+                " pg_encoding_to_char((SELECT encoding FROM pg_database WHERE datname = current_database())),"
+                " pg_is_in_recovery()"
             ).fetchone()
-        version_num, version, sysid, db_oid, database, user, superuser, encoding = row
+        version_num, version, sysid, db_oid, database, user, superuser, encoding, in_recovery = row
         return Server(version_num, version.split()[0], int(sysid), int(db_oid), database, user, bool(superuser),
-                      encoding)
+                      encoding, bool(in_recovery))
 
 
 # ------------------------------------------------------------------------------------------------- client tools

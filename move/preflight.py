@@ -71,6 +71,10 @@ class Preflight:
 
 def _servers(source: Database, target: Database) -> tuple[Server, Server]:
     s, t = source.server, target.server
+    for database, server in ((source, s), (target, t)):
+        if server.in_recovery:  # the move writes its journal on both sides, and stops the source's writes
+            raise MoveError(f"{database.label} {database.shown}: a read-only replica (a standby, in recovery): give "
+                            "the URL of its primary")
     if s.identity == t.identity:
         raise MoveError(f"the source and the target are the same database ({source.shown}): give two different "
                         "databases")

@@ -13,6 +13,7 @@ import pytest
 from psycopg import sql
 
 from devenv.postgres import free_port
+from tests.move.conftest import replica_url
 from tests.move.helpers import CLEAN, footprint, move_leftovers, run_move
 
 if TYPE_CHECKING:
@@ -135,10 +136,24 @@ def target_database_of_another_role(servers: Callable[[str], Server], fixture: M
                 rf"ALTER DATABASE {target.name} OWNER TO app; as a superuser")
 
 
+def target_is_a_replica(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart15"))
+    replica = replica_url(servers("replica15"), target)
+    return Case(["--from", source.url, "--to", replica], [source, target],
+                r"^move: target .+: a read-only replica \(a standby, in recovery\): give the URL of its primary$")
+
+
+def source_is_a_replica(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("chart15")), new(servers("heroku15"))
+    replica = replica_url(servers("replica15"), source)
+    return Case(["--from", replica, "--to", target.url], [source, target],
+                r"^move: source .+: a read-only replica \(a standby, in recovery\): give the URL of its primary$")
+
+
 CASES = [unreachable_host, wrong_password, tls_refused_by_a_tls_only_server, tls_required_by_the_url_but_not_offered,
          same_database, target_holds_data, target_missing_an_extension, target_of_an_older_major,
          revert_when_nothing_was_moved, source_rows_hidden_by_row_security, source_table_of_another_role,
-         target_database_of_another_role]
+         target_database_of_another_role, target_is_a_replica, source_is_a_replica]
 
 
 def _state(database: Database) -> dict:
