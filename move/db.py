@@ -55,11 +55,15 @@ class MoveError(Exception):
     """A problem the user can act on: its message is the one line the command prints, naming the fix."""
 
 
+URL_FORM = "postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+
+
 def redacted(url: str) -> str:
-    """`url` without its password, for messages."""
+    """`url` without its password, for messages; also a mistyped one (no scheme: whatever stands between the
+    user's ':' and the '@'), or libpq's key=value form."""
     parts = urlsplit(url)
     if parts.password is None:
-        return url
+        return re.sub(r":[^:@/]*@", ":***@", re.sub(r"(password\s*=\s*)\S+", r"\1***", url), count=1)
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return parts._replace(netloc=netloc).geturl()
 
@@ -86,6 +90,9 @@ def _connection_error(label: str, shown: str, error: psycopg.OperationalError) -
     if "pg_hba.conf" in lowered:
         return MoveError(f"{label} {shown}: the server does not admit this client ({first}): add a pg_hba.conf entry "
                          "for it, or connect from an address it admits")
+    if "connection is bad" in lowered and "invalid" in lowered:  # libpq refused the URL's own values
+        return MoveError(f"{label} {shown}: not a valid PostgreSQL URL ({first.split(': ', 1)[-1]}): write it as "
+                         f"{URL_FORM}")
     if any(m in lowered for m in ("connection refused", "could not translate host name", "timeout expired",
                                   "no route to host", "network is unreachable", "name or service not known",
                                   "connection timed out")):
@@ -136,8 +143,8 @@ class Database:
         except psycopg.OperationalError as error:
             raise _connection_error(self.label, self.shown, error) from None
         except psycopg.ProgrammingError as error:  # a malformed URL
-            raise MoveError(f"{self.label} {self.shown}: not a PostgreSQL URL ({error}): use "
-                            "postgres://USER:PASSWORD@HOST:PORT/DATABASE") from None
+            raise MoveError(f"{self.label} {self.shown}: not a valid PostgreSQL URL ({str(error).strip()}): write "
+                            f"it as {URL_FORM}") from None
         with conn.cursor() as cur:
             for name, value in SESSION.items():
                 cur.execute(sql.SQL("SELECT set_config({}, {}, false)").format(sql.Literal(name), sql.Literal(value)))

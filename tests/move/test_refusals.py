@@ -150,10 +150,40 @@ def source_is_a_replica(servers: Callable[[str], Server], fixture: Make, new: Ma
                 r"^move: source .+: a read-only replica \(a standby, in recovery\): give the URL of its primary$")
 
 
+def url_with_a_typo_in_its_scheme(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    return Case(["--from", source.url.replace("postgresql://", "postgressql://"), "--to", target.url],
+                [source, target], r"^move: source postgressql://\w+:\*\*\*@.+: not a postgres:// URL: write it as "
+                                  r"postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
+
+
+def url_without_a_scheme(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    return Case(["--from", source.url, "--to", target.url.replace("postgresql://", "")], [source, target],
+                r"^move: target app:\*\*\*@.+: not a postgres:// URL: write it as "
+                r"postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
+
+
+def url_with_an_unknown_parameter(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    return Case(["--from", source.url + "&sslmdoe=require", "--to", target.url], [source, target],
+                r'^move: source .+: not a valid PostgreSQL URL \(invalid URI query parameter: "sslmdoe"\): write it '
+                r"as postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
+
+
+def url_with_an_invalid_port(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    heroku15 = servers("heroku15")
+    source, target = fixture(heroku15), new(servers("chart17"))
+    return Case(["--from", source.url.replace(f":{heroku15.pg.port}/", ":99999/"), "--to", target.url],
+                [source, target], r'^move: source .+: not a valid PostgreSQL URL \(invalid port number: "99999"\): '
+                                  r"write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
+
+
 CASES = [unreachable_host, wrong_password, tls_refused_by_a_tls_only_server, tls_required_by_the_url_but_not_offered,
          same_database, target_holds_data, target_missing_an_extension, target_of_an_older_major,
          revert_when_nothing_was_moved, source_rows_hidden_by_row_security, source_table_of_another_role,
-         target_database_of_another_role, target_is_a_replica, source_is_a_replica]
+         target_database_of_another_role, target_is_a_replica, source_is_a_replica, url_with_a_typo_in_its_scheme,
+         url_without_a_scheme, url_with_an_unknown_parameter, url_with_an_invalid_port]
 
 
 def _state(database: Database) -> dict:
@@ -173,6 +203,8 @@ def test_a_bad_input_gets_one_line_and_changes_nothing(
     assert len(run.stderr.splitlines()) == 1, run
     assert re.search(bad.line, run.stderr.strip()), run
     assert "Traceback" not in run.stdout
+    for database in bad.databases:  # a password is never shown, however mistyped the URL around it
+        assert database.server.password not in run.stdout + run.stderr
     after = [_state(database) for database in bad.databases]
     assert after == before
     for state in after:
