@@ -222,6 +222,15 @@ def matviews_in_order(conn: psycopg.Connection) -> list[str]:
     return [names[oid] for oid in order if oid in populated]
 
 
+def foreign_keys(conn: psycopg.Connection) -> dict[tuple[str, str, str], bool]:
+    """The app's foreign keys, (schema, table, name), each with whether it is validated (a partition's own copy of
+    its parent's left out: it follows its parent's)."""
+    return {(schema, table, name): valid for schema, table, name, valid in conn.execute(
+        "SELECT n.nspname, c.relname, k.conname, k.convalidated FROM pg_constraint k JOIN pg_class c"
+        f" ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE k.contype = 'f'"
+        f" AND k.conparentid = 0 AND {_APP_SCHEMA}").fetchall()}
+
+
 def tables_with_rows(conn: psycopg.Connection, tables: Iterable[Table]) -> list[Table]:
     """The tables that hold at least one row (an exact answer, unlike the statistics)."""
     return [t for t in tables if conn.execute(

@@ -319,16 +319,6 @@ class Mover:
             if step := self.target.app.dns_step():
                 self.report.say(step)
 
-    def _validate(self, archive: schema.Archive) -> None:
-        """Foreign keys were added NOT VALID while writes were stopped; validating them lets writes through."""
-        for entry in archive.post_data:
-            if entry.desc == "FK CONSTRAINT":
-                try:
-                    self.dst.execute(schema.validate_sql(entry))
-                except psycopg.Error as error:
-                    self.report.say(f"warning: foreign key {entry.name} did not validate on the target: "
-                                    f"{(error.diag.message_primary or str(error)).strip()}")
-
     def _offline(self, record: journal.Record) -> None:
         with self._timed("stop"):
             self._stop_writes(record)
@@ -357,7 +347,7 @@ class Mover:
         with self._timed("cut over"):
             self._cut_over()
         with self._timed("validate"):
-            self._validate(archive)
+            validate_foreign_keys(self.src, self.dst, self.report)
 
     def _online(self, record: journal.Record) -> None:
         tables = self.pf.source_inventory.tables
@@ -391,7 +381,7 @@ class Mover:
         self._post_data(archive, range(2, 3))
         self._gate()
         self._cut_over()
-        self._validate(archive)
+        validate_foreign_keys(self.src, self.dst, self.report)
 
     def _round_session(self) -> psycopg.Connection:
         conn = copy.target_session(self.target.db)
@@ -438,14 +428,28 @@ def _entry_task(entry: schema.PostEntry) -> copy.Task:
         try:
             dst.execute("SET LOCAL maintenance_work_mem = '256MB'")
             schema.run_script(dst, schema.not_valid(entry), f"{entry.desc.lower()} {entry.name}")
-            journal.mark(dst, entry.key, {"validate": schema.validate_sql(entry)}
-                         if entry.desc == "FK CONSTRAINT" else {})
+            journal.mark(dst, entry.key)
             dst.commit()
         except BaseException:
             dst.rollback()
             raise
         return None, time.monotonic() - started
     return work
+
+
+def validate_foreign_keys(src: psycopg.Connection, dst: psycopg.Connection, report: Report) -> None:
+    """Foreign keys were added NOT VALID while writes were stopped; validating them lets writes through. Each one the
+    source has validated is, whichever run cut over (the catalog knows, when a killed run's journal is gone)."""
+    validated = {key for key, valid in catalog.foreign_keys(src).items() if valid}
+    for key, valid in sorted(catalog.foreign_keys(dst).items()):
+        if valid or key not in validated:
+            continue
+        try:
+            dst.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(sql.Identifier(*key[:2]),
+                                                                                 sql.Identifier(key[2])))
+        except psycopg.Error as error:
+            report.say(f"warning: foreign key {key[2]} on {key[0]}.{key[1]} did not validate on the target: "
+                       f"{(error.diag.message_primary or str(error)).strip()}")
 
 
 def finish_cutover(dst: psycopg.Connection) -> None:
@@ -511,9 +515,16 @@ def move(source: Side, target: Side, options: Options, report: Report, ask: Any 
                        empty_hint=target.app.empty_hint() if target.app else preflight.EMPTY_HINT)
     if pf.done_already:
         if pf.target_record is not None and pf.target_record.id == pf.source_record.id:
+            if options.check:  # which changes nothing
+                report.say("an interrupted run left the cutover half done: a run without --check completes the "
+                           "cutover")
+                return None
             report.say("completing the cutover that an interrupted run left half done")
             with target.db.connect() as dst:
                 finish_cutover(dst)
+        if not options.check:  # a run killed after its cutover may have left them
+            with source.db.connect() as src, target.db.connect() as dst:
+                validate_foreign_keys(src, dst, report)
         report.say(f"nothing to do: the source was moved to the target on {pf.source_record.cut_over:%Y-%m-%d %H:%M}"
                    " UTC (`--revert` gives the source its writes back)")
         return None

@@ -226,15 +226,6 @@ def _fk_match(entry: PostEntry) -> re.Match[str]:
     return match
 
 
-def _fk_name(entry: PostEntry) -> tuple[str, str]:
-    match = _fk_match(entry)
-    return match["table"], match["name"]
-
-
-def validate_sql(entry: PostEntry) -> str:
-    table, constraint = _fk_name(entry)
-    return f"ALTER TABLE {table} VALIDATE CONSTRAINT {constraint};"
-
 
 # ------------------------------------------------------------------------------------------------- extensions
 

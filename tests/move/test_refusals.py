@@ -3,6 +3,7 @@ server; and `--check`, which reports the preflight and changes nothing."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ import pytest
 from psycopg import sql
 
 from devenv.postgres import free_port
+from move import run
+from move.db import Database as MoveDatabase
+from move.progress import Report
 from tests.move.conftest import replica_url
 from tests.move.helpers import CLEAN, footprint, move_leftovers, run_move
 
@@ -240,3 +244,38 @@ def test_check_prints_the_preflight_and_changes_nothing(
     with target.connect() as conn, pytest.raises(psycopg.errors.UndefinedTable):
         conn.execute("SELECT FROM customers")
     assert before[0]["leftovers"] == before[1]["leftovers"] == CLEAN
+
+
+def test_check_changes_nothing_after_a_cutover_left_half_done(
+        heroku15: Server, chart17: Server, new_database: Make, monkeypatch: pytest.MonkeyPatch):
+    """Killed between the source's cutover and the target's: a run completes it, its foreign keys validated (added
+    NOT VALID in the write stop), but `--check` only says so."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE jobs (id serial PRIMARY KEY); INSERT INTO jobs DEFAULT VALUES;"
+                     " CREATE TABLE runs (job int REFERENCES jobs); INSERT INTO runs VALUES (1)")
+
+    def killed(_dst: psycopg.Connection) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "finish_cutover", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run.move(run.Side(MoveDatabase("source", source.url)), run.Side(MoveDatabase("target", target.url)),
+                 run.Options(yes=True), Report(io.StringIO(), live=False))
+    monkeypatch.undo()
+    before = _state(target)
+    assert before["leftovers"]["triggers"] == ["paasport_move_guard"]  # the target still refuses writes
+
+    checked = run_move("--from", source.url, "--to", target.url, "--check")
+
+    assert checked.code == 0, checked
+    assert "a run without --check completes the cutover" in checked.stdout
+    assert _state(target) == before
+
+    completed = run_move("--from", source.url, "--to", target.url)
+
+    assert completed.code == 0, completed
+    assert _state(target)["leftovers"] == CLEAN
+    with target.connect() as dst:
+        assert dst.execute("SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f'").fetchall() \
+            == [("runs_job_fkey", True)]
