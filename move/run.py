@@ -412,13 +412,15 @@ class Mover:
             conn.close()
 
     def _fail(self) -> None:
-        """Give the source back its writes (and its app), and leave the target for inspection, marked failed."""
-        record = journal.read(self.src) if not self.src.closed else None
-        if record is None or record.state == journal.CUT_OVER:
-            return
-        with contextlib.suppress(psycopg.Error):
-            journal.update(self.dst, state=journal.FAILED)
-        give_back(self.source, self.src, record, self.report)
+        """Give the source back its writes (and its app), and leave the target for inspection, marked failed; through
+        new sessions: the move's own may be what failed (ended by the server, lost, or interrupted mid-statement)."""
+        with self.source.db.connect() as src:
+            record = journal.read(src)
+            if record is None or record.state == journal.CUT_OVER:
+                return
+            with contextlib.suppress(psycopg.Error, MoveError), self.target.db.connect() as dst:
+                journal.update(dst, state=journal.FAILED)
+            give_back(self.source, src, record, self.report)
 
 
 def _entry_task(entry: schema.PostEntry) -> copy.Task:

@@ -335,3 +335,28 @@ def test_revert_refuses_when_the_target_gained_a_table_or_a_large_object(
                             r"move them back instead: .+\n", refused.stderr), refused
     with source.connect() as app, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         app.execute("INSERT INTO jobs (what) VALUES ('b')")
+
+
+def test_a_move_losing_its_source_sessions_gives_the_source_its_writes_back(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database]):
+    """The source's sessions of the move are ended in the middle of the copy (a restart, a failover, an admin): the
+    move fails, and gives the source its writes back through a new session before it exits."""
+    source, target = fixture_database(heroku15), new_database(chart17)
+    add_big_table(source.url, BIG_ROWS)
+
+    def lose_the_source() -> None:
+        with source.connect(admin=True) as src:
+            assert src.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                               " WHERE datname = current_database() AND application_name = 'paasport-move'"
+                               ).fetchone()[0] > 0
+
+    failed = run_move("--from", source.url, "--to", target.url, "--yes", "--jobs", "2",
+                      on=(r"^copying \d+ tables", lose_the_source))
+
+    assert failed.code == 2, failed
+    assert failed.lines[-1][1] == "the source takes writes again", failed
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src) == CLEAN
+    with source.connect() as app:
+        app.execute("INSERT INTO audit_log (what) VALUES ('after the failure')")
