@@ -263,9 +263,26 @@ class Mover:
     def _matviews(self) -> None:
         if "matviews" in self.done():
             return
+        # with the search_path the source's database gives its sessions (Heroku's names heroku_ext): a function the
+        # view calls may find an extension's through it, as it does on the source; the target's database gets the
+        # setting itself only at the cutover
+        path = next((s.partition("=")[2] for s in self.pf.source_inventory.settings if s.startswith("search_path=")),
+                    None)
         for name in self.pf.source_inventory.populated_matviews:
             self.report.say(f"refreshing materialized view {name}")
-            self.dst.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.Identifier(*name.split(".", 1))))
+            try:
+                with self.dst.transaction():
+                    if path is not None:
+                        self.dst.execute("SELECT set_config('search_path', %s, true)", [path])
+                    self.dst.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(
+                        sql.Identifier(*name.split(".", 1))))
+            except (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable,
+                    psycopg.errors.UndefinedObject) as error:
+                raise MoveError(f"materialized view {name} does not refresh on the target "
+                                f"({(error.diag.message_primary or str(error)).strip()}): a function it calls must "
+                                "find what it uses without the database's search_path (PostgreSQL 17 and newer "
+                                "refresh with search_path = pg_catalog, pg_temp): qualify the names in it, or give it "
+                                "SET search_path, then run the same command again") from None
         with self.dst.transaction():
             journal.mark(self.dst, "matviews")
 
