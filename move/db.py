@@ -130,6 +130,7 @@ class Database:
 
     label: str
     url: str
+    search_path: str | None = None  # a move's target: the source database's (`run.move`)
 
     @property
     def shown(self) -> str:
@@ -145,8 +146,9 @@ class Database:
         except psycopg.ProgrammingError as error:  # a malformed URL
             raise MoveError(f"{self.label} {self.shown}: not a valid PostgreSQL URL ({str(error).strip()}): write "
                             f"it as {URL_FORM}") from None
+        settings = SESSION if self.search_path is None else {**SESSION, "search_path": self.search_path}
         with conn.cursor() as cur:
-            for name, value in SESSION.items():
+            for name, value in settings.items():
                 cur.execute(sql.SQL("SELECT set_config({}, {}, false)").format(sql.Literal(name), sql.Literal(value)))
         conn.autocommit = autocommit
         return conn

@@ -162,8 +162,10 @@ def empty_sql(conn: psycopg.Connection) -> str:
     return ";\n".join(s.as_string(conn) for s in statements) + ";\n"
 
 
-def trial(target: Database, archive: schema.Archive, plan: schema.ExtensionPlan, empty: str | None) -> None:
-    """Restore the schema on the target in a transaction that is rolled back; raise `MoveError` if it fails."""
+def trial(target: Database, archive: schema.Archive, plan: schema.ExtensionPlan, empty: str | None,
+          search_path: str | None) -> None:
+    """Restore the schema on the target in a transaction that is rolled back, as the move does (its post-data with
+    the source database's `search_path`); raise `MoveError` if it fails."""
     with target.connect() as conn:
         guard.allow_move_writes(conn)
         try:
@@ -172,6 +174,8 @@ def trial(target: Database, archive: schema.Archive, plan: schema.ExtensionPlan,
                     conn.execute(empty)
                 conn.execute(schema.extensions_sql(plan, archive.schemas()) or "SELECT")
                 schema.run_script(conn, archive.pre_data, "the schema")
+                if search_path is not None:  # which the script emptied
+                    conn.execute("SELECT set_config('search_path', %s, true)", [search_path])
                 for entry in archive.post_data:
                     schema.run_script(conn, schema.not_valid(entry), f"{entry.desc.lower()} {entry.name}")
         except MoveError as error:
@@ -260,7 +264,7 @@ def run(source: Database, target: Database, *, online: bool, empty_hint: str = E
         with tempfile.TemporaryDirectory(prefix="paasport-move-") as work:
             archive = schema.Archive.dump(tools, source, Path(work), target_server.major)
             try:
-                trial(target, archive, pf.extensions, empty)
+                trial(target, archive, pf.extensions, empty, schema.search_path(source_inv.settings))
             except MoveError as error:
                 if target_server.major < source_server.major:
                     raise MoveError(f"the target runs PostgreSQL {target_server.version}, older than the source's "

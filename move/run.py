@@ -13,6 +13,7 @@ again resumes it from the journals (`move.journal`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 import time
 import uuid
@@ -194,10 +195,11 @@ class Mover:
         archive = schema.Archive.dump(self.pf.tools, self.source.db, self.work, self.pf.target.major, snapshot.id)
         if "schema" not in self.done():
             self.report.say("copying the schema")
-            with self.dst.transaction():
-                self.dst.execute(schema.extensions_sql(self.pf.extensions, archive.schemas()) or "SELECT")
-                schema.run_script(self.dst, archive.pre_data, "the schema")
-                journal.mark(self.dst, "schema")
+            # a session of its own: pg_restore's script empties its search_path for good
+            with copy.target_session(self.target.db) as conn, conn.transaction():
+                conn.execute(schema.extensions_sql(self.pf.extensions, archive.schemas()) or "SELECT")
+                schema.run_script(conn, archive.pre_data, "the schema")
+                journal.mark(conn, "schema")
         if not guard.installed(self.dst):
             guard.install(self.dst, f"paasport is moving {self.source.db.shown} into this database: it refuses "
                           "writes until the cutover")
@@ -263,17 +265,10 @@ class Mover:
     def _matviews(self) -> None:
         if "matviews" in self.done():
             return
-        # with the search_path the source's database gives its sessions (Heroku's names heroku_ext): a function the
-        # view calls may find an extension's through it, as it does on the source; the target's database gets the
-        # setting itself only at the cutover
-        path = next((s.partition("=")[2] for s in self.pf.source_inventory.settings if s.startswith("search_path=")),
-                    None)
         for name in self.pf.source_inventory.populated_matviews:
             self.report.say(f"refreshing materialized view {name}")
             try:
                 with self.dst.transaction():
-                    if path is not None:
-                        self.dst.execute("SELECT set_config('search_path', %s, true)", [path])
                     self.dst.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(
                         sql.Identifier(*name.split(".", 1))))
             except (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable,
@@ -551,6 +546,12 @@ def move(source: Side, target: Side, options: Options, report: Report, ask: Any 
     if options.check:
         return None
     confirm(options, source, target, ask)
+    # The target's sessions search as the source database's do (Heroku's search_path names heroku_ext): a function
+    # that an index, a constraint or a materialized view calls may find an extension's through it (unqualified, as
+    # the immutable wrappers of unaccent or similarity do), as on the source; the target's database gets the
+    # setting itself at the cutover.
+    target = dataclasses.replace(target, db=dataclasses.replace(
+        target.db, search_path=schema.search_path(pf.source_inventory.settings)))
     with _work() as work:
         mover = Mover(source, target, pf, options, report, work)
         try:

@@ -273,6 +273,11 @@ def _setting_sql(database: str, setting: str) -> sql.Composed:
         sql.Identifier(database), sql.Identifier(name), sql.SQL(", ").join(map(sql.Literal, values)))
 
 
+def search_path(settings: Iterable[str]) -> str | None:
+    """The database's own search_path (Heroku's names heroku_ext), as set_config takes it, from its settings."""
+    return next((s.partition("=")[2] for s in settings if s.startswith("search_path=")), None)
+
+
 def database_settings(conn: psycopg.Connection, settings: Iterable[str]) -> list[str]:
     """Give the target database the source database's own settings (a search_path with heroku_ext, a statement
     timeout), except the move's read-only switch; returns those the target refused, with why."""

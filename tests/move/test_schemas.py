@@ -80,3 +80,19 @@ def test_a_materialized_view_that_a_newer_target_cannot_refresh_is_named_with_th
                         r"search_path = pg_catalog, pg_temp\): qualify the names .+, then run the same command "
                         r"again\n", run.stderr), run
     assert run.lines[-1][1] == "the source takes writes again"
+
+
+def test_an_index_over_a_function_that_finds_an_extension_through_the_databases_search_path(
+        heroku15: Server, chart15: Server, new_database: Callable[[Server], Database]):
+    """The immutable wrapper of an extension's function that an index uses (unaccent's, similarity's) calls it
+    unqualified: on Heroku the database's search_path finds it in heroku_ext, and so it must on the target."""
+    source, target = new_database(heroku15), new_database(chart15)
+    with source.connect() as conn:
+        conn.execute(SCORES + "; CREATE INDEX names_like_abc ON names (like_abc(name))")
+
+    run = run_move("--from", source.url, "--to", target.url, "--yes")
+
+    assert run.code == 0, run
+    with target.connect() as dst:
+        assert dst.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'names'::regclass"
+                           " AND indexprs IS NOT NULL").fetchall() == [("names_like_abc",)]
