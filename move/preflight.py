@@ -23,6 +23,8 @@ from move.db import Database, MoveError, Server, Tools, find_tools
 from move.progress import size
 
 SAMPLE_BYTES = 16 << 20
+# Sessions a move holds on one side beside its workers': its own, the snapshot's and the copy's main one.
+SESSIONS_BESIDE_WORKERS = 3
 # What a move costs beyond streaming the bytes once, measured on this project's bench (README, "Move a client"):
 # the indexes and the checksums of both sides.
 OVERHEAD = 1.6
@@ -48,6 +50,7 @@ class Preflight:
     replacement: Replacement | None = None
     lines: list[str] = field(default_factory=list)
     estimate_s: float = 0.0
+    jobs: int = 1  # the workers the move may open: as many as asked for, if both sides allow the sessions
 
     @property
     def source_matches(self) -> bool:
@@ -201,6 +204,37 @@ def _measure(source: Database, target: Database, table: Table | None) -> tuple[f
 EMPTY_HINT = "in it: DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
 
 
+def _sessions_left(conn: psycopg.Connection) -> int:
+    """How many more sessions this role may open on this database now: the least that the role's connection limit,
+    the database's and the server's (max_connections but those reserved for superusers and roles of
+    pg_use_reserved_connections) leave. Heroku's plans set the database's: 20 on the smallest."""
+    return int(conn.execute(
+        "SELECT least("
+        " CASE WHEN r.rolconnlimit >= 0 THEN r.rolconnlimit"
+        "  - (SELECT count(*) FROM pg_stat_activity WHERE usename = current_user) END,"
+        " CASE WHEN d.datconnlimit >= 0 THEN d.datconnlimit"
+        "  - (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) END,"
+        " current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+        "  - coalesce(current_setting('reserved_connections', true)::int, 0)"
+        "  - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'))"
+        " FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = current_database()"
+    ).fetchone()[0])
+
+
+def _workers(jobs: int, left: dict[str, int]) -> tuple[int, str | None]:
+    """The workers the sessions both sides allow, up to `jobs`, and why fewer when fewer: a move opening one more
+    than allowed would fail half way, with writes stopped."""
+    label, fewest = min(left.items(), key=lambda item: item[1])
+    allowed = min(jobs, fewest - SESSIONS_BESIDE_WORKERS)
+    if allowed < 1:
+        raise MoveError(f"the {label} allows {max(fewest, 0)} more sessions, and a move needs "
+                        f"{SESSIONS_BESIDE_WORKERS + 1}: end some of the app's (scale its workers down), or raise the "
+                        "limit (the role's or the database's CONNECTION LIMIT, the server's max_connections)")
+    if allowed == jobs:
+        return jobs, None
+    return allowed, f"workers: {allowed} of the {jobs} asked for: the {label} allows {fewest} more sessions"
+
+
 def _listed(names: list[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
@@ -232,7 +266,7 @@ def _access(label: str, conn: psycopg.Connection, *, tables: bool) -> None:
                         "(for each one; FORCE it again on the target after), or move as a role with BYPASSRLS")
 
 
-def run(source: Database, target: Database, *, online: bool, empty_hint: str = EMPTY_HINT) -> Preflight:
+def run(source: Database, target: Database, *, online: bool, jobs: int, empty_hint: str = EMPTY_HINT) -> Preflight:
     """Check everything (see the module); raise `MoveError` on the first refusal."""
     source_server, target_server = _servers(source, target)
     tools = find_tools(source_server.major)
@@ -241,13 +275,14 @@ def run(source: Database, target: Database, *, online: bool, empty_hint: str = E
         _source_state(source, source_record, target_server)
         _access("source", src, tables=True)
         _access("target", dst, tables=False)
+        workers, fewer = _workers(jobs, {"source": _sessions_left(src), "target": _sessions_left(dst)})
         source_inv, target_inv = catalog.read(src), catalog.read(dst)
         if source_server.encoding != target_server.encoding:
             raise MoveError(f"the source's encoding is {source_server.encoding}, the target's "
                             f"{target_server.encoding}: create the target database WITH ENCODING "
                             f"'{source_server.encoding}'")
         pf = Preflight(source_server, target_server, tools, source_inv, target_inv,
-                       schema.plan_extensions(dst, source_inv, target_inv), source_record, target_record)
+                       schema.plan_extensions(dst, source_inv, target_inv), source_record, target_record, jobs=workers)
         if pf.done_already:
             return pf
         pf.replacement = _target_content(dst, target_inv, target_record, source_server, pf.resuming, empty_hint)
@@ -276,7 +311,7 @@ def run(source: Database, target: Database, *, online: bool, empty_hint: str = E
     seconds, sampled = _measure(source, target, largest)
     rate = sampled / seconds if seconds > 0 and sampled else 0.0
     pf.estimate_s = source_inv.data_bytes / rate * OVERHEAD if rate else 0.0
-    pf.lines = _lines(pf, source, target, online, rate)
+    pf.lines = _lines(pf, source, target, online, rate) + ([fewer] if fewer else [])
     return pf
 
 

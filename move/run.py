@@ -525,7 +525,7 @@ def _work() -> Iterator[Path]:
 def move(source: Side, target: Side, options: Options, report: Report, ask: Any = input) -> Result | None:
     """Preflight, then (unless `--check`) the move; None when there was nothing to do."""
     report.say(f"preflight: {source.name} -> {target.name}")
-    pf = preflight.run(source.db, target.db, online=options.online,
+    pf = preflight.run(source.db, target.db, online=options.online, jobs=options.jobs,
                        empty_hint=target.app.empty_hint() if target.app else preflight.EMPTY_HINT)
     if pf.done_already:
         if pf.target_record is not None and pf.target_record.id == pf.source_record.id:
@@ -546,6 +546,7 @@ def move(source: Side, target: Side, options: Options, report: Report, ask: Any 
     if options.check:
         return None
     confirm(options, source, target, ask)
+    options = dataclasses.replace(options, jobs=pf.jobs)
     # The target's sessions search as the source database's do (Heroku's search_path names heroku_ext): a function
     # that an index, a constraint or a materialized view calls may find an extension's through it (unqualified, as
     # the immutable wrappers of unaccent or similarity do), as on the source; the target's database gets the

@@ -360,3 +360,21 @@ def test_a_move_losing_its_source_sessions_gives_the_source_its_writes_back(
         assert move_leftovers(src) == CLEAN
     with source.connect() as app:
         app.execute("INSERT INTO audit_log (what) VALUES ('after the failure')")
+
+
+def test_a_move_fits_in_the_sessions_the_source_allows(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database]):
+    """Heroku's plans cap the sessions of a database (20 on the smallest): the move opens fewer workers than asked
+    for rather than failing half way for want of one, and says so."""
+    source, target = fixture_database(heroku15), new_database(chart17)
+    add_big_table(source.url, 20_000)
+    with source.connect(admin=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} CONNECTION LIMIT 8").format(sql.Identifier(source.name)))
+
+    run = run_move("--from", source.url, "--to", target.url, "--yes", "--jobs", "8")
+
+    assert run.code == 0, run
+    assert re.search(r"^  workers: 4 of the 8 asked for: the source allows 7 more sessions", run.stdout,
+                     re.MULTILINE), run
+    assert_moved(source, target)

@@ -183,11 +183,21 @@ def url_with_an_invalid_port(servers: Callable[[str], Server], fixture: Make, ne
                                   r"write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
 
 
+def source_allows_too_few_sessions(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    with source.connect(admin=True) as conn:  # the app's dynos hold all but three of the plan's sessions
+        conn.execute(sql.SQL("ALTER DATABASE {} CONNECTION LIMIT 3").format(sql.Identifier(source.name)))
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                r"^move: the source allows 2 more sessions, and a move needs 4: end some of the app's \(scale its "
+                r"workers down\), or raise the limit")
+
+
 CASES = [unreachable_host, wrong_password, tls_refused_by_a_tls_only_server, tls_required_by_the_url_but_not_offered,
          same_database, target_holds_data, target_missing_an_extension, target_of_an_older_major,
          revert_when_nothing_was_moved, source_rows_hidden_by_row_security, source_table_of_another_role,
          target_database_of_another_role, target_is_a_replica, source_is_a_replica, url_with_a_typo_in_its_scheme,
-         url_without_a_scheme, url_with_an_unknown_parameter, url_with_an_invalid_port]
+         url_without_a_scheme, url_with_an_unknown_parameter, url_with_an_invalid_port,
+         source_allows_too_few_sessions]
 
 
 def _state(database: Database) -> dict:
