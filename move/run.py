@@ -314,9 +314,10 @@ class Mover:
         refused = schema.database_settings(self.dst, self.pf.source_inventory.settings)
         for setting in refused:
             self.report.say(f"warning: the target refused the source database's setting {setting}")
-        if self.online:
-            capture.remove(self.src)
-        journal.update(self.src, state=journal.CUT_OVER, cut_over=True)
+        with self.src.transaction():  # both or neither: a resumed move drains the capture until it is cut over
+            if self.online:
+                capture.remove(self.src)
+            journal.update(self.src, state=journal.CUT_OVER, cut_over=True)
         finish_cutover(self.dst)
         self.result.stopped_s = time.monotonic() - (self.stopped_at or time.monotonic())
         self.result.events["cut over"] = time.time()

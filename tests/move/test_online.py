@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import psycopg
+import pytest
 
+from move import journal, run
+from move.db import Database as MoveDatabase
+from move.progress import Report
 from tests.move.helpers import (
     BIG_ROWS,
     CLEAN,
@@ -258,3 +263,29 @@ def test_large_objects_made_during_an_online_move_are_moved(
     assert run.code == 0, run
     with target.connect() as dst:
         assert dst.execute("SELECT lo_get(body) FROM documents").fetchall() == [(b"scanned",)]
+
+
+def test_online_move_killed_as_it_removes_its_capture_completes_when_run_again(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], monkeypatch: pytest.MonkeyPatch):
+    """The cutover removes the capture and records the cutover on the source; killed between the two (here: the
+    process dies as the record is written), the same command completes the move."""
+    source, target = fixture_database(heroku15), new_database(chart17)
+    update = journal.update
+
+    def dies_at_the_cutover(conn: psycopg.Connection, **changes: object) -> None:
+        if changes.get("state") == journal.CUT_OVER:
+            raise SystemExit("killed")  # and nothing of the move's own handling runs: a SIGKILL
+        update(conn, **changes)
+
+    monkeypatch.setattr(journal, "update", dies_at_the_cutover)
+    monkeypatch.setattr(run.Mover, "_fail", lambda self: None)
+    with pytest.raises(SystemExit):
+        run.move(run.Side(MoveDatabase("source", source.url)), run.Side(MoveDatabase("target", target.url)),
+                 run.Options(online=True, yes=True, jobs=2), Report(io.StringIO(), live=False))
+    monkeypatch.undo()
+
+    resumed = run_move("--from", source.url, "--to", target.url, "--online", "--yes")
+
+    assert resumed.code == 0, resumed
+    assert_moved(source, target)
