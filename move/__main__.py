@@ -15,7 +15,7 @@ import sys
 import psycopg
 
 from move import dumpfile, run, stacks
-from move.db import Database, MoveError
+from move.db import URL_FORM, Database, MoveError, redacted
 from move.progress import Report
 
 EXAMPLES = """examples:
@@ -55,6 +55,8 @@ def side(label: str, value: str, stack: contextlib.ExitStack, jobs: int) -> run.
         return run.Side(Database(label, value))
     if dumpfile.is_dump(value):
         return stack.enter_context(dumpfile.resolve(value, label, jobs))
+    if "://" in value or "@" in value or "password=" in value:  # a URL mistyped, or libpq's key=value form
+        raise MoveError(f"{label} {redacted(value)}: not a postgres:// URL: write it as {URL_FORM}")
     return stack.enter_context(stacks.resolve(value, label))
 
 

@@ -33,8 +33,11 @@ from move.db import MOVE_SCHEMA, Database, MoveError
 TRIGGER = MOVE_TRIGGER_PREFIX + "capture"
 TRUNCATE_TRIGGER = MOVE_TRIGGER_PREFIX + "truncate"
 TRUNCATED = "truncated"
-LOCK_TIMEOUT = "5s"
-ATTEMPTS = 12
+# Adding a trigger waits for the transactions that wrote the table, and every write that comes after queues behind
+# it: so each try gives up quickly and lets the app's writes through for a while before the next one.
+LOCK_TIMEOUT = "100ms"
+RETRY_PAUSE_S = 0.5
+WAIT_S = 60.0
 _S = sql.Identifier(MOVE_SCHEMA)
 # The capture writes into the move's schema whoever writes the table: another role of the app's (a second Heroku
 # credential, a migration user) may not use that schema, and its writes would fail. So the functions run as their
@@ -81,7 +84,8 @@ def _lock_ancestors(conn: psycopg.Connection, table: Table) -> None:
 
 def install(conn: psycopg.Connection, tables: Iterable[Table]) -> None:
     """Create the deltas and triggers; each table's trigger in a transaction of its own with a short lock timeout,
-    retried, so that a long transaction of the app's delays the capture rather than the app's writes."""
+    retried after a pause, so that a long transaction of the app's delays the capture rather than the app's writes
+    (they wait for one try at most, never for the long transaction)."""
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(_S))
     conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.{} (relid oid NOT NULL)").format(
         _S, sql.Identifier(TRUNCATED)))
@@ -93,7 +97,8 @@ def install(conn: psycopg.Connection, tables: Iterable[Table]) -> None:
         conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} AS SELECT {} FROM ONLY {} WITH NO DATA").format(
             _delta(table), sql.SQL(", ").join(map(sql.Identifier, _key_columns(table))), table.ident))
         conn.execute(_function(table))
-        for attempt in range(ATTEMPTS):
+        deadline = time.monotonic() + WAIT_S
+        while True:
             try:
                 with conn.transaction():
                     conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
@@ -110,9 +115,10 @@ def install(conn: psycopg.Connection, tables: Iterable[Table]) -> None:
                         sql.Identifier(TRUNCATE_TRIGGER), table.ident, _S))
                 break
             except psycopg.errors.LockNotAvailable:
-                if attempt == ATTEMPTS - 1:
+                if time.monotonic() > deadline:
                     raise MoveError(f"could not add the change capture to {table.shown}: a transaction holds it "
                                     f"locked for over a minute; end it and run the move again") from None
+                time.sleep(RETRY_PAUSE_S)
 
 
 def remove(conn: psycopg.Connection) -> None:
@@ -207,7 +213,10 @@ def _apply(src: psycopg.Connection, dst: psycopg.Connection, table: Table, *, wh
         keys = sql.Identifier(f"keys_{table.oid}")
         dst.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM ONLY {}"
                             " WITH NO DATA").format(keys, cols, table.ident))
-        copy.stream(src, dst, sql.SQL("SELECT DISTINCT {} FROM {}").format(cols, _delta(table)), keys,
+        # a key's changes, once each; whole rows (a table without a key) as they are: DISTINCT needs an equality
+        # operator for every column, which json and point lack, and `_matching` ignores repeats
+        distinct = sql.SQL("DISTINCT ") if table.key else sql.SQL("")
+        copy.stream(src, dst, sql.SQL("SELECT {}{} FROM {}").format(distinct, cols, _delta(table)), keys,
                     sql.SQL("text"))
         where_src = _matching(table, "t", _delta(table))
         where_dst = _matching(table, "t", keys)

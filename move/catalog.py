@@ -165,6 +165,39 @@ def read(conn: psycopg.Connection) -> Inventory:
                      settings, schemas)
 
 
+@dataclass(frozen=True)
+class Access:
+    """What the connected role lacks of what a move needs on its side (`preflight` refuses each one)."""
+
+    role: str  # quoted as SQL needs it, as are the other names
+    database: str
+    database_owner: str | None  # the database's owner, when the role has not its privileges
+    not_owned: list[tuple[str, str]]  # (table, owner): the app's tables whose owner's privileges the role lacks
+    forced_row_security: list[str]  # tables whose policies apply to the role, their owner (FORCE ROW LEVEL SECURITY)
+
+
+def access(conn: psycopg.Connection) -> Access:
+    """The role's powers over the database and the app's tables. A superuser, or a role with BYPASSRLS, reads every
+    row whatever the policies; a table's owner too, unless the table forces them on it (CREATE POLICY's docs)."""
+    role, database, database_owner, bypass = conn.execute(
+        "SELECT quote_ident(current_user), quote_ident(current_database()),"
+        " (SELECT CASE WHEN pg_has_role(datdba, 'USAGE') THEN NULL ELSE quote_ident(pg_get_userbyid(datdba)) END"
+        "  FROM pg_database WHERE datname = current_database()),"
+        " (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)").fetchone()
+    not_owned, forced = [], []
+    for name, owner, owned, forces in conn.execute(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(pg_get_userbyid(c.relowner)),"
+            " pg_has_role(c.relowner, 'USAGE'), c.relrowsecurity AND c.relforcerowsecurity"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            f" WHERE c.relkind IN ('r', 'p') AND {_APP_SCHEMA} AND {_not_extension('pg_class', 'c.oid')}"
+            " ORDER BY n.nspname, c.relname").fetchall():
+        if not owned:
+            not_owned.append((name, owner))
+        elif forces and not bypass:
+            forced.append(name)
+    return Access(role, database, database_owner, not_owned, forced)
+
+
 def matviews_in_order(conn: psycopg.Connection) -> list[str]:
     """Populated materialized views, each after those it reads (pg_depend through their rewrite rules)."""
     rows = conn.execute(
@@ -187,6 +220,15 @@ def matviews_in_order(conn: psycopg.Connection) -> list[str]:
         visit(oid)
     populated = {oid for oid, _, pop, _ in rows if pop}
     return [names[oid] for oid in order if oid in populated]
+
+
+def foreign_keys(conn: psycopg.Connection) -> dict[tuple[str, str, str], bool]:
+    """The app's foreign keys, (schema, table, name), each with whether it is validated (a partition's own copy of
+    its parent's left out: it follows its parent's)."""
+    return {(schema, table, name): valid for schema, table, name, valid in conn.execute(
+        "SELECT n.nspname, c.relname, k.conname, k.convalidated FROM pg_constraint k JOIN pg_class c"
+        f" ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE k.contype = 'f'"
+        f" AND k.conparentid = 0 AND {_APP_SCHEMA}").fetchall()}
 
 
 def tables_with_rows(conn: psycopg.Connection, tables: Iterable[Table]) -> list[Table]:

@@ -31,6 +31,9 @@ APPLICATION_NAME = "paasport-move"
 CONNECT_TIMEOUT = 10
 SESSION = {
     "default_transaction_read_only": "off",
+    # a row-level security policy that would hide rows from the move's reads is an error, never a partial copy
+    # (the preflight refuses such tables first: `preflight._access`)
+    "row_security": "off",
     "statement_timeout": "0",
     "lock_timeout": "0",
     "idle_in_transaction_session_timeout": "0",
@@ -52,11 +55,15 @@ class MoveError(Exception):
     """A problem the user can act on: its message is the one line the command prints, naming the fix."""
 
 
+URL_FORM = "postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+
+
 def redacted(url: str) -> str:
-    """`url` without its password, for messages."""
+    """`url` without its password, for messages; also a mistyped one (no scheme: whatever stands between the
+    user's ':' and the '@'), or libpq's key=value form."""
     parts = urlsplit(url)
     if parts.password is None:
-        return url
+        return re.sub(r":[^:@/]*@", ":***@", re.sub(r"(password\s*=\s*)\S+", r"\1***", url), count=1)
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return parts._replace(netloc=netloc).geturl()
 
@@ -83,6 +90,9 @@ def _connection_error(label: str, shown: str, error: psycopg.OperationalError) -
     if "pg_hba.conf" in lowered:
         return MoveError(f"{label} {shown}: the server does not admit this client ({first}): add a pg_hba.conf entry "
                          "for it, or connect from an address it admits")
+    if "connection is bad" in lowered and "invalid" in lowered:  # libpq refused the URL's own values
+        return MoveError(f"{label} {shown}: not a valid PostgreSQL URL ({first.split(': ', 1)[-1]}): write it as "
+                         f"{URL_FORM}")
     if any(m in lowered for m in ("connection refused", "could not translate host name", "timeout expired",
                                   "no route to host", "network is unreachable", "name or service not known",
                                   "connection timed out")):
@@ -103,6 +113,7 @@ class Server:
     user: str
     superuser: bool
     encoding: str
+    in_recovery: bool  # a hot standby: it refuses every write
 
     @property
     def major(self) -> int:
@@ -119,6 +130,7 @@ class Database:
 
     label: str
     url: str
+    search_path: str | None = None  # a move's target: the source database's (`run.move`)
 
     @property
     def shown(self) -> str:
@@ -132,10 +144,11 @@ class Database:
         except psycopg.OperationalError as error:
             raise _connection_error(self.label, self.shown, error) from None
         except psycopg.ProgrammingError as error:  # a malformed URL
-            raise MoveError(f"{self.label} {self.shown}: not a PostgreSQL URL ({error}): use "
-                            "postgres://USER:PASSWORD@HOST:PORT/DATABASE") from None
+            raise MoveError(f"{self.label} {self.shown}: not a valid PostgreSQL URL ({str(error).strip()}): write "
+                            f"it as {URL_FORM}") from None
+        settings = SESSION if self.search_path is None else {**SESSION, "search_path": self.search_path}
         with conn.cursor() as cur:
-            for name, value in SESSION.items():
+            for name, value in settings.items():
                 cur.execute(sql.SQL("SELECT set_config({}, {}, false)").format(sql.Literal(name), sql.Literal(value)))
         conn.autocommit = autocommit
         return conn
@@ -148,11 +161,12 @@ class Database:
                 " (SELECT system_identifier FROM pg_control_system()),"
                 " (SELECT oid FROM pg_database WHERE datname = current_database())::bigint,"
                 " current_database(), current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),"
-                " pg_encoding_to_char((SELECT encoding FROM pg_database WHERE datname = current_database()))"
+                " pg_encoding_to_char((SELECT encoding FROM pg_database WHERE datname = current_database())),"
+                " pg_is_in_recovery()"
             ).fetchone()
-        version_num, version, sysid, db_oid, database, user, superuser, encoding = row
+        version_num, version, sysid, db_oid, database, user, superuser, encoding, in_recovery = row
         return Server(version_num, version.split()[0], int(sysid), int(db_oid), database, user, bool(superuser),
-                      encoding)
+                      encoding, bool(in_recovery))
 
 
 # ------------------------------------------------------------------------------------------------- client tools

@@ -26,7 +26,7 @@ _EXTENSION = re.compile(r"^\d+; \d+ \d+ EXTENSION - (\S+)", re.MULTILINE)
 
 
 def is_dump(value: str) -> bool:
-    return Path(value).expanduser().exists()
+    return bool(value) and Path(value).expanduser().exists()  # "" is no path (Path("") is the working directory)
 
 
 def _listing(bindir: Path, dump: Path) -> str:

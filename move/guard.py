@@ -20,6 +20,7 @@ import time
 import psycopg
 from psycopg import sql
 
+from move import catalog
 from move.catalog import MOVE_TRIGGER_PREFIX, Inventory
 from move.db import APPLICATION_NAME, MOVE_SCHEMA
 
@@ -64,12 +65,14 @@ def end_other_sessions(conn: psycopg.Connection) -> list[str]:
     return left
 
 
-def install(conn: psycopg.Connection, inventory: Inventory, message: str) -> list[str]:
-    """Set up the three layers (see the module); the roles whose sessions could not be ended."""
+def install(conn: psycopg.Connection, message: str) -> list[str]:
+    """Set up the three layers (see the module); the roles whose sessions could not be ended. The tables are read
+    once no other session may create one: every table there is then, the app's latest migration's too."""
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(MOVE_SCHEMA)))
     database = conn.execute("SELECT current_database()").fetchone()[0]
     conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(sql.Identifier(database)))
     left = end_other_sessions(conn)
+    inventory = catalog.read(conn)
     for attempt in range(ATTEMPTS):
         try:
             with conn.transaction():
@@ -97,6 +100,17 @@ def installed(conn: psycopg.Connection) -> bool:
         " WHERE n.nspname = %s AND p.proname = %s) AND EXISTS (SELECT FROM pg_db_role_setting s"
         " JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = current_database() AND s.setrole = 0"
         " AND 'default_transaction_read_only=on' = ANY(s.setconfig))", [MOVE_SCHEMA, FUNCTION]).fetchone()[0])
+
+
+def present(conn: psycopg.Connection) -> bool:
+    """Whether any layer of the guard is in place: a move stopped while setting it up (Ctrl-C, a lock it waited for
+    too long, a SIGKILL) leaves the database read-only by default before its triggers exist."""
+    return bool(conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname = %s AND p.proname = %s) OR EXISTS (SELECT FROM pg_trigger WHERE tgname = %s)"
+        " OR EXISTS (SELECT FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
+        " WHERE d.datname = current_database() AND s.setrole = 0"
+        " AND 'default_transaction_read_only=on' = ANY(s.setconfig))", [MOVE_SCHEMA, FUNCTION, TRIGGER]).fetchone()[0])
 
 
 def remove(conn: psycopg.Connection, read_only_before: str | None) -> None:

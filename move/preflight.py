@@ -23,6 +23,8 @@ from move.db import Database, MoveError, Server, Tools, find_tools
 from move.progress import size
 
 SAMPLE_BYTES = 16 << 20
+# Sessions a move holds on one side beside its workers': its own, the snapshot's and the copy's main one.
+SESSIONS_BESIDE_WORKERS = 3
 # What a move costs beyond streaming the bytes once, measured on this project's bench (README, "Move a client"):
 # the indexes and the checksums of both sides.
 OVERHEAD = 1.6
@@ -48,6 +50,7 @@ class Preflight:
     replacement: Replacement | None = None
     lines: list[str] = field(default_factory=list)
     estimate_s: float = 0.0
+    jobs: int = 1  # the workers the move may open: as many as asked for, if both sides allow the sessions
 
     @property
     def source_matches(self) -> bool:
@@ -71,6 +74,10 @@ class Preflight:
 
 def _servers(source: Database, target: Database) -> tuple[Server, Server]:
     s, t = source.server, target.server
+    for database, server in ((source, s), (target, t)):
+        if server.in_recovery:  # the move writes its journal on both sides, and stops the source's writes
+            raise MoveError(f"{database.label} {database.shown}: a read-only replica (a standby, in recovery): give "
+                            "the URL of its primary")
     if s.identity == t.identity:
         raise MoveError(f"the source and the target are the same database ({source.shown}): give two different "
                         "databases")
@@ -158,8 +165,10 @@ def empty_sql(conn: psycopg.Connection) -> str:
     return ";\n".join(s.as_string(conn) for s in statements) + ";\n"
 
 
-def trial(target: Database, archive: schema.Archive, plan: schema.ExtensionPlan, empty: str | None) -> None:
-    """Restore the schema on the target in a transaction that is rolled back; raise `MoveError` if it fails."""
+def trial(target: Database, archive: schema.Archive, plan: schema.ExtensionPlan, empty: str | None,
+          search_path: str | None) -> None:
+    """Restore the schema on the target in a transaction that is rolled back, as the move does (its post-data with
+    the source database's `search_path`); raise `MoveError` if it fails."""
     with target.connect() as conn:
         guard.allow_move_writes(conn)
         try:
@@ -168,6 +177,8 @@ def trial(target: Database, archive: schema.Archive, plan: schema.ExtensionPlan,
                     conn.execute(empty)
                 conn.execute(schema.extensions_sql(plan, archive.schemas()) or "SELECT")
                 schema.run_script(conn, archive.pre_data, "the schema")
+                if search_path is not None:  # which the script emptied
+                    conn.execute("SELECT set_config('search_path', %s, true)", [search_path])
                 for entry in archive.post_data:
                     schema.run_script(conn, schema.not_valid(entry), f"{entry.desc.lower()} {entry.name}")
         except MoveError as error:
@@ -193,20 +204,85 @@ def _measure(source: Database, target: Database, table: Table | None) -> tuple[f
 EMPTY_HINT = "in it: DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
 
 
-def run(source: Database, target: Database, *, online: bool, empty_hint: str = EMPTY_HINT) -> Preflight:
+def _sessions_left(conn: psycopg.Connection) -> int:
+    """How many more sessions this role may open on this database now: the least that the role's connection limit,
+    the database's and the server's (max_connections but those reserved for superusers and roles of
+    pg_use_reserved_connections) leave. Heroku's plans set the database's: 20 on the smallest."""
+    return int(conn.execute(
+        "SELECT least("
+        " CASE WHEN r.rolconnlimit >= 0 THEN r.rolconnlimit"
+        "  - (SELECT count(*) FROM pg_stat_activity WHERE usename = current_user) END,"
+        " CASE WHEN d.datconnlimit >= 0 THEN d.datconnlimit"
+        "  - (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) END,"
+        " current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+        "  - coalesce(current_setting('reserved_connections', true)::int, 0)"
+        "  - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'))"
+        " FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = current_database()"
+    ).fetchone()[0])
+
+
+def _workers(jobs: int, left: dict[str, int]) -> tuple[int, str | None]:
+    """The workers the sessions both sides allow, up to `jobs`, and why fewer when fewer: a move opening one more
+    than allowed would fail half way, with writes stopped."""
+    label, fewest = min(left.items(), key=lambda item: item[1])
+    allowed = min(jobs, fewest - SESSIONS_BESIDE_WORKERS)
+    if allowed < 1:
+        raise MoveError(f"the {label} allows {max(fewest, 0)} more sessions, and a move needs "
+                        f"{SESSIONS_BESIDE_WORKERS + 1}: end some of the app's (scale its workers down), or raise the "
+                        "limit (the role's or the database's CONNECTION LIMIT, the server's max_connections)")
+    if allowed == jobs:
+        return jobs, None
+    return allowed, f"workers: {allowed} of the {jobs} asked for: the {label} allows {fewest} more sessions"
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _access(label: str, conn: psycopg.Connection, *, tables: bool) -> None:
+    """Refuse what would stop the move half way, or copy part of a table: the move's role must own the database
+    (the guard sets its default_transaction_read_only), on the source own every table (the guard's and the
+    capture's triggers: adding and removing them is the owner's), and see every row (a policy forced on the owner
+    hides rows from the copy and its checksums alike, so the gate could not tell)."""
+    access = catalog.access(conn)
+    if access.database_owner:
+        raise MoveError(f"the {label}'s role {access.role} does not own database {access.database} "
+                        f"({access.database_owner} does): the move makes the database refuse writes, which only its "
+                        f"owner may: run ALTER DATABASE {access.database} OWNER TO {access.role}; as a superuser, "
+                        "or give the URL of the role that owns it")
+    if not tables:
+        return
+    if access.not_owned:
+        (name, owner), names = access.not_owned[0], [n for n, _ in access.not_owned]
+        raise MoveError(f"the {label}'s table {_listed(names)} belongs to role {owner}, not to {access.role}: the "
+                        "move stops writes with a trigger on every table, which only a table's owner may add and "
+                        f"remove: run ALTER TABLE {name} OWNER TO {access.role}; as a superuser (for each one), or "
+                        "move as the role that owns them")
+    if access.forced_row_security:
+        name = access.forced_row_security[0]
+        raise MoveError(f"the {label}'s table {_listed(access.forced_row_security)} has row-level security that "
+                        f"applies to its role {access.role} (FORCE ROW LEVEL SECURITY): the move would see only the "
+                        f"rows its policies show: run ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY; for the move "
+                        "(for each one; FORCE it again on the target after), or move as a role with BYPASSRLS")
+
+
+def run(source: Database, target: Database, *, online: bool, jobs: int, empty_hint: str = EMPTY_HINT) -> Preflight:
     """Check everything (see the module); raise `MoveError` on the first refusal."""
     source_server, target_server = _servers(source, target)
     tools = find_tools(source_server.major)
     with source.connect() as src, target.connect() as dst:
         source_record, target_record = journal.read(src), journal.read(dst)
         _source_state(source, source_record, target_server)
+        _access("source", src, tables=True)
+        _access("target", dst, tables=False)
+        workers, fewer = _workers(jobs, {"source": _sessions_left(src), "target": _sessions_left(dst)})
         source_inv, target_inv = catalog.read(src), catalog.read(dst)
         if source_server.encoding != target_server.encoding:
             raise MoveError(f"the source's encoding is {source_server.encoding}, the target's "
                             f"{target_server.encoding}: create the target database WITH ENCODING "
                             f"'{source_server.encoding}'")
         pf = Preflight(source_server, target_server, tools, source_inv, target_inv,
-                       schema.plan_extensions(dst, source_inv, target_inv), source_record, target_record)
+                       schema.plan_extensions(dst, source_inv, target_inv), source_record, target_record, jobs=workers)
         if pf.done_already:
             return pf
         pf.replacement = _target_content(dst, target_inv, target_record, source_server, pf.resuming, empty_hint)
@@ -223,7 +299,7 @@ def run(source: Database, target: Database, *, online: bool, empty_hint: str = E
         with tempfile.TemporaryDirectory(prefix="paasport-move-") as work:
             archive = schema.Archive.dump(tools, source, Path(work), target_server.major)
             try:
-                trial(target, archive, pf.extensions, empty)
+                trial(target, archive, pf.extensions, empty, schema.search_path(source_inv.settings))
             except MoveError as error:
                 if target_server.major < source_server.major:
                     raise MoveError(f"the target runs PostgreSQL {target_server.version}, older than the source's "
@@ -235,7 +311,7 @@ def run(source: Database, target: Database, *, online: bool, empty_hint: str = E
     seconds, sampled = _measure(source, target, largest)
     rate = sampled / seconds if seconds > 0 and sampled else 0.0
     pf.estimate_s = source_inv.data_bytes / rate * OVERHEAD if rate else 0.0
-    pf.lines = _lines(pf, source, target, online, rate)
+    pf.lines = _lines(pf, source, target, online, rate) + ([fewer] if fewer else [])
     return pf
 
 

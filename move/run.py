@@ -13,6 +13,7 @@ again resumes it from the journals (`move.journal`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 import time
 import uuid
@@ -182,27 +183,26 @@ class Mover:
                 apps[key] = side.app.stop()
                 journal.update(self.src, apps=apps)
         self.report.say("stopping writes on the source database")
-        left = guard.install(self.src, self.pf.source_inventory,
-                             f"paasport moved this database to {self.target.db.shown}: it refuses writes "
+        left = guard.install(self.src, f"paasport moved this database to {self.target.db.shown}: it refuses writes "
                              "(`make move ... --revert` gives them back)")
         if left:
             self.report.say(f"sessions of {', '.join(left)} could not be ended: the guard refuses their writes")
         journal.update(self.src, state=journal.STOPPED, stopped=True)
 
     def _schema(self, snapshot: copy.Snapshot) -> schema.Archive:
-        """The schema at the snapshot; its objects on the target once (the journal's `schema`)."""
+        """The schema at the snapshot; its objects on the target once (the journal's `schema`, marked in the same
+        transaction, so a move killed after it never creates them again), then the target's guard."""
         archive = schema.Archive.dump(self.pf.tools, self.source.db, self.work, self.pf.target.major, snapshot.id)
-        if "schema" in self.done():
-            return archive
-        self.report.say("copying the schema")
-        with self.dst.transaction():
-            self.dst.execute(schema.extensions_sql(self.pf.extensions, archive.schemas()) or "SELECT")
-            schema.run_script(self.dst, archive.pre_data, "the schema")
-        target_inventory = catalog.read(self.dst)
-        guard.install(self.dst, target_inventory, f"paasport is moving {self.source.db.shown} into this database: "
-                      "it refuses writes until the cutover")
-        with self.dst.transaction():
-            journal.mark(self.dst, "schema")
+        if "schema" not in self.done():
+            self.report.say("copying the schema")
+            # a session of its own: pg_restore's script empties its search_path for good
+            with copy.target_session(self.target.db) as conn, conn.transaction():
+                conn.execute(schema.extensions_sql(self.pf.extensions, archive.schemas()) or "SELECT")
+                schema.run_script(conn, archive.pre_data, "the schema")
+                journal.mark(conn, "schema")
+        if not guard.installed(self.dst):
+            guard.install(self.dst, f"paasport is moving {self.source.db.shown} into this database: it refuses "
+                          "writes until the cutover")
         return archive
 
     def _tables(self, snapshot: copy.Snapshot, archive: schema.Archive) -> None:
@@ -267,38 +267,57 @@ class Mover:
             return
         for name in self.pf.source_inventory.populated_matviews:
             self.report.say(f"refreshing materialized view {name}")
-            self.dst.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.Identifier(*name.split(".", 1))))
+            try:
+                with self.dst.transaction():
+                    self.dst.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(
+                        sql.Identifier(*name.split(".", 1))))
+            except (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable,
+                    psycopg.errors.UndefinedObject) as error:
+                raise MoveError(f"materialized view {name} does not refresh on the target "
+                                f"({(error.diag.message_primary or str(error)).strip()}): a function it calls must "
+                                "find what it uses without the database's search_path (PostgreSQL 17 and newer "
+                                "refresh with search_path = pg_catalog, pg_temp): qualify the names in it, or give it "
+                                "SET search_path, then run the same command again") from None
         with self.dst.transaction():
             journal.mark(self.dst, "matviews")
 
-    def _gate(self, *, large_objects: bool) -> None:
+    def _gate(self) -> None:
         """Sequences forward, then everything but the rows (which were checked as they landed) must match."""
         started = time.monotonic()
         gate = verify.Gate([])
-        with self.dst.transaction():
-            source_sequences = copy.copy_sequences(self.src, self.dst, self.pf.source_inventory.sequences)
-        verify.compare_sequences(gate, source_sequences, verify.sequences(self.dst, source_sequences))
-        if large_objects and self.pf.source_inventory.large_objects:
-            verify.compare_large_objects(gate, verify.large_objects(self.src), verify.large_objects(self.dst))
+        # the source as it is now that it refuses writes: a table, sequence or large object that appeared since the
+        # preflight (a migration during an online copy) was neither copied nor captured, and must not be left behind
         source_inventory, target_inventory = catalog.read(self.src), catalog.read(self.dst)
+        for name in sorted({t.shown for t in source_inventory.tables}
+                           - {t.shown for t in self.pf.source_inventory.tables}):
+            gate.add(f"table {name} appeared on the source during the move, after its preflight, and was not copied")
+        on_target = [name for name in source_inventory.sequences if name in set(target_inventory.sequences)]
+        with self.dst.transaction():
+            copy.copy_sequences(self.src, self.dst, on_target)
+        source_sequences = verify.sequences(self.src, source_inventory.sequences)
+        verify.compare_sequences(gate, source_sequences, verify.sequences(self.dst, on_target))
+        source_objects = verify.large_objects(self.src)
+        verify.compare_large_objects(gate, source_objects, verify.large_objects(self.dst))
         verify.compare_objects(gate, source_inventory, target_inventory, self.skipped_extensions)
         verify.compare_schema(gate, catalog.schema_lines(self.src), catalog.schema_lines(self.dst))
         self.result.verify_s += time.monotonic() - started
         if not gate:
-            raise GateFailure(gate.summary())
+            raise GateFailure(f"the target does not match the source: {gate.summary()}: the source takes writes "
+                              "again; run the same command again to move it afresh")
         # every table is verified now, also in a run resumed after its copy (whose own copy verified none)
         self.result.tables = len(self.pf.source_inventory.tables)
         self.report.say(f"verified: {len(self.pf.source_inventory.tables)} tables (rows and checksums), "
-                        f"{len(source_sequences)} sequences, {self.pf.source_inventory.large_objects} large objects, "
+                        f"{len(source_sequences)} sequences, {len(source_objects)} large objects, "
                         "extensions, views, functions, triggers and the schema")
 
     def _cut_over(self) -> None:
         refused = schema.database_settings(self.dst, self.pf.source_inventory.settings)
         for setting in refused:
             self.report.say(f"warning: the target refused the source database's setting {setting}")
-        if self.online:
-            capture.remove(self.src)
-        journal.update(self.src, state=journal.CUT_OVER, cut_over=True)
+        with self.src.transaction():  # both or neither: a resumed move drains the capture until it is cut over
+            if self.online:
+                capture.remove(self.src)
+            journal.update(self.src, state=journal.CUT_OVER, cut_over=True)
         finish_cutover(self.dst)
         self.result.stopped_s = time.monotonic() - (self.stopped_at or time.monotonic())
         self.result.events["cut over"] = time.time()
@@ -313,19 +332,13 @@ class Mover:
             if step := self.target.app.dns_step():
                 self.report.say(step)
 
-    def _validate(self, archive: schema.Archive) -> None:
-        """Foreign keys were added NOT VALID while writes were stopped; validating them lets writes through."""
-        for entry in archive.post_data:
-            if entry.desc == "FK CONSTRAINT":
-                try:
-                    self.dst.execute(schema.validate_sql(entry))
-                except psycopg.Error as error:
-                    self.report.say(f"warning: foreign key {entry.name} did not validate on the target: "
-                                    f"{(error.diag.message_primary or str(error)).strip()}")
-
     def _offline(self, record: journal.Record) -> None:
         with self._timed("stop"):
             self._stop_writes(record)
+        # the tables as nothing can change them any more: one the app created since the preflight (while the move
+        # asked to go on) is moved too
+        self.pf.source_inventory = catalog.read(self.src)
+        self.result.bytes = self.pf.source_inventory.data_bytes
         snapshot = copy.Snapshot(self.source.db)
         try:
             with self._timed("schema"):
@@ -343,11 +356,11 @@ class Mover:
         with self._timed("constraints"):
             self._post_data(archive, range(2, 3))
         with self._timed("gate"):
-            self._gate(large_objects=True)
+            self._gate()
         with self._timed("cut over"):
             self._cut_over()
         with self._timed("validate"):
-            self._validate(archive)
+            validate_foreign_keys(self.src, self.dst, self.report)
 
     def _online(self, record: journal.Record) -> None:
         tables = self.pf.source_inventory.tables
@@ -376,13 +389,12 @@ class Mover:
         self.report.say(f"last round: {last.changes} changes to {last.tables} tables, applied and verified in "
                         f"{last.seconds:.2f} s")
         self.result.verify_s += last.seconds
-        if self.pf.source_inventory.large_objects:
-            with self.dst.transaction():
-                copy.copy_large_objects(self.src, self.dst)
+        with self.dst.transaction():  # all of them now, those the app made since the preflight too
+            copy.copy_large_objects(self.src, self.dst)
         self._post_data(archive, range(2, 3))
-        self._gate(large_objects=True)
+        self._gate()
         self._cut_over()
-        self._validate(archive)
+        validate_foreign_keys(self.src, self.dst, self.report)
 
     def _round_session(self) -> psycopg.Connection:
         conn = copy.target_session(self.target.db)
@@ -413,13 +425,15 @@ class Mover:
             conn.close()
 
     def _fail(self) -> None:
-        """Give the source back its writes (and its app), and leave the target for inspection, marked failed."""
-        record = journal.read(self.src) if not self.src.closed else None
-        if record is None or record.state == journal.CUT_OVER:
-            return
-        with contextlib.suppress(psycopg.Error):
-            journal.update(self.dst, state=journal.FAILED)
-        give_back(self.source, self.src, record, self.report)
+        """Give the source back its writes (and its app), and leave the target for inspection, marked failed; through
+        new sessions: the move's own may be what failed (ended by the server, lost, or interrupted mid-statement)."""
+        with self.source.db.connect() as src:
+            record = journal.read(src)
+            if record is None or record.state == journal.CUT_OVER:
+                return
+            with contextlib.suppress(psycopg.Error, MoveError), self.target.db.connect() as dst:
+                journal.update(dst, state=journal.FAILED)
+            give_back(self.source, src, record, self.report)
 
 
 def _entry_task(entry: schema.PostEntry) -> copy.Task:
@@ -429,14 +443,28 @@ def _entry_task(entry: schema.PostEntry) -> copy.Task:
         try:
             dst.execute("SET LOCAL maintenance_work_mem = '256MB'")
             schema.run_script(dst, schema.not_valid(entry), f"{entry.desc.lower()} {entry.name}")
-            journal.mark(dst, entry.key, {"validate": schema.validate_sql(entry)}
-                         if entry.desc == "FK CONSTRAINT" else {})
+            journal.mark(dst, entry.key)
             dst.commit()
         except BaseException:
             dst.rollback()
             raise
         return None, time.monotonic() - started
     return work
+
+
+def validate_foreign_keys(src: psycopg.Connection, dst: psycopg.Connection, report: Report) -> None:
+    """Foreign keys were added NOT VALID while writes were stopped; validating them lets writes through. Each one the
+    source has validated is, whichever run cut over (the catalog knows, when a killed run's journal is gone)."""
+    validated = {key for key, valid in catalog.foreign_keys(src).items() if valid}
+    for key, valid in sorted(catalog.foreign_keys(dst).items()):
+        if valid or key not in validated:
+            continue
+        try:
+            dst.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(sql.Identifier(*key[:2]),
+                                                                                 sql.Identifier(key[2])))
+        except psycopg.Error as error:
+            report.say(f"warning: foreign key {key[2]} on {key[0]}.{key[1]} did not validate on the target: "
+                       f"{(error.diag.message_primary or str(error)).strip()}")
 
 
 def finish_cutover(dst: psycopg.Connection) -> None:
@@ -454,7 +482,8 @@ def give_back(source: Side, src: psycopg.Connection, record: journal.Record, rep
     """The source as the move found it: no guard, no capture, no journal, its app running again."""
     if capture.installed(src):
         capture.remove(src)
-    if record.state in (journal.STOPPED, journal.CUT_OVER):
+    # whatever the journal says: it says `stopped` only once the whole guard is in place
+    if guard.present(src):
         guard.remove(src, record.read_only_before)
     journal.drop(src)
     if source.app and record.apps.get("source") is not None:
@@ -497,13 +526,20 @@ def _work() -> Iterator[Path]:
 def move(source: Side, target: Side, options: Options, report: Report, ask: Any = input) -> Result | None:
     """Preflight, then (unless `--check`) the move; None when there was nothing to do."""
     report.say(f"preflight: {source.name} -> {target.name}")
-    pf = preflight.run(source.db, target.db, online=options.online,
+    pf = preflight.run(source.db, target.db, online=options.online, jobs=options.jobs,
                        empty_hint=target.app.empty_hint() if target.app else preflight.EMPTY_HINT)
     if pf.done_already:
         if pf.target_record is not None and pf.target_record.id == pf.source_record.id:
+            if options.check:  # which changes nothing
+                report.say("an interrupted run left the cutover half done: a run without --check completes the "
+                           "cutover")
+                return None
             report.say("completing the cutover that an interrupted run left half done")
             with target.db.connect() as dst:
                 finish_cutover(dst)
+        if not options.check:  # a run killed after its cutover may have left them
+            with source.db.connect() as src, target.db.connect() as dst:
+                validate_foreign_keys(src, dst, report)
         report.say(f"nothing to do: the source was moved to the target on {pf.source_record.cut_over:%Y-%m-%d %H:%M}"
                    " UTC (`--revert` gives the source its writes back)")
         return None
@@ -511,6 +547,13 @@ def move(source: Side, target: Side, options: Options, report: Report, ask: Any 
     if options.check:
         return None
     confirm(options, source, target, ask)
+    options = dataclasses.replace(options, jobs=pf.jobs)
+    # The target's sessions search as the source database's do (Heroku's search_path names heroku_ext): a function
+    # that an index, a constraint or a materialized view calls may find an extension's through it (unqualified, as
+    # the immutable wrappers of unaccent or similarity do), as on the source; the target's database gets the
+    # setting itself at the cutover.
+    target = dataclasses.replace(target, db=dataclasses.replace(
+        target.db, search_path=schema.search_path(pf.source_inventory.settings)))
     with _work() as work:
         mover = Mover(source, target, pf, options, report, work)
         try:
@@ -523,12 +566,30 @@ def move(source: Side, target: Side, options: Options, report: Report, ask: Any 
 
 def revert(source: Side, target: Side, options: Options, report: Report, ask: Any = input) -> None:
     """Undo a move: the source takes writes again (and its app runs), the target's copy is given up."""
-    target_server = target.db.server
     with source.db.connect() as src:
         record = journal.read(src)
-        if record is None or record.side != journal.SOURCE or record.peer != target_server.identity:
-            raise MoveError(f"nothing to revert: no move from {source.db.shown} to {target.db.shown} is recorded "
-                            "on the source")
+        nothing = MoveError(f"nothing to revert: no move from {source.db.shown} to {target.db.shown} is recorded on "
+                            "the source")
+        if record is None or record.side != journal.SOURCE:
+            raise nothing
+        try:
+            target_server = target.db.server
+        except MoveError as error:
+            if record.state == journal.CUT_OVER:
+                raise MoveError(f"{error}: after the cutover, reverting must first check that the target took no "
+                                "writes since: bring it back, then run --revert again") from None
+            # Before the cutover the source holds everything and the target took no write of the app's: the source
+            # gets its writes back without it (a lost new server must not keep the old one refusing writes).
+            if options.check:
+                report.say("revert: possible without the target (--check changes nothing)")
+                return
+            confirm(options, source, target, lambda _: ask(f"Give {source.name} its writes back? [y/N] "))
+            report.say(f"warning: the target {record.peer_shown} cannot be reached ({error}): its copy is left as it "
+                       "is (a later move replaces it)")
+            give_back(source, src, record, report)
+            return
+        if record.peer != target_server.identity:
+            raise nothing
         with target.db.connect() as dst:
             if record.state == journal.CUT_OVER:
                 _unchanged_since_cutover(source, target, src, dst, options.jobs)
@@ -546,7 +607,7 @@ def revert(source: Side, target: Side, options: Options, report: Report, ask: An
             else:
                 journal.update(dst, state=journal.REVERTED)
             if not guard.installed(dst):
-                guard.install(dst, catalog.read(dst), f"paasport reverted the move of {source.db.shown} into this "
+                guard.install(dst, f"paasport reverted the move of {source.db.shown} into this "
                               "database: this copy is given up and refuses writes")
         give_back(source, src, record, report)
     report.say(f"reverted: {source.name} takes writes again; {target.name} keeps the given-up copy, refusing writes "
@@ -558,13 +619,20 @@ def _unchanged_since_cutover(source: Side, target: Side, src: psycopg.Connection
     """The source has refused writes since the cutover; if the target's rows still equal the source's, it took
     none, and reverting loses nothing."""
     tables = catalog.read(src).tables
+    # what the target holds that the source has not: a table of a release since (its rows), large objects
+    shown = {t.shown for t in tables}
+    changed = [t.shown for t in catalog.tables_with_rows(dst, catalog.read(dst).tables) if t.shown not in shown]
+    source_objects, target_objects = verify.large_objects(src), verify.large_objects(dst)
+    if differing := {oid for oid in source_objects.keys() | target_objects.keys()
+                     if source_objects.get(oid) != target_objects.get(oid)}:
+        changed.append(f"{len(differing)} large object{'s' if len(differing) > 1 else ''}")
 
     def both(table: catalog.Table) -> tuple[str, verify.Sums, verify.Sums]:
         with source.db.connect() as s, target.db.connect() as t:
             return table.shown, verify.sums(s, table), verify.sums(t, table)
 
     with ThreadPoolExecutor(jobs) as pool:
-        changed = [name for name, a, b in pool.map(both, tables) if a != b]
+        changed += [name for name, a, b in pool.map(both, tables) if a != b]
     if changed:
         raise MoveError(f"the target took writes since the cutover ({', '.join(changed[:5])}): reverting would lose "
                         f"them: move them back instead: run the move with --from and --to swapped")

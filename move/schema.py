@@ -69,6 +69,10 @@ _FK_END = re.compile(r";\s*$")
 # forms); `ON ONLY parent` is a partitioned table's own index, whose partitions' indexes attach to it later.
 _NAME = r'(?:"(?:[^"]|"")*"|[^\s."]+)'
 _ON_TABLE = re.compile(rf"^(?:ALTER TABLE ONLY|CREATE (?:UNIQUE )?INDEX \S+ ON) (?!ONLY )({_NAME}\.{_NAME})")
+# pg_dump's `ALTER TABLE [ONLY] table ADD CONSTRAINT name FOREIGN KEY ...` (dumpConstraint: ONLY but for a
+# partitioned table), with names quoted as it quotes them (spaces, quotes and all)
+_FK = re.compile(rf"ALTER TABLE (?P<only>ONLY )?(?P<table>{_NAME}\.{_NAME})\s+ADD CONSTRAINT (?P<name>{_NAME})"
+                 " FOREIGN KEY")
 _IDENT_PART = re.compile(r'"(?:[^"]|"")*"|[^."]+')
 # GUCs whose value is a list: ALTER DATABASE ... SET takes their elements one by one (pg_dumpall's
 # makeAlterConfigCommand, for GUC_LIST_QUOTE variables).
@@ -183,15 +187,16 @@ class Archive:
         wanted = [e for e in self.entries if e.desc in POST_DATA]
         script = self._script("post-data", wanted)
         headers = list(_ENTRY_HEADER.finditer(script))
-        by_name: dict[tuple[str, str], list[TocEntry]] = {}
-        for entry in wanted:
-            by_name.setdefault((entry.desc, entry.name), []).append(entry)
+        # pg_restore prints the entries in the order of the list it is given (its --use-list), each under a header
+        # that names it. The names come from the header: `--list` separates schema, name and owner by spaces,
+        # which a quoted name may hold ("My Schema"), so its lines cannot be split back into them.
+        if [h["type"] for h in headers] != [e.desc for e in wanted]:
+            raise MoveError("pg_restore's post-data script does not follow its list: please report it")
         result = []
-        for i, header in enumerate(headers):
+        for i, (header, toc) in enumerate(zip(headers, wanted, strict=True)):
             end = headers[i + 1].start() if i + 1 < len(headers) else len(script)
             body = script[header.end():end].split("\n--\n-- PostgreSQL database dump complete", 1)[0].strip()
-            toc = by_name[(header["type"], header["name"])].pop(0)
-            result.append(PostEntry(toc.dump_id, toc.desc, toc.schema, toc.name, body))
+            result.append(PostEntry(toc.dump_id, toc.desc, header["schema"], header["name"], body))
         return result
 
     def schemas(self) -> list[str]:
@@ -206,20 +211,20 @@ def _unquoted(part: str) -> str:
 
 def not_valid(entry: PostEntry) -> str:
     """A foreign key's SQL added NOT VALID: instant, enforced for new rows; `VALIDATE CONSTRAINT` checks the old
-    ones later, under a lock that lets writes through (ALTER TABLE's docs)."""
-    return _FK_END.sub(" NOT VALID;", entry.sql) if entry.desc == "FK CONSTRAINT" else entry.sql
+    ones later, under a lock that lets writes through (ALTER TABLE's docs). Not a partitioned table's (pg_dump
+    writes it without ONLY): servers before 18 refuse NOT VALID there ("cannot add NOT VALID foreign key on
+    partitioned table", tablecmds.c), so it is added valid, checking its rows at once."""
+    if entry.desc != "FK CONSTRAINT" or not _fk_match(entry)["only"]:
+        return entry.sql
+    return _FK_END.sub(" NOT VALID;", entry.sql)
 
 
-def _fk_name(entry: PostEntry) -> tuple[str, str]:
-    match = re.search(r"ALTER TABLE ONLY (\S+)\s+ADD CONSTRAINT (\S+) FOREIGN KEY", entry.sql)
+def _fk_match(entry: PostEntry) -> re.Match[str]:
+    match = _FK.search(entry.sql)
     if not match:
         raise MoveError(f"cannot read the foreign key of entry {entry.dump_id} ({entry.name}): please report it")
-    return match.group(1), match.group(2)
+    return match
 
-
-def validate_sql(entry: PostEntry) -> str:
-    table, constraint = _fk_name(entry)
-    return f"ALTER TABLE {table} VALIDATE CONSTRAINT {constraint};"
 
 
 # ------------------------------------------------------------------------------------------------- extensions
@@ -266,6 +271,11 @@ def _setting_sql(database: str, setting: str) -> sql.Composed:
     values = [v.strip().strip('"') for v in value.split(",")] if name in _LIST_SETTINGS else [value]
     return sql.SQL("ALTER DATABASE {} SET {} TO {}").format(
         sql.Identifier(database), sql.Identifier(name), sql.SQL(", ").join(map(sql.Literal, values)))
+
+
+def search_path(settings: Iterable[str]) -> str | None:
+    """The database's own search_path (Heroku's names heroku_ext), as set_config takes it, from its settings."""
+    return next((s.partition("=")[2] for s in settings if s.startswith("search_path=")), None)
 
 
 def database_settings(conn: psycopg.Connection, settings: Iterable[str]) -> list[str]:

@@ -17,6 +17,9 @@ import contextlib
 import itertools
 import os
 import secrets
+import shutil
+import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +192,40 @@ def bare16() -> Iterator[Server]:
     if (binaries.parent / "share/postgresql/extension/citext.control").exists():
         pytest.skip(f"needs a PostgreSQL without contrib, as the pgserver wheel's; {binaries} has citext")
     yield from _serve("bare16", False, containers.postgres_on_host(tls=False, binaries=binaries))
+
+
+@pytest.fixture(scope="session")
+def replica15(chart15: Server) -> Iterator[Server]:
+    """A hot standby of chart15 (read-only, in recovery), as a platform's follower or replica database is: its
+    databases are chart15's, reached by `replica15.url(name)`."""
+    primary = chart15.pg
+    assert isinstance(primary, containers.PostgresServer)
+    hba = primary.datadir / "pg_hba.conf"
+    hba.write_text(hba.read_text() + "host replication postgres 127.0.0.1/32 trust\n")
+    with psycopg.connect(primary.admin_url(), autocommit=True) as conn:
+        conn.execute("SELECT pg_reload_conf()")
+    top = Path(tempfile.mkdtemp(prefix="paasport-move-replica-"))
+    standby = containers.PostgresServer(top / "data", binaries=DEBIAN_15, tls=primary.tls)
+    try:
+        standby._prepare_datadir()
+        standby._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D",
+                     str(standby.datadir), "--write-recovery-conf", "--wal-method=stream", "--checkpoint=fast")
+        with standby:
+            yield Server("replica15", standby, False, chart15.tls, chart15.user, chart15.password)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def replica_url(replica: Server, database: Database) -> str:
+    """`database` (on the replica's primary) as the replica serves it, once it has replayed its creation."""
+    url = replica.url(database.name)
+    for _ in range(100):
+        try:
+            psycopg.connect(url, connect_timeout=10).close()
+            return url
+        except psycopg.OperationalError:
+            time.sleep(0.1)
+    raise AssertionError(f"the replica never had database {database.name}")
 
 
 @pytest.fixture

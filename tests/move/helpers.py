@@ -379,9 +379,11 @@ class Run:
 
 
 def run_move(*args: str, kill_at: str | None = None, on: tuple[str, Callable[[], Any]] | None = None,
-             timeout: float = 280) -> Run:
+             timeout: float = 280, signal_at: tuple[str, int, float] | None = None) -> Run:
     """`python -m move ARGS` from the repository, as `make move` runs it; SIGKILLed as soon as a line of its
-    output matches `kill_at`; `on` = (pattern, action): the action runs when a line first matches the pattern."""
+    output matches `kill_at`; `on` = (pattern, action): the action runs when a line first matches the pattern;
+    `signal_at` = (pattern, signal, seconds): the signal is sent that long after a line first matches (Ctrl-C,
+    a CI runner's SIGTERM: the command ends its own way; SIGKILL: killed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen([sys.executable, "-m", "move", *args], cwd=REPO, env=env, text=True,
@@ -401,6 +403,11 @@ def run_move(*args: str, kill_at: str | None = None, on: tuple[str, Callable[[],
             if on and re.search(on[0], line):
                 on[1]()
                 on = None
+            if signal_at and re.search(signal_at[0], line):
+                time.sleep(signal_at[2])
+                os.kill(process.pid, signal_at[1])
+                killed = signal_at[1] == signal.SIGKILL
+                signal_at = None
         code = process.wait()
     finally:
         watchdog.cancel()

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import psycopg
+import pytest
+
+from move import journal, run
+from move.db import Database as MoveDatabase
+from move.progress import Report
 from tests.move.helpers import (
     BIG_ROWS,
     CLEAN,
@@ -16,6 +24,8 @@ from tests.move.helpers import (
     assert_fixture,
     assert_moved,
     assert_refuses_writes,
+    assert_same_contents,
+    contents,
     move_leftovers,
     run_move,
     stopped_seconds,
@@ -142,3 +152,140 @@ def test_online_move_killed_after_its_write_stop_completes_when_run_again(
 
     assert "resuming the move started" in run.stdout
     assert_online_move(run, writer, source, target, FIXTURE_TABLE_COUNT, drained=False)
+
+
+def test_online_move_of_a_keyless_table_with_json_and_point_columns(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """A table without a key is captured by whole row; json and point have no equality operator, so its changes
+    must be matched without one."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE log (doc json, at point); INSERT INTO log SELECT json_build_object('n', g),"
+                     " point(g, g) FROM generate_series(1, 100) g")
+
+    def write() -> None:
+        with source.connect() as conn:
+            conn.execute("INSERT INTO log VALUES ('{\"n\": 101}', '(101,101)'), ('{\"n\": 101}', '(101,101)');"
+                         " DELETE FROM log WHERE doc->>'n' IN ('1', '2'); UPDATE log SET at = '(0,0)'"
+                         " WHERE doc->>'n' = '3'")
+
+    run = run_move("--from", source.url, "--to", target.url, "--online", "--yes",
+                   on=(r"^copying the schema", write))  # captured: after the capture and the snapshot
+
+    assert run.code == 0, run
+    with source.connect(admin=True) as src, target.connect(admin=True) as dst:
+        assert_same_contents(contents(dst), contents(src))
+        assert dst.execute("SELECT count(*), count(*) FILTER (WHERE at ~= '(0,0)') FROM log").fetchone() == (100, 1)
+
+
+def test_online_capture_waiting_for_a_long_transaction_does_not_block_the_apps_writes(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """A transaction of the app's that wrote a table before the capture holds it until it ends; adding the capture's
+    trigger waits for it, and while it waits, the app's other writes to that table must go on (a lock request
+    queues every later one behind it)."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE jobs (id serial PRIMARY KEY, what text)")
+    long = psycopg.connect(source.url)  # a batch job's transaction, open across the start of the capture
+    long.execute("INSERT INTO jobs (what) VALUES ('the long one')")
+    written: list[int] = []
+    held_up: list[str] = []
+
+    def write_while_the_capture_waits() -> None:
+        try:
+            with source.connect() as app:
+                app.execute("SET lock_timeout = '1s'")  # a write held up longer than that is one too many
+                for _ in range(12):
+                    written.append(app.execute("INSERT INTO jobs (what) VALUES ('app') RETURNING id").fetchone()[0])
+                    time.sleep(0.25)
+        except psycopg.errors.LockNotAvailable as error:
+            held_up.append(str(error))
+        finally:
+            long.commit()
+
+    run = run_move("--from", source.url, "--to", target.url, "--online", "--yes",
+                   on=(r"^capturing changes on the source", write_while_the_capture_waits))
+
+    long.close()
+    assert run.code == 0, run
+    assert held_up == []
+    assert len(written) == 12
+    with target.connect() as dst:
+        assert dst.execute("SELECT count(*), count(*) FILTER (WHERE what = 'the long one') FROM jobs").fetchone() \
+            == (13, 1)
+
+
+def test_a_table_created_during_an_online_move_is_never_left_behind(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """A migration creates a table and writes to it after the preflight read the tables, before the copy's
+    snapshot: the table is in the copied schema but was never copied nor captured. The gate must refuse the
+    cutover, giving the source its writes back, and the same command then moves the table too."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE jobs (id serial PRIMARY KEY, what text); INSERT INTO jobs (what) VALUES ('a')")
+
+    def migrate() -> None:  # the preflight is printed; the move samples the write rate for seconds, then captures
+        with source.connect() as conn:
+            conn.execute("CREATE TABLE invoices (id serial PRIMARY KEY, total int);"
+                         " INSERT INTO invoices (total) VALUES (10), (20), (30)")
+
+    args = ("--from", source.url, "--to", target.url, "--online", "--yes")
+    failed = run_move(*args, on=(r"^preflight passed", migrate))
+
+    assert failed.code == 2, failed
+    assert re.fullmatch(r"move: the target does not match the source: table public\.invoices appeared on the source "
+                        r"during the move, after its preflight, and was not copied.*: the source takes writes again; "
+                        r"run the same command again to move it afresh\n", failed.stderr), failed
+    with source.connect(admin=True) as src:
+        assert move_leftovers(src) == CLEAN
+
+    again = run_move(*args)
+
+    assert again.code == 0, again
+    with target.connect() as dst:
+        assert dst.execute("SELECT count(*), sum(total) FROM invoices").fetchone() == (3, 60)
+        assert dst.execute("INSERT INTO invoices (total) VALUES (40) RETURNING id").fetchone() == (4,)
+
+
+def test_large_objects_made_during_an_online_move_are_moved(
+        heroku15: Server, chart17: Server, new_database: Callable[[Server], Database]):
+    """The source held none when the preflight looked; the app makes one during the copy."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE documents (id serial PRIMARY KEY, body oid)")
+
+    def upload() -> None:
+        with source.connect() as conn:
+            conn.execute("INSERT INTO documents (body) VALUES (lo_from_bytea(777, 'scanned'))")
+
+    run = run_move("--from", source.url, "--to", target.url, "--online", "--yes", on=(r"^copying the schema", upload))
+
+    assert run.code == 0, run
+    with target.connect() as dst:
+        assert dst.execute("SELECT lo_get(body) FROM documents").fetchall() == [(b"scanned",)]
+
+
+def test_online_move_killed_as_it_removes_its_capture_completes_when_run_again(
+        heroku15: Server, chart17: Server, fixture_database: Callable[[Server], Database],
+        new_database: Callable[[Server], Database], monkeypatch: pytest.MonkeyPatch):
+    """The cutover removes the capture and records the cutover on the source; killed between the two (here: the
+    process dies as the record is written), the same command completes the move."""
+    source, target = fixture_database(heroku15), new_database(chart17)
+    update = journal.update
+
+    def dies_at_the_cutover(conn: psycopg.Connection, **changes: object) -> None:
+        if changes.get("state") == journal.CUT_OVER:
+            raise SystemExit("killed")  # and nothing of the move's own handling runs: a SIGKILL
+        update(conn, **changes)
+
+    monkeypatch.setattr(journal, "update", dies_at_the_cutover)
+    monkeypatch.setattr(run.Mover, "_fail", lambda self: None)
+    with pytest.raises(SystemExit):
+        run.move(run.Side(MoveDatabase("source", source.url)), run.Side(MoveDatabase("target", target.url)),
+                 run.Options(online=True, yes=True, jobs=2), Report(io.StringIO(), live=False))
+    monkeypatch.undo()
+
+    resumed = run_move("--from", source.url, "--to", target.url, "--online", "--yes")
+
+    assert resumed.code == 0, resumed
+    assert_moved(source, target)

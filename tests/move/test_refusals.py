@@ -3,6 +3,7 @@ server; and `--check`, which reports the preflight and changes nothing."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,8 +11,13 @@ from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from devenv.postgres import free_port
+from move import run
+from move.db import Database as MoveDatabase
+from move.progress import Report
+from tests.move.conftest import replica_url
 from tests.move.helpers import CLEAN, footprint, move_leftovers, run_move
 
 if TYPE_CHECKING:
@@ -99,9 +105,99 @@ def revert_when_nothing_was_moved(servers: Callable[[str], Server], fixture: Mak
                 r"^move: nothing to revert: no move from .+ to .+ is recorded on the source$")
 
 
+def source_rows_hidden_by_row_security(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    with source.connect() as conn:  # a tenant's policy, forced on the owner: the move's session sees no row
+        conn.execute("CREATE TABLE notes (id int PRIMARY KEY, tenant int NOT NULL);"
+                     " INSERT INTO notes VALUES (1, 1), (2, 2);"
+                     " ALTER TABLE notes ENABLE ROW LEVEL SECURITY; ALTER TABLE notes FORCE ROW LEVEL SECURITY;"
+                     " CREATE POLICY tenant ON notes USING (tenant = current_setting('app.tenant', true)::int)")
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                r"^move: the source's table public\.notes has row-level security that applies to its role \S+ "
+                r"\(FORCE ROW LEVEL SECURITY\): the move would see only the rows its policies show: run ALTER TABLE "
+                r"public\.notes NO FORCE ROW LEVEL SECURITY; for the move")
+
+
+def source_table_of_another_role(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    heroku15 = servers("heroku15")
+    source, target = fixture(heroku15), new(servers("chart17"))
+    with source.connect(admin=True) as conn:  # made by a superuser, read by the app's role
+        conn.execute(sql.SQL("CREATE TABLE theirs (id int PRIMARY KEY); GRANT SELECT ON theirs TO {}").format(
+            sql.Identifier(heroku15.user)))
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                rf"^move: the source's table public\.theirs belongs to role postgres, not to {heroku15.user}: .+: "
+                rf"run ALTER TABLE public\.theirs OWNER TO {heroku15.user}; as a superuser")
+
+
+def target_database_of_another_role(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    with target.connect(admin=True) as conn:  # the role may create tables there, but the database is not its own
+        conn.execute(sql.SQL("ALTER DATABASE {db} OWNER TO postgres; GRANT CREATE ON DATABASE {db} TO app;"
+                             " ALTER SCHEMA public OWNER TO postgres; GRANT ALL ON SCHEMA public TO app").format(
+            db=sql.Identifier(target.name)))
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                rf"^move: the target's role app does not own database {target.name} \(postgres does\): .+: run "
+                rf"ALTER DATABASE {target.name} OWNER TO app; as a superuser")
+
+
+def target_is_a_replica(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart15"))
+    replica = replica_url(servers("replica15"), target)
+    return Case(["--from", source.url, "--to", replica], [source, target],
+                r"^move: target .+: a read-only replica \(a standby, in recovery\): give the URL of its primary$")
+
+
+def source_is_a_replica(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("chart15")), new(servers("heroku15"))
+    replica = replica_url(servers("replica15"), source)
+    return Case(["--from", replica, "--to", target.url], [source, target],
+                r"^move: source .+: a read-only replica \(a standby, in recovery\): give the URL of its primary$")
+
+
+def url_with_a_typo_in_its_scheme(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    return Case(["--from", source.url.replace("postgresql://", "postgressql://"), "--to", target.url],
+                [source, target], r"^move: source postgressql://\w+:\*\*\*@.+: not a postgres:// URL: write it as "
+                                  r"postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
+
+
+def url_without_a_scheme(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    return Case(["--from", source.url, "--to", target.url.replace("postgresql://", "")], [source, target],
+                r"^move: target app:\*\*\*@.+: not a postgres:// URL: write it as "
+                r"postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
+
+
+def url_with_an_unknown_parameter(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    return Case(["--from", source.url + "&sslmdoe=require", "--to", target.url], [source, target],
+                r'^move: source .+: not a valid PostgreSQL URL \(invalid URI query parameter: "sslmdoe"\): write it '
+                r"as postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
+
+
+def url_with_an_invalid_port(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    heroku15 = servers("heroku15")
+    source, target = fixture(heroku15), new(servers("chart17"))
+    return Case(["--from", source.url.replace(f":{heroku15.pg.port}/", ":99999/"), "--to", target.url],
+                [source, target], r'^move: source .+: not a valid PostgreSQL URL \(invalid port number: "99999"\): '
+                                  r"write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
+
+
+def source_allows_too_few_sessions(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = fixture(servers("heroku15")), new(servers("chart17"))
+    with source.connect(admin=True) as conn:  # the app's dynos hold all but three of the plan's sessions
+        conn.execute(sql.SQL("ALTER DATABASE {} CONNECTION LIMIT 3").format(sql.Identifier(source.name)))
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                r"^move: the source allows 2 more sessions, and a move needs 4: end some of the app's \(scale its "
+                r"workers down\), or raise the limit")
+
+
 CASES = [unreachable_host, wrong_password, tls_refused_by_a_tls_only_server, tls_required_by_the_url_but_not_offered,
          same_database, target_holds_data, target_missing_an_extension, target_of_an_older_major,
-         revert_when_nothing_was_moved]
+         revert_when_nothing_was_moved, source_rows_hidden_by_row_security, source_table_of_another_role,
+         target_database_of_another_role, target_is_a_replica, source_is_a_replica, url_with_a_typo_in_its_scheme,
+         url_without_a_scheme, url_with_an_unknown_parameter, url_with_an_invalid_port,
+         source_allows_too_few_sessions]
 
 
 def _state(database: Database) -> dict:
@@ -121,6 +217,8 @@ def test_a_bad_input_gets_one_line_and_changes_nothing(
     assert len(run.stderr.splitlines()) == 1, run
     assert re.search(bad.line, run.stderr.strip()), run
     assert "Traceback" not in run.stdout
+    for database in bad.databases:  # a password is never shown, however mistyped the URL around it
+        assert database.server.password not in run.stdout + run.stderr
     after = [_state(database) for database in bad.databases]
     assert after == before
     for state in after:
@@ -156,3 +254,38 @@ def test_check_prints_the_preflight_and_changes_nothing(
     with target.connect() as conn, pytest.raises(psycopg.errors.UndefinedTable):
         conn.execute("SELECT FROM customers")
     assert before[0]["leftovers"] == before[1]["leftovers"] == CLEAN
+
+
+def test_check_changes_nothing_after_a_cutover_left_half_done(
+        heroku15: Server, chart17: Server, new_database: Make, monkeypatch: pytest.MonkeyPatch):
+    """Killed between the source's cutover and the target's: a run completes it, its foreign keys validated (added
+    NOT VALID in the write stop), but `--check` only says so."""
+    source, target = new_database(heroku15), new_database(chart17)
+    with source.connect() as conn:
+        conn.execute("CREATE TABLE jobs (id serial PRIMARY KEY); INSERT INTO jobs DEFAULT VALUES;"
+                     " CREATE TABLE runs (job int REFERENCES jobs); INSERT INTO runs VALUES (1)")
+
+    def killed(_dst: psycopg.Connection) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "finish_cutover", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run.move(run.Side(MoveDatabase("source", source.url)), run.Side(MoveDatabase("target", target.url)),
+                 run.Options(yes=True), Report(io.StringIO(), live=False))
+    monkeypatch.undo()
+    before = _state(target)
+    assert before["leftovers"]["triggers"] == ["paasport_move_guard"]  # the target still refuses writes
+
+    checked = run_move("--from", source.url, "--to", target.url, "--check")
+
+    assert checked.code == 0, checked
+    assert "a run without --check completes the cutover" in checked.stdout
+    assert _state(target) == before
+
+    completed = run_move("--from", source.url, "--to", target.url)
+
+    assert completed.code == 0, completed
+    assert _state(target)["leftovers"] == CLEAN
+    with target.connect() as dst:
+        assert dst.execute("SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f'").fetchall() \
+            == [("runs_job_fkey", True)]
