@@ -111,13 +111,13 @@ def copy_script(volumes: list[tuple[str, str]]) -> str:
 
 
 class AppSecrets(pulumi.ComponentResource):
-    """One Secret with the stack's secret config vars and the generated secrets; `keys` are its keys."""
+    """One Secret, `<app>-env`, with the stack's secret config vars and the generated secrets."""
 
-    def __init__(self, name: str, *, namespace: pulumi.Input[str], values: pulumi.Input[dict[str, str]],
+    def __init__(self, name: str, *, app: str, namespace: pulumi.Input[str], values: pulumi.Input[dict[str, str]],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:app_env:AppSecrets", name, None, opts)
         self.secret = k8s.core.v1.Secret(
-            f"{name}-env", metadata={"name": f"{name}-env", "namespace": namespace}, type="Opaque",
+            f"{name}-env", metadata={"name": f"{app}-env", "namespace": namespace}, type="Opaque",
             string_data=values, opts=pulumi.ResourceOptions(parent=self),
         )
         self.name: pulumi.Output[str] = self.secret.metadata.name
@@ -147,6 +147,7 @@ class SecretDigest(pulumi.ComponentResource):
 class AppRuntime:
     """The app's contract and the stack's values, turned into containers and volumes of any of its processes."""
 
+    app: str  # the app's name (`app_name`), which its objects in the cluster carry
     spec: AppSpec
     db: workload.DatabaseEnv | None
     plain: dict[str, str]  # app.json's values, then the stack's config vars and platform variables over them
