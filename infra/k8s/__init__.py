@@ -7,7 +7,7 @@ import dataclasses
 
 import pulumi
 
-from infra.k8s import one_off, settings
+from infra.k8s import one_off, process, settings
 from infra.k8s.app_env import AppRuntime, AppSecrets, SecretDigest, shell_less_base
 from infra.k8s.backup import DatabaseBackup
 from infra.k8s.cluster import provider
@@ -42,6 +42,9 @@ def deploy(s: Settings) -> None:
                         f"holds under {', '.join(('/tmp', *spec.writable_paths))} are not copied into the pod's "  # noqa: S108
                         "writable volumes there: the app finds them empty. Put such files elsewhere in the image, "
                         "or set app.json paasport.read_only_root to false.")
+    for warning in (process.user_warning(spec), *(process.start_warning(spec, p) for p in spec.processes.values())):
+        if warning:
+            pulumi.log.warn(warning)
     k8s_provider = provider(k)
     opts = pulumi.ResourceOptions(providers=[k8s_provider]) if k8s_provider else None
 
