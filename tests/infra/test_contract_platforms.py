@@ -213,8 +213,8 @@ def test_the_parity_table_is_derived_from_this_apps_contract(shop):
         in rows["Hardened app containers"]["k8s"].what
     assert "writable: /dev/shm, and the whole root filesystem, the image's files included" in \
         rows["Hardened app containers"]["k8s"].what
-    assert isinstance(rows["Metrics"]["k8s"], parity.Gap)  # the app names no metrics path
-    assert "runs `node migrate.js && node seed.js`" in rows["Data load / release phase"]["k8s"].what
+    assert isinstance(rows["Metrics"]["k8s"], parity.Unused)  # the app names no metrics path
+    assert "runs `node migrate.js && node seed.js`" in rows["Release phase"]["k8s"].what
 
 
 def test_what_heroku_cannot_honour_is_a_warning_at_preview(shop):
