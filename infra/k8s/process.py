@@ -19,7 +19,8 @@ The first process. The kubelet sends SIGTERM to the container's first process on
 (or `npm run <script>`) makes npm that process: npm passes SIGTERM on to the script and, once the script has ended
 by the signal, signals itself to exit the same way (npm/run-script lib/signal-manager.js, lib/run-script-pkg.js),
 which a container's first process does not die of (the kernel ignores a signal that PID 1 has no handler for), so
-500 ms later npm exits 1 with `npm ERR! signal SIGTERM`; it also writes its log under $HOME/.npm. `yarn start`
+500 ms later npm exits 1, logging the error `signal SIGTERM` (`npm ERR!` before npm 10, `npm error` since); it
+also writes its log under $HOME/.npm. `yarn start`
 (yarn 1) is worse: at SIGTERM yarn passes it on and exits at once (yarnpkg/yarn src/util/signal-handler.js, exit
 code 1), which ends the container and kills the app before it finishes a request. Heroku's dyno manager sends SIGTERM
 to every process of the dyno (devcenter.heroku.com/articles/dynos#shutdown), so there the app hears it either way.
@@ -37,7 +38,7 @@ from infra.k8s.workload import APP_UID as DEFAULT_UID
 
 HIGH_UID = 10000  # Checkov CKV_K8S_40: "Containers should run as a high UID to avoid host conflict"
 _NUMERIC = re.compile(r"^([0-9]+)(?::([0-9]+))?$")
-PACKAGE_MANAGERS = ("npm", "yarn", "pnpm")
+PACKAGE_MANAGERS = ("npm", "yarn")  # whose signal handling is read above; not pnpm's
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,13 @@ def user_warning(spec: AppSpec) -> str | None:
 class PackageManagerStart:
     """A process command that makes a package manager the container's first process."""
 
-    tool: str  # npm, yarn or pnpm
+    tool: str  # npm or yarn
     script: str  # the package.json script it runs
     runs: str  # that script's command, "" when package.json does not say
 
 
 def package_manager_start(spec: AppSpec, process: Process) -> PackageManagerStart | None:
-    """`process`'s command when it is `<npm|yarn|pnpm> [run] <script>` run as the first process (no init such
+    """`process`'s command when it is `<npm|yarn> [run] <script>` run as the first process (no init such
     as tini in the image's ENTRYPOINT); the script's command from the app's package.json."""
     try:
         words = shlex.split(process.command)
@@ -125,9 +126,9 @@ def _has_init(spec: AppSpec) -> bool:
 def stop_problem(start: PackageManagerStart) -> str:
     """What SIGTERM does to a process started by `start`'s package manager as the container's first process."""
     if start.tool == "yarn":
-        return ("yarn (1) passes SIGTERM on to the app and exits at once, which ends the container: the app is "
+        return ("yarn 1 passes SIGTERM on to the app and exits at once, which ends the container: the app is "
                 "killed before it finishes its requests")
-    return (f"{start.tool} passes SIGTERM on to the app, then exits 1 with `npm ERR! signal SIGTERM` when the app "
+    return (f"{start.tool} passes SIGTERM on to the app, then exits 1 with the error `signal SIGTERM` when the app "
             "dies of it (the container's first process cannot die of the signal itself)")
 
 

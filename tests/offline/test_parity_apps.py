@@ -217,7 +217,7 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
         'Health checks': TCP_CHECKS,
         'Graceful shutdown': (
             "not available on this platform: the web command `yarn start` makes yarn the container's first "
-            'process, which alone gets SIGTERM: yarn (1) passes SIGTERM on to the app and exits at once, which '
+            'process, which alone gets SIGTERM: yarn 1 passes SIGTERM on to the app and exits at once, which '
             'ends the container: the app is killed before it finishes its requests; workaround: `web: node '
             'dist/index.js` in the Procfile, with a SIGTERM handler that stops accepting and finishes the '
             'requests in flight',
@@ -301,8 +301,8 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
             'pod'),
         'Graceful shutdown': (
             "not available on this platform: the web command `npm start` makes npm the container's first "
-            'process, which alone gets SIGTERM: npm passes SIGTERM on to the app, then exits 1 with `npm ERR! '
-            "signal SIGTERM` when the app dies of it (the container's first process cannot die of the signal "
+            'process, which alone gets SIGTERM: npm passes SIGTERM on to the app, then exits 1 with the error '
+            "`signal SIGTERM` when the app dies of it (the container's first process cannot die of the signal "
             'itself); workaround: `web: node server.js` in the Procfile, with a SIGTERM handler that stops '
             'accepting and finishes the requests in flight',
             'the dyno manager sends SIGTERM to every process of the dyno, SIGKILL 30 s later: the app must stop'

@@ -155,17 +155,17 @@ PACKAGE = json.dumps({"name": "x", "scripts": {"start": "node dist/index.js", "s
 
 @pytest.mark.parametrize(("procfile", "says"), [
     ("web: npm start\n", "{app}/Procfile web: `npm start` makes npm the first process of the k8s container, which "
-     "alone gets the kubelet's SIGTERM: npm passes SIGTERM on to the app, then exits 1 with `npm ERR! signal "
+     "alone gets the kubelet's SIGTERM: npm passes SIGTERM on to the app, then exits 1 with the error `signal "
      "SIGTERM` when the app dies of it (the container's first process cannot die of the signal itself). Fix: run the "
      "server itself, `web: node dist/index.js`, with a SIGTERM handler that stops accepting and finishes the "
      "requests in flight."),
     ("web: yarn start\n", "{app}/Procfile web: `yarn start` makes yarn the first process of the k8s container, "
-     "which alone gets the kubelet's SIGTERM: yarn (1) passes SIGTERM on to the app and exits at once, which ends the "
+     "which alone gets the kubelet's SIGTERM: yarn 1 passes SIGTERM on to the app and exits at once, which ends the "
      "container: the app is killed before it finishes its requests. Fix: run the server itself, `web: node "
      "dist/index.js`, with a SIGTERM handler"),
     ("web: node serve.js\nworker: npm run serve\n", "{app}/Procfile worker: `npm run serve` makes npm the first "
      "process of the k8s container, which alone gets the kubelet's SIGTERM: npm passes SIGTERM on to the app, then "
-     "exits 1 with `npm ERR! signal SIGTERM` when the app dies of it (the container's first process cannot die of "
+     "exits 1 with the error `signal SIGTERM` when the app dies of it (the container's first process cannot die of "
      "the signal itself). Fix: run the server itself, `worker: node serve.js`, with"),
 ])
 def test_a_package_manager_as_first_process_is_warned_about_at_preview(tmp_path, procfile, says):
