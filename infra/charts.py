@@ -50,18 +50,20 @@ class ChartSource:
 
 
 def install(name: str, source: ChartSource, *, namespace: pulumi.Input[str], values: dict[str, Any],
-            opts: pulumi.ResourceOptions, render: bool = False, **release_args: Any) -> pulumi.Resource:
-    """Release `name` of `source` into `namespace` with `values`; `release_args` go to helm.v3.Release only
-    (e.g. timeout, or skip_crds). The release and the chart's objects are named `name`."""
+            opts: pulumi.ResourceOptions, render: bool = False, release: str = "", **release_args: Any
+            ) -> pulumi.Resource:
+    """Resource `name`, the release `release` (default `name`) of `source` into `namespace` with `values`;
+    `release_args` go to helm.v3.Release only (e.g. timeout, or skip_crds)."""
+    release = release or name
     if render:
         repository = {"repository_opts": k8s.helm.v4.RepositoryOptsArgs(repo=source.repository)} \
             if source.repository else {}
-        return k8s.helm.v4.Chart(name, chart=source.chart, version=source.version, name=name, namespace=namespace,
+        return k8s.helm.v4.Chart(name, chart=source.chart, version=source.version, name=release, namespace=namespace,
                                  values=values, opts=opts, **repository)
     repository = {"repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=source.repository)} \
         if source.repository else {}
     args = {"atomic": True, "cleanup_on_fail": True, "timeout": 600, "max_history": 10, **release_args}
-    return k8s.helm.v3.Release(name, chart=source.chart, version=source.version, name=name, namespace=namespace,
+    return k8s.helm.v3.Release(name, chart=source.chart, version=source.version, name=release, namespace=namespace,
                                values=values, opts=opts, **repository, **args)
 
 

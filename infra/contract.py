@@ -2,7 +2,9 @@
 
 The app directory (stack setting `app_dir`, default the project's `app/`) holds:
 
-- `Dockerfile` (required): the image both platforms run. Apps built by buildpacks alone are refused for now.
+- `Dockerfile` (required): the image both platforms run. Apps built by buildpacks alone are refused for now. Its
+  `USER` (`image_user`) is kept on k8s when it is a non-root number (infra/k8s/process.py); Heroku runs dynos as a
+  user of its own, whatever the Dockerfile says.
 - `Procfile` (required): one `<type>: <command>` per line, `#` comments and blank lines allowed (Heroku,
   devcenter.heroku.com/articles/procfile; Dokku, dokku.com/docs/processes/process-management, which parses it with
   procfile-util: names of letters, digits, `_` and `-`, here at most 40 and distinct once lower-cased with `-` for
@@ -200,6 +202,7 @@ class AppSpec:
     read_only_root: bool
     heroku_yml: bool  # the app ships its own heroku.yml
     cron: tuple[CronTask, ...] = ()
+    user: str = ""  # the Dockerfile's USER, as written (`image_user`); "": it sets none
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -311,6 +314,33 @@ def image_command(directory: Path) -> list[str]:
     except ValueError:
         pass
     return ["/bin/sh", "-c", cmds[-1]]
+
+
+def image_user(directory: Path) -> str:
+    """The user the image runs its processes as: the last `USER` of the Dockerfile's last stage, or of the stage
+    that stage is built `FROM`, which it inherits (Docker's rule); "" when the Dockerfile sets none (then the base
+    image's, which the file does not say). As written: `1000:1000`, `node`, `${UID}`."""
+    dockerfile = directory / "Dockerfile"
+    if not dockerfile.is_file():
+        return ""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8", errors="replace"))
+    stages: dict[str, str] = {}  # each named stage's user so far
+    user, stage = "", None
+    for line in text.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0].upper() == "FROM":
+            named = [w for w in words[1:] if not w.startswith("--")]
+            user = stages.get(named[0].lower(), "") if named else ""
+            stage = named[2].lower() if len(named) >= 3 and named[1].upper() == "AS" else None
+            if stage:
+                stages[stage] = user
+        elif words[0].upper() == "USER" and len(words) > 1:
+            user = words[1]
+            if stage:
+                stages[stage] = user
+    return user
 
 
 def dns_name(process: str) -> str:
@@ -925,7 +955,7 @@ def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, lis
         database=database,
         database_env=mapping, port=extension["port"], metrics_path=extension["metrics_path"],
         writable_paths=extension["writable_paths"], read_only_root=extension["read_only_root"],
-        heroku_yml=heroku_yml, cron=cron, warnings=tuple(r.warnings),
+        heroku_yml=heroku_yml, cron=cron, user=image_user(directory), warnings=tuple(r.warnings),
     ), []
 
 

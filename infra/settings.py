@@ -42,6 +42,12 @@ _REPOSITORY = rf"(?:{REF_HOST}/)?{_REF_COMPONENT}(?:/{_REF_COMPONENT})*"
 IMAGE_REF = re.compile(rf"^{_REPOSITORY}(?::[\w][\w.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?$")
 REPOSITORY = re.compile(rf"^{_REPOSITORY}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+# `app_name`, the app's name on both platforms: Heroku's rule for an app's name (a lowercase letter first, lowercase
+# letters, digits or '-', 3 to 30 characters), which also keeps every k8s object named after it within Kubernetes'
+# limits (a CronJob's `<app_name>-cron-<10 hex>` under 52 characters, the chart's `<app_name>-postgresql` under
+# Helm's 53).
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
+APP_NAME_RULE = "a lowercase letter first, then lowercase letters, digits or '-', 3 to 30 characters"
 # What the platforms give every app themselves (Heroku's runtime contract, on both): no config var may set them.
 RESERVED_VARS = ("DATABASE_URL", "PORT", "DYNO", "LOG_LEVEL", "WEB_CONCURRENCY", "PGHOST", "PGPORT", "PGDATABASE",
                  "PGUSER", "PGPASSWORD", "PGSSLMODE")

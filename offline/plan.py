@@ -71,6 +71,7 @@ class Registration:
     outputs: dict[str, Any] = field(default_factory=dict)
     before_update: tuple[str, ...] = ()  # names of the resource hooks the engine runs before an update
     provider: str = ""  # the explicit provider's reference (URN::id); "" for the package's default provider
+    aliases: tuple[str, ...] = ()  # the URNs the engine takes for this resource's old ones (`pulumi.Alias`)
 
 
 @dataclass
@@ -279,13 +280,25 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[Registration] = []
         self.hooks: dict[str, Callable[[bytes], Awaitable[Any]]] = {}
 
-    def make_urn(self, parent: str, type_: str, name: str) -> str:
+    def make_urn(self, parent: str, type_: str, name: str, stack: str = "", project: str = "") -> str:
         """The URN as the engine makes it (pulumi/pulumi `pkg/resource/deploy/deployment.go`, generateURN, and
         `sdk/go/common/resource/urn/urn.go`, New): the parent's whole qualified type before the resource's, except
         for the root stack's (the stock mock monitor puts `pulumi:pulumi:Stack$` in and keeps only the last type)."""
         qualified = parent.split("::")[2] if parent else ""
         typ = f"{qualified}${type_}" if qualified and qualified != "pulumi:pulumi:Stack" else type_
-        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), typ, name])
+        return "urn:pulumi:" + "::".join([stack or pulumi.get_stack(), project or pulumi.get_project(), typ, name])
+
+    def alias_urns(self, request) -> tuple[str, ...]:
+        """Each alias of `request` as the URN the engine looks for in the state (pulumi/pulumi
+        `pkg/resource/deploy/step_generator.go`, collapseAliasToUrn: the alias's name, type, parent, stack and
+        project, each else the resource's own; no parent for the root stack)."""
+        urns = []
+        for alias in request.aliases:
+            spec = alias.spec
+            urns.append(alias.urn or self.make_urn("" if spec.noParent else (spec.parentUrn or request.parent),
+                                                   spec.type or request.type, spec.name or request.name,
+                                                   spec.stack, spec.project))
+        return tuple(urns)
 
     def RegisterResourceHook(self, request):
         # The SDK's callback server holds the hook under this token; the engine would call it through gRPC.
@@ -308,6 +321,7 @@ class RecordingMonitor(MockMonitor):
             type=request.type, name=request.name, urn=urn, parent=request.parent, custom=bool(request.custom),
             inputs=inputs, dependencies=list(dict.fromkeys(request.dependencies)), protect=bool(request.protect),
             outputs=state, before_update=tuple(request.hooks.before_update), provider=request.provider,
+            aliases=self.alias_urns(request),
         ))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
         obj = _sync_await(rpc.serialize_properties(state, {}))

@@ -14,7 +14,6 @@ SECRET = "kubernetes:core/v1:Secret"  # noqa: S105 (a type token)
 SERVICE = "kubernetes:core/v1:Service"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 JOB = "kubernetes:batch/v1:Job"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"

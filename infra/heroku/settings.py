@@ -10,12 +10,11 @@ import pulumi
 
 from infra import contract
 from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS, mixing_group
-from infra.settings import DNS_LABEL, DNS_NAME, AppSettings, Reader
+from infra.settings import APP_NAME, APP_NAME_RULE, DNS_LABEL, DNS_NAME, AppSettings, Reader
 
 REGIONS = ("us", "eu")  # the Common Runtime regions
 DEPLOY_MODES = ("build", "registry")
 # Heroku's rule: a lowercase letter first, then lowercase letters, digits and dashes, 3 to 30 characters.
-_APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 _DRAIN_URL = re.compile(r"^(syslog\+tls|syslog|https)://\S+$")
 
 
@@ -90,9 +89,7 @@ def _check_contract(r: Reader, spec: contract.AppSpec, deploy: str, dyno_size: s
 
 def read(r: Reader, app: AppSettings) -> HerokuSettings:
     """Every heroku setting; problems go to `r`, which `infra.settings.load` raises together."""
-    app_name = r.text("app_name", pattern=_APP_NAME, example="acme-paasport",
-                      why="a Heroku app name (a lowercase letter first, then lowercase letters, digits or '-', "
-                          "3 to 30 characters)")
+    app_name = r.text("app_name", pattern=APP_NAME, example="acme-paasport", why=f"a Heroku app name ({APP_NAME_RULE})")
     if not app_name:
         r.problem("app_name", "is missing; it names the Heroku app (and its herokuapp.com address)", "acme-paasport")
     dyno_size = r.choice("dyno_size", DYNO_SIZES)

@@ -7,7 +7,7 @@ import dataclasses
 
 import pulumi
 
-from infra.k8s import one_off, settings
+from infra.k8s import one_off, process, settings
 from infra.k8s.app_env import AppRuntime, AppSecrets, SecretDigest, shell_less_base
 from infra.k8s.backup import DatabaseBackup
 from infra.k8s.cluster import provider
@@ -31,7 +31,7 @@ def deploy(s: Settings) -> None:
     to operate it."""
     k, app = s.platform_settings, s.app
     spec = app.contract
-    name = app.name
+    name = app.name  # Pulumi's names (URNs) stay the project's; the cluster's objects carry `app_name` (k.app_name)
     asked = spec.web
     if asked.autoscaling or asked.quantity != 1:
         pulumi.log.warn(f"{spec.shown}/app.json formation.web: the stack's replicas and hpa_* settings decide the "
@@ -42,6 +42,9 @@ def deploy(s: Settings) -> None:
                         f"holds under {', '.join(('/tmp', *spec.writable_paths))} are not copied into the pod's "  # noqa: S108
                         "writable volumes there: the app finds them empty. Put such files elsewhere in the image, "
                         "or set app.json paasport.read_only_root to false.")
+    for warning in (process.user_warning(spec), *(process.start_warning(spec, p) for p in spec.processes.values())):
+        if warning:
+            pulumi.log.warn(warning)
     k8s_provider = provider(k)
     opts = pulumi.ResourceOptions(providers=[k8s_provider]) if k8s_provider else None
 
@@ -54,7 +57,7 @@ def deploy(s: Settings) -> None:
     backup = (DatabaseBackup(name, namespace=ns.name, db=dataclasses.replace(db_env, url_secret_name=None),
                              settings=k, protect=app.protect, opts=opts)
               if db_env and k.backup.enabled else None)
-    image = AppImage(name, namespace=ns.name, app=app, opts=opts)
+    image = AppImage(name, app_name=k.app_name, namespace=ns.name, app=app, opts=opts)
     runtime = _runtime(name, s, ns, db, db_env, image, opts)
     after: list[pulumi.Resource] = [db.chart] if db else []
     if spec.release:
@@ -63,18 +66,18 @@ def deploy(s: Settings) -> None:
         after = [release.job]
     web = WebApp(name, namespace=ns.name, image=image.ref, runtime=runtime, settings=k,
                  pull_secret=image.pull_secret_name, after=after, opts=opts)
-    for process in spec.workers:
-        Worker(name, namespace=ns.name, image=image.ref, process=process, runtime=runtime,
+    for worker in spec.workers:
+        Worker(name, namespace=ns.name, image=image.ref, process=worker, runtime=runtime,
                pull_secret=image.pull_secret_name, after=after, opts=opts)
     if spec.cron:
         one_off.ScheduledTasks(name, namespace=ns.name, image=image.ref, runtime=runtime,
                                pull_secret=image.pull_secret_name, after=after, opts=opts)
     tls = Tls(name, namespace=ns.name, settings=k, opts=opts)
-    Ingress(name, namespace=ns.name, hostname=k.hostname, service_name=web.service_name, service_port=SERVICE_PORT,
-            tls_secret=tls.secret_name, timeout_ms=k.ingress_timeout_ms, opts=opts)
+    Ingress(name, app=k.app_name, namespace=ns.name, hostname=k.hostname, service_name=web.service_name,
+            service_port=SERVICE_PORT, tls_secret=tls.secret_name, timeout_ms=k.ingress_timeout_ms, opts=opts)
     run = one_off.OneOffRun(name, namespace=ns.name, image=image.ref, runtime=runtime,
                             pull_secret=image.pull_secret_name, opts=opts)
-    _export(name, k, ns, db, image, web, backup, run.command)
+    _export(k, ns, db, image, web, backup, run.command)
 
 
 def _runtime(name: str, s: Settings, ns: Namespace, db: Database | None, db_env: DatabaseEnv | None,
@@ -88,17 +91,19 @@ def _runtime(name: str, s: Settings, ns: Namespace, db: Database | None, db_env:
     generated = GeneratedSecrets(name, variables=[v.name for v in spec.generated], protect=app.protect,
                                  opts=opts).values if spec.generated else {}
     values = merged(app.secret_config_vars, generated)
-    secrets = AppSecrets(name, namespace=ns.name, values=values, opts=opts) if values is not None else None
+    app_name = s.platform_settings.app_name
+    secrets = AppSecrets(name, app=app_name, namespace=ns.name, values=values, opts=opts) if values is not None \
+        else None
     contents = [*(db.secret_contents if db else []), *([secrets.values] if secrets else []),
                 *([image.pull_secret_contents] if image.pull_secret_contents is not None else [])]
     digest = SecretDigest(name, contents=contents, opts=opts).value if contents else None
     if secrets is None:
-        return AppRuntime(spec=spec, db=db_env, plain=plain, digest=digest)
-    return AppRuntime(spec=spec, db=db_env, plain=plain, secret_name=secrets.name,
+        return AppRuntime(app=app_name, spec=spec, db=db_env, plain=plain, digest=digest)
+    return AppRuntime(app=app_name, spec=spec, db=db_env, plain=plain, secret_name=secrets.name,
                       secret_keys=tuple(sorted({*app.secret_config_names, *generated})), digest=digest)
 
 
-def _export(name: str, k: settings.K8sSettings, ns: Namespace, db: Database | None, image: AppImage, web: WebApp,
+def _export(k: settings.K8sSettings, ns: Namespace, db: Database | None, image: AppImage, web: WebApp,
             backup: DatabaseBackup | None, run: pulumi.Output[str]) -> None:
     """The stack outputs: the app's address and the kubectl commands that operate it."""
     kubectl = pulumi.Output.concat("kubectl --namespace ", ns.name)
@@ -120,5 +125,5 @@ def _export(name: str, k: settings.K8sSettings, ns: Namespace, db: Database | No
     if backup is not None:
         # A Job name is used once: each run gets its own, stamped to the second (the shell expands $(date)).
         pulumi.export("kubectl_backup_now", pulumi.Output.concat(
-            kubectl, " create job --from=cronjob/", backup.cron_job.metadata.name, " ", name,
+            kubectl, " create job --from=cronjob/", backup.cron_job.metadata.name, " ", k.app_name,
             "-backup-manual-$(date -u +%Y%m%d-%H%M%S)"))

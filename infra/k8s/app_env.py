@@ -42,6 +42,7 @@ import pulumi_random as random
 from infra.contract import AppSpec, Process, argv, process_argv
 from infra.heroku.plans import DYNO_SIZES
 from infra.k8s import workload
+from infra.k8s.process import run_as
 
 POD_NAME_VAR = "PAASPORT_POD_NAME"
 DIGEST_ANNOTATION = "paasport/secrets-digest"
@@ -111,13 +112,13 @@ def copy_script(volumes: list[tuple[str, str]]) -> str:
 
 
 class AppSecrets(pulumi.ComponentResource):
-    """One Secret with the stack's secret config vars and the generated secrets; `keys` are its keys."""
+    """One Secret, `<app>-env`, with the stack's secret config vars and the generated secrets."""
 
-    def __init__(self, name: str, *, namespace: pulumi.Input[str], values: pulumi.Input[dict[str, str]],
+    def __init__(self, name: str, *, app: str, namespace: pulumi.Input[str], values: pulumi.Input[dict[str, str]],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:app_env:AppSecrets", name, None, opts)
         self.secret = k8s.core.v1.Secret(
-            f"{name}-env", metadata={"name": f"{name}-env", "namespace": namespace}, type="Opaque",
+            f"{name}-env", metadata={"name": f"{app}-env", "namespace": namespace}, type="Opaque",
             string_data=values, opts=pulumi.ResourceOptions(parent=self),
         )
         self.name: pulumi.Output[str] = self.secret.metadata.name
@@ -147,6 +148,7 @@ class SecretDigest(pulumi.ComponentResource):
 class AppRuntime:
     """The app's contract and the stack's values, turned into containers and volumes of any of its processes."""
 
+    app: str  # the app's name (`app_name`), which its objects in the cluster carry
     spec: AppSpec
     db: workload.DatabaseEnv | None
     plain: dict[str, str]  # app.json's values, then the stack's config vars and platform variables over them
@@ -179,7 +181,8 @@ class AppRuntime:
             name, image, self.env(process.name if process else dyno),
             requests=requests, limits=sized or limits,
             mounts=[{"name": v, "mountPath": p} for v, p in self.writable() if v != "tmp"],
-            read_only_root=self.spec.read_only_root, tmp=self.spec.read_only_root, **fields)
+            read_only_root=self.spec.read_only_root, tmp=self.spec.read_only_root, user=run_as(self.spec).ids,
+            **fields)
 
     def writable(self) -> list[tuple[str, str]]:
         """(volume, path) of each writable volume the containers mount over the image's files: /tmp and the
@@ -193,10 +196,11 @@ class AppRuntime:
         """The pod spec of any of the app's processes: `containers`, after the init container that puts the
         image's files into the writable volumes (none when the base image cannot copy them: `shell_less_base`)."""
         writable = self.writable()
+        user = run_as(self.spec).ids
         init = [] if not writable or shell_less_base(self.spec.directory) else [workload.container(
             IMAGE_FILES, image, [], command=["/bin/sh", "-c", copy_script(writable)], tmp=False, shm=False,
-            mounts=[{"name": v, "mountPath": f"{STAGING}/{v}"} for v, _ in writable])]
-        return workload.pod_spec(containers, pull_secret=pull_secret, tmp=self.spec.read_only_root,
+            mounts=[{"name": v, "mountPath": f"{STAGING}/{v}"} for v, _ in writable], user=user)]
+        return workload.pod_spec(containers, pull_secret=pull_secret, tmp=self.spec.read_only_root, user=user,
                                  volumes=[{"name": v, "emptyDir": {"sizeLimit": "1Gi"}} for v, _ in writable[1:]],
                                  **({"initContainers": init} if init else {}), **fields)
 

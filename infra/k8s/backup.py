@@ -35,9 +35,9 @@ class DatabaseBackup(pulumi.ComponentResource):
         super().__init__("paasport:backup:DatabaseBackup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         pg, backup = settings.postgres, settings.backup
-        full = f"{name}-backup"
-        labels = workload.labels(name, "backup")
-        meta = {"name": full, "namespace": namespace, "labels": labels}
+        full, app = f"{name}-backup", settings.app_name
+        labels = workload.labels(app, "backup")
+        meta = {"name": f"{app}-backup", "namespace": namespace, "labels": labels}
         self.claim = k8s.core.v1.PersistentVolumeClaim(
             full,
             metadata=meta,
@@ -86,7 +86,7 @@ class DatabaseBackup(pulumi.ComponentResource):
         k8s.networking.v1.NetworkPolicy(
             full,
             metadata=meta,
-            spec={"podSelector": {"matchLabels": workload.selector(name, "backup")}, "policyTypes": ["Ingress"]},
+            spec={"podSelector": {"matchLabels": workload.selector(app, "backup")}, "policyTypes": ["Ingress"]},
             opts=child,
         )
         self.claim_name: pulumi.Output[str] = self.claim.metadata.name

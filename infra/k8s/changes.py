@@ -91,6 +91,23 @@ def check_volume_shrink(args: pulumi.ResourceHookArgs) -> None:
         f"backup_enabled true and pulumi up, then protect true and pulumi up.")
 
 
+def check_app_name(args: pulumi.ResourceHookArgs, *, namespace: str) -> None:
+    """Stop a new `app_name` on a running stack: every object of the stack in the cluster is named after it, and
+    Kubernetes renames nothing, so each would be replaced by a new one: PostgreSQL's chart as a new, empty
+    database, the certificate issued anew (HTTPS fails until it is), the Secrets made again."""
+    label = ("metadata", "labels", "app.kubernetes.io/name")
+    old, new = _get(dict(args.old_inputs or {}), *label), _get(dict(args.new_inputs or {}), *label)
+    if old is None or new is None or old == new:
+        return
+    raise UnsafeChange(
+        f"app_name changed from {old} to {new}, but the objects of this stack in namespace {namespace} are named "
+        f"after it and Kubernetes cannot rename one: each would be replaced, PostgreSQL's chart by a new, empty "
+        f"database, the certificate by one issued anew (HTTPS fails until it is). Set it back: pulumi config set "
+        f"app_name {old}. To run the app as {new}: create a stack for it (pulumi stack init, its own namespace, "
+        f"app_name {new}) and pulumi up there, move the data with make move ARGS=\"--from <this stack> --to <the "
+        f"new stack>\", point DNS at it, then retire this stack.")
+
+
 def before_update(name: str, check: Any, **kwargs: Any) -> pulumi.ResourceHookBinding:
     """A binding that runs `check(args, **kwargs)` before each update, at preview too."""
     hook = pulumi.ResourceHook(name, lambda args: check(args, **kwargs), pulumi.ResourceHookOptions(on_dry_run=True))

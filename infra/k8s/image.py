@@ -33,9 +33,10 @@ def registry_server(registry: str) -> str:
 
 
 class AppImage(pulumi.ComponentResource):
-    """`ref` is the image to run: the pushed build's digest (a new build rolls the app) or the prebuilt `image`."""
+    """`ref` is the image to run: the pushed build's digest (a new build rolls the app) or the prebuilt `image`;
+    a build is `<registry>/<app_name>`."""
 
-    def __init__(self, name: str, *, namespace: pulumi.Input[str], app: AppSettings,
+    def __init__(self, name: str, *, app_name: str, namespace: pulumi.Input[str], app: AppSettings,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:image:AppImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -49,7 +50,7 @@ class AppImage(pulumi.ComponentResource):
                 [docker_build.RegistryArgs(address=server, username=username, password=password)]
                 if username and password is not None else None
             )
-            repository = f"{registry}/{name}"
+            repository = f"{registry}/{app_name}"
             built = docker_build.Image(
                 name,
                 tags=[f"{repository}:latest"],
@@ -74,7 +75,7 @@ class AppImage(pulumi.ComponentResource):
             )
             pull_secret = k8s.core.v1.Secret(
                 f"{name}-registry",
-                metadata={"name": f"{name}-registry", "namespace": namespace},
+                metadata={"name": f"{app_name}-registry", "namespace": namespace},
                 type="kubernetes.io/dockerconfigjson",
                 string_data={".dockerconfigjson": dockerconfig},
                 opts=child,

@@ -9,12 +9,14 @@ API_VERSION = "getambassador.io/v3alpha1"
 
 
 class Ingress(pulumi.ComponentResource):
-    """Routes https://hostname/ to `service_name.namespace:service_port`, terminating TLS with `tls_secret`."""
+    """Routes https://hostname/ to `service_name.namespace:service_port`, terminating TLS with `tls_secret`; the
+    Host and Mapping are named after `app`."""
 
     def __init__(
         self,
         name: str,
         *,
+        app: str,
         namespace: pulumi.Input[str],
         hostname: str,
         service_name: pulumi.Input[str],
@@ -29,7 +31,7 @@ class Ingress(pulumi.ComponentResource):
             name,
             api_version=API_VERSION,
             kind="Host",
-            metadata={"name": name, "namespace": namespace},
+            metadata={"name": app, "namespace": namespace},
             spec={
                 "hostname": hostname,
                 "tlsSecret": {"name": tls_secret},
@@ -44,7 +46,7 @@ class Ingress(pulumi.ComponentResource):
             f"{name}-web",
             api_version=API_VERSION,
             kind="Mapping",
-            metadata={"name": f"{name}-web", "namespace": namespace},
+            metadata={"name": f"{app}-web", "namespace": namespace},
             spec={"hostname": hostname, "prefix": "/", "service": self.service, "timeout_ms": timeout_ms},
             opts=child,
         )

@@ -48,14 +48,14 @@ class ScheduledTasks(pulumi.ComponentResource):
                  pull_secret: pulumi.Input[str] | None, after: list[pulumi.Resource],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:one_off:ScheduledTasks", name, None, opts)
-        labels = workload.labels(name, CRON)
+        app = runtime.app
+        labels = workload.labels(app, CRON)
         self.cron_jobs: list[k8s.batch.v1.CronJob] = []
         for task in runtime.spec.cron:
-            full = cron_job_name(name, task)
             container = runtime.container(CRON, image, None, command=task.command, dyno="scheduler")
             self.cron_jobs.append(k8s.batch.v1.CronJob(
-                full,
-                metadata={"name": full, "namespace": namespace, "labels": labels,
+                cron_job_name(name, task),
+                metadata={"name": cron_job_name(app, task), "namespace": namespace, "labels": labels,
                           "annotations": {"paasport/command": task.command}},
                 spec={
                     "schedule": task.schedule,
@@ -78,8 +78,8 @@ class ScheduledTasks(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after),
             ))
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-{CRON}", metadata={"name": f"{name}-{CRON}", "namespace": namespace, "labels": labels},
-            spec={"podSelector": {"matchLabels": workload.selector(name, CRON)}, "policyTypes": ["Ingress"]},
+            f"{name}-{CRON}", metadata={"name": f"{app}-{CRON}", "namespace": namespace, "labels": labels},
+            spec={"podSelector": {"matchLabels": workload.selector(app, CRON)}, "policyTypes": ["Ingress"]},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"names": [job.metadata.name for job in self.cron_jobs]})
@@ -96,8 +96,8 @@ class OneOffRun(pulumi.ComponentResource):
     def __init__(self, name: str, *, namespace: pulumi.Input[str], image: pulumi.Input[str], runtime: AppRuntime,
                  pull_secret: pulumi.Input[str] | None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:one_off:OneOffRun", name, None, opts)
-        pod_name = f"{name}-{RUN}"
-        labels = workload.labels(name, RUN)
+        pod_name = f"{runtime.app}-{RUN}"
+        labels = workload.labels(runtime.app, RUN)
         container = {**runtime.container(pod_name, image, None, command=None, dyno=RUN), "stdin": True, "tty": True}
         overrides = {
             "apiVersion": "v1",
@@ -109,8 +109,8 @@ class OneOffRun(pulumi.ComponentResource):
             "spec": runtime.pod([container], image, pull_secret=pull_secret, restartPolicy="Never"),
         }
         k8s.networking.v1.NetworkPolicy(
-            pod_name, metadata={"name": pod_name, "namespace": namespace, "labels": labels},
-            spec={"podSelector": {"matchLabels": workload.selector(name, RUN)}, "policyTypes": ["Ingress"]},
+            f"{name}-{RUN}", metadata={"name": pod_name, "namespace": namespace, "labels": labels},
+            spec={"podSelector": {"matchLabels": workload.selector(runtime.app, RUN)}, "policyTypes": ["Ingress"]},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.command: pulumi.Output[str] = pulumi.Output.all(namespace, image, overrides).apply(

@@ -27,13 +27,13 @@ TLS_CERT_KEY, TLS_KEY_KEY = "tls.crt", "tls.key"
 TLS_HOURS = 20 * 365 * 24
 
 
-def chart_values(name: str, settings: K8sSettings, secret_name: pulumi.Input[str],
+def chart_values(fullname: str, settings: K8sSettings, secret_name: pulumi.Input[str],
                  tls_secret_name: pulumi.Input[str]) -> dict:
     """The chart's values; every key exists in bitnami/charts `bitnami/postgresql/values.yaml` at 16.7.27."""
     pg = settings.postgres
     registry, prefix = pg.image_registry, pg.image_repository.rsplit('/', 1)[0]
     return {
-        "fullnameOverride": f"{name}-postgresql",
+        "fullnameOverride": fullname,
         # The chart refuses images it does not ship by default (e.g. bitnamilegacy/*) unless told otherwise.
         "global": {"security": {"allowInsecureImages": True}},
         "image": {"registry": pg.image_registry, "repository": pg.image_repository, "tag": pg.image_tag},
@@ -76,6 +76,7 @@ class Database(pulumi.ComponentResource):
 
     With `protect`, Pulumi refuses to delete or replace the chart, its passwords and their Secret: a change that
     would (a new chart reference, database name or user) stops `pulumi up` until `paasport:protect` is false.
+    Pulumi's names start with `name`, the cluster's objects with `app_name`.
     """
 
     def __init__(self, name: str, *, namespace: pulumi.Input[str], settings: K8sSettings, protect: bool,
@@ -83,31 +84,32 @@ class Database(pulumi.ComponentResource):
         super().__init__("paasport:database:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=protect)
-        fullname = f"{name}-postgresql"
+        app = settings.app_name
+        fullname = f"{app}-postgresql"
         passwords = {
             key: pulumi.Output.secret(
                 random.RandomPassword(f"{name}-{key}", length=32, special=False, opts=kept).result)
             for key in (PASSWORD_KEY, ADMIN_PASSWORD_KEY)
         }
         self.secret = k8s.core.v1.Secret(
-            f"{name}-db", metadata={"name": f"{name}-db", "namespace": namespace}, type="Opaque",
+            f"{name}-db", metadata={"name": f"{app}-db", "namespace": namespace}, type="Opaque",
             string_data=passwords, opts=kept,
         )
-        self.tls_secret = self._certificate(name, fullname, namespace, child)
-        self.chart = self._chart(fullname, namespace, settings,
-                                 chart_values(name, settings, self.secret.metadata.name,
+        self.tls_secret = self._certificate(name, app, fullname, namespace, child)
+        self.chart = self._chart(f"{name}-postgresql", fullname, namespace, settings,
+                                 chart_values(fullname, settings, self.secret.metadata.name,
                                               self.tls_secret.metadata.name),
                                  pulumi.ResourceOptions(parent=self, depends_on=[self.secret, self.tls_secret],
                                                         protect=protect))
         pod_labels = {"app.kubernetes.io/instance": fullname, "app.kubernetes.io/name": "postgresql"}
         meshed = settings.linkerd_inject
         admitted = [*(c for c in CLIENTS if c != "backup" or settings.backup.enabled), *clients]
-        ingress = [{"from": [{"podSelector": {"matchLabels": workload.selector(name, c)}} for c in admitted],
+        ingress = [{"from": [{"podSelector": {"matchLabels": workload.selector(app, c)}} for c in admitted],
                     "ports": workload.ports(PORT, meshed=meshed)}]
         if settings.postgres.metrics:
             ingress.append({"ports": workload.ports(EXPORTER_PORT, meshed=meshed)})
         k8s.networking.v1.NetworkPolicy(
-            fullname,
+            f"{name}-postgresql",
             metadata={"name": fullname, "namespace": namespace},
             spec={"podSelector": {"matchLabels": pod_labels}, "policyTypes": ["Ingress"], "ingress": ingress},
             opts=child,
@@ -119,7 +121,7 @@ class Database(pulumi.ComponentResource):
         url = pulumi.Output.secret(pulumi.Output.concat(
             "postgres://", pg.user, ":", passwords[PASSWORD_KEY], "@", self.host, f":{PORT}/", pg.database))
         self.url_secret = k8s.core.v1.Secret(
-            f"{name}-database-url", metadata={"name": f"{name}-database-url", "namespace": namespace},
+            f"{name}-database-url", metadata={"name": f"{app}-database-url", "namespace": namespace},
             type="Opaque", string_data={URL_KEY: url}, opts=child,
         )
         self.url_secret_name: pulumi.Output[str] = self.url_secret.metadata.name
@@ -129,7 +131,7 @@ class Database(pulumi.ComponentResource):
         self.register_outputs({"host": self.host, "secret_name": self.secret_name, "password": self.password})
 
     @staticmethod
-    def _certificate(name: str, fullname: str, namespace: pulumi.Input[str],
+    def _certificate(name: str, app: str, fullname: str, namespace: pulumi.Input[str],
                      opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
         """PostgreSQL's server certificate, made once and kept in the stack's state (the key a secret): the same
         certificate on every `pulumi up`, so the chart's pods never restart for it."""
@@ -142,17 +144,18 @@ class Database(pulumi.ComponentResource):
             validity_period_hours=TLS_HOURS, allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
             opts=opts)
         return k8s.core.v1.Secret(
-            f"{name}-db-tls", metadata={"name": f"{name}-db-tls", "namespace": namespace}, type="kubernetes.io/tls",
+            f"{name}-db-tls", metadata={"name": f"{app}-db-tls", "namespace": namespace}, type="kubernetes.io/tls",
             string_data={TLS_CERT_KEY: cert.cert_pem, TLS_KEY_KEY: pulumi.Output.secret(key.private_key_pem)},
             opts=opts)
 
     @staticmethod
-    def _chart(fullname: str, namespace: pulumi.Input[str], settings: K8sSettings, values: dict,
+    def _chart(name: str, fullname: str, namespace: pulumi.Input[str], settings: K8sSettings, values: dict,
                opts: pulumi.ResourceOptions) -> pulumi.Resource:
         pg = settings.postgres
         source = ChartSource(chart=pg.chart, version=pg.chart_version, repository=pg.chart_repository)
         if settings.render_dir:
-            return charts.install(fullname, source, namespace=namespace, values=values, opts=opts, render=True)
-        return charts.install(fullname, source, namespace=namespace, values=values, opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(hooks=changes.before_update(f"{fullname}-volume-size",
-                                                                     changes.check_chart_volume))))
+            return charts.install(name, source, namespace=namespace, values=values, opts=opts, render=True,
+                                  release=fullname)
+        return charts.install(name, source, namespace=namespace, values=values, release=fullname,
+                              opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                                  hooks=changes.before_update(f"{name}-volume-size", changes.check_chart_volume))))

@@ -45,11 +45,12 @@ class ReleaseJob(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paasport:release:ReleaseJob", name, None, opts)
-        labels = workload.labels(name, "release")
+        app = runtime.app
+        labels = workload.labels(app, "release")
         seed = runtime.container("release", image, None, command=command, limits={"cpu": "1", "memory": "1Gi"})
         self.job = k8s.batch.v1.Job(
             f"{name}-release",
-            metadata={"name": pulumi.Output.from_input(image).apply(lambda ref: job_name(name, ref)),
+            metadata={"name": pulumi.Output.from_input(image).apply(lambda ref: job_name(app, ref)),
                       "namespace": namespace, "labels": labels,
                       # A failed Job stays in the state; with replaceUnready the next `up` replaces it (delete,
                       # then create: it is named) and the seed runs again, instead of failing on the old one
@@ -72,8 +73,8 @@ class ReleaseJob(pulumi.ComponentResource):
         # Nothing connects to the release Job: deny all ingress to its pods.
         k8s.networking.v1.NetworkPolicy(
             f"{name}-release",
-            metadata={"name": f"{name}-release", "namespace": namespace, "labels": labels},
-            spec={"podSelector": {"matchLabels": workload.selector(name, "release")}, "policyTypes": ["Ingress"]},
+            metadata={"name": f"{app}-release", "namespace": namespace, "labels": labels},
+            spec={"podSelector": {"matchLabels": workload.selector(app, "release")}, "policyTypes": ["Ingress"]},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.name: pulumi.Output[str] = self.job.metadata.name

@@ -10,7 +10,7 @@ import pulumi
 
 from infra import contract, cron
 from infra.heroku.plans import DYNO_SIZES
-from infra.settings import DNS_LABEL, DNS_NAME, REF_HOST, REPOSITORY, AppSettings, Reader
+from infra.settings import APP_NAME, APP_NAME_RULE, DNS_LABEL, DNS_NAME, REF_HOST, REPOSITORY, AppSettings, Reader
 
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
@@ -51,6 +51,7 @@ class BackupSettings:
 class K8sSettings:
     """The Kubernetes platform."""
 
+    app_name: str  # what the stack's objects in the cluster and the image are named after (Pulumi's names are not)
     hostname: str
     namespace: str
     replicas: int
@@ -179,6 +180,9 @@ def read(r: Reader, app: AppSettings) -> K8sSettings:
     chart, chart_repository = _chart(r)
     check_secret_mutable(r)
     return K8sSettings(
+        # Empty: the project's name, `paasport`, which is what every stack made before the setting is named.
+        app_name=r.text("app_name", pattern=APP_NAME, why=f"an app name ({APP_NAME_RULE})", example="shop")
+        or app.name,
         hostname=hostname,
         namespace=r.text("namespace", pattern=DNS_LABEL, why="an RFC 1123 label", example="paasport"),
         replicas=r.number("replicas", example=2, minimum=1, maximum=1000),

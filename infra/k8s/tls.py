@@ -34,17 +34,17 @@ class Tls(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:tls:Tls", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        k = settings
+        k, app = settings, settings.app_name
         issuers: list[pulumi.Resource] = []
         if k.acme_email:
-            issuer_ref = {"name": f"{name}-acme", "kind": "Issuer", "group": "cert-manager.io"}
-            issuers.append(self._acme_issuer(f"{name}-acme", namespace, k, child))
-            self._challenge_route(f"{name}-acme-challenge", namespace, k.hostname, child)
+            issuer_ref = {"name": f"{app}-acme", "kind": "Issuer", "group": "cert-manager.io"}
+            issuers.append(self._acme_issuer(f"{name}-acme", f"{app}-acme", namespace, k, child))
+            self._challenge_route(f"{name}-acme-challenge", f"{app}-acme-challenge", namespace, k.hostname, child)
         else:
             issuer_ref = {"name": k.tls_issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"}
-        secret_name = f"{name}-tls"
+        secret_name = f"{app}-tls"
         self.certificate = k8s.apiextensions.CustomResource(
-            secret_name,
+            f"{name}-tls",
             api_version="cert-manager.io/v1",
             kind="Certificate",
             metadata={"name": secret_name, "namespace": namespace},
@@ -56,7 +56,7 @@ class Tls(pulumi.ComponentResource):
         self.register_outputs({"secret_name": self.secret_name})
 
     @staticmethod
-    def _acme_issuer(name: str, namespace: pulumi.Input[str], k: K8sSettings,
+    def _acme_issuer(name: str, full: str, namespace: pulumi.Input[str], k: K8sSettings,
                      opts: pulumi.ResourceOptions) -> pulumi.Resource:
         """An ACME Issuer whose HTTP-01 solver pods meet the namespace's `restricted` Pod Security level."""
         solver_pod = {"spec": {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}}}
@@ -64,11 +64,11 @@ class Tls(pulumi.ComponentResource):
             name,
             api_version="cert-manager.io/v1",
             kind="Issuer",
-            metadata={"name": name, "namespace": namespace},
+            metadata={"name": full, "namespace": namespace},
             spec={"acme": {
                 "email": k.acme_email,
                 "server": k.acme_server,
-                "privateKeySecretRef": {"name": f"{name}-account-key"},
+                "privateKeySecretRef": {"name": f"{full}-account-key"},
                 # cert-manager also creates a solver Ingress of this class; the Mapping below is what routes.
                 "solvers": [{"http01": {"ingress": {"ingressClassName": k.ingress_class,
                                                     "podTemplate": solver_pod}}}],
@@ -77,11 +77,11 @@ class Tls(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _challenge_route(name: str, namespace: pulumi.Input[str], hostname: str,
+    def _challenge_route(name: str, full: str, namespace: pulumi.Input[str], hostname: str,
                          opts: pulumi.ResourceOptions) -> None:
         service = k8s.core.v1.Service(
             name,
-            metadata={"name": name, "namespace": namespace,
+            metadata={"name": full, "namespace": namespace,
                       # No solver pod exists between challenges: nothing to wait for.
                       "annotations": {"pulumi.com/skipAwait": "true"}},
             spec={"type": "ClusterIP", "selector": SOLVER_SELECTOR,
@@ -92,7 +92,7 @@ class Tls(pulumi.ComponentResource):
             name,
             api_version=EMISSARY_API_VERSION,
             kind="Mapping",
-            metadata={"name": name, "namespace": namespace},
+            metadata={"name": full, "namespace": namespace},
             spec={"hostname": hostname, "prefix": ACME_CHALLENGE_PREFIX, "rewrite": "",
                   "service": pulumi.Output.concat(service.metadata.name, ".", namespace, ":80")},
             opts=opts,

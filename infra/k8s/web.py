@@ -58,11 +58,11 @@ class WebApp(pulumi.ComponentResource):
     ) -> None:
         super().__init__("paasport:web:WebApp", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        k = settings
+        k, app = settings, runtime.app
         full = f"{name}-web"
-        labels = workload.labels(name, "web")
-        selector = workload.selector(name, "web")
-        meta = {"name": full, "namespace": namespace, "labels": labels}
+        labels = workload.labels(app, "web")
+        selector = workload.selector(app, "web")
+        meta = {"name": f"{app}-web", "namespace": namespace, "labels": labels}
 
         spec = runtime.spec
         web = runtime.container(
@@ -117,7 +117,7 @@ class WebApp(pulumi.ComponentResource):
                 full,
                 metadata=meta,
                 spec={
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": full},
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"]},
                     "minReplicas": k.hpa_min_replicas,
                     "maxReplicas": k.hpa_max_replicas,
                     "metrics": [{"type": "Resource", "resource": {

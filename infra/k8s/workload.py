@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-APP_UID = 10001  # the UID and GID the app's containers run as (an image's own USER is not read)
+APP_UID = 10001  # the UID and GID of the stack's own containers, and of an app's without a usable USER
 # Linkerd's proxy: meshed clients reach a meshed pod on the proxy's inbound port (transport-header mode, Linkerd's
 # default since 2025, and always for opaque ports such as 5432); Prometheus and the kubelet reach its admin port.
 # Source: Linkerd docs, "Network policies" (linkerd.io/2/reference/network-policies) and "Ports" (proxy-configuration).
@@ -88,10 +88,12 @@ def container(
     read_only_root: bool = True,
     tmp: bool = True,
     shm: bool = True,
+    user: tuple[int, int | None] = (APP_UID, APP_UID),
     **fields,
 ) -> dict:
     """A container that cannot escalate, has no capabilities, and writes only to /tmp and /dev/shm (unless not
-    `tmp`, `shm`) and `mounts` (and its root filesystem only when the app's contract says `read_only_root: false`)."""
+    `tmp`, `shm`) and `mounts` (and its root filesystem only when the app's contract says `read_only_root: false`);
+    as `user`, (UID, GID), a GID of None leaving the group to the image (infra/k8s/process.py)."""
     return {
         "name": name,
         "image": image,
@@ -102,8 +104,7 @@ def container(
                       "limits": limits or {"cpu": "1", "memory": "512Mi"}},
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": APP_UID,
-            "runAsGroup": APP_UID,
+            **_ids(user),
             "readOnlyRootFilesystem": read_only_root,
             "allowPrivilegeEscalation": False,
             "privileged": False,
@@ -117,18 +118,23 @@ def container(
     }
 
 
+def _ids(user: tuple[int, int | None]) -> dict[str, int]:
+    uid, gid = user
+    return {"runAsUser": uid, **({"runAsGroup": gid} if gid is not None else {})}
+
+
 def pod_spec(containers: list[dict], *, pull_secret: pulumi.Input[str] | None = None,
-             volumes: list[dict] | None = None, tmp: bool = True, **fields) -> dict:
-    """A pod without a service-account token, as the app's UID, under the runtime's seccomp profile; its /tmp
-    volume unless not `tmp`."""
+             volumes: list[dict] | None = None, tmp: bool = True, user: tuple[int, int | None] = (APP_UID, APP_UID),
+             **fields) -> dict:
+    """A pod without a service-account token, as `user` (UID, GID; its volumes' group the GID), under the runtime's
+    seccomp profile; its /tmp volume unless not `tmp`."""
     return {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": APP_UID,
-            "runAsGroup": APP_UID,
-            "fsGroup": APP_UID,
+            **_ids(user),
+            **({"fsGroup": user[1]} if user[1] is not None else {}),
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": containers,

@@ -3,10 +3,12 @@
     python -m offline.parity [--markdown | --json] [--config KEY=VALUE ...]
 
 Every row has one detector per platform (`offline.parity.k8s`, `offline.parity.heroku`): a function of that
-stack's offline plan (`offline.plan.Plan`) that returns the cell (what provides the capability, the resources
-that do, the settings that control them) or None. None is rendered from the row's explanation for that platform:
-why it is not available and the workaround. The explanations are used only when the detector finds nothing, so a
-stack that stops creating a resource changes its cell.
+stack's offline plan (`offline.plan.Plan`) and of the app's contract (its Procfile, app.json and Dockerfile, which the
+plan deployed) that returns the cell (what provides the capability, the resources that do, the settings that control
+them), "not used by this app" with how the app would use it, a gap of its own, or None. None is rendered from the
+row's explanation for that platform: why it is not available and the workaround. The explanations are used only when
+the detector finds nothing, so a stack that stops creating a resource changes its cell. What paasport cannot know of
+an app (its log format, its server's shutdown timeout) a cell states as the platform's fact and the app's part.
 """
 
 from __future__ import annotations
@@ -26,16 +28,16 @@ from infra.paths import PROJECT_DIR
 from offline import plan as offline_plan
 from offline import types as t
 from offline.parity import heroku, k8s
-from offline.parity.cells import Cell, Gap, label
+from offline.parity.cells import Cell, Gap, Unused, label
 
-__all__ = ["CAPABILITIES", "CLUSTER_STACK", "PLATFORMS", "Capability", "Cell", "Gap", "Table", "label", "main",
-           "on_cluster", "platform_of", "run", "table", "to_json", "to_markdown", "to_text"]
+__all__ = ["CAPABILITIES", "CLUSTER_STACK", "PLATFORMS", "Capability", "Cell", "Gap", "Table", "Unused", "cell_text",
+           "label", "main", "on_cluster", "platform_of", "run", "table", "to_json", "to_markdown", "to_text"]
 
 PLATFORMS = {"k8s": "Kubernetes", "heroku": "Heroku"}
 # The stack that prepares the cluster the k8s stack runs on (README: `pulumi up --stack cluster`, then k8s): what it
 # installs cluster-wide (a log pipeline, Prometheus and Grafana) counts in the k8s column.
 CLUSTER_STACK = "cluster"
-Detector = Callable[[offline_plan.Plan], Cell | None]
+Detector = Callable[[offline_plan.Plan], Cell | Unused | Gap | None]
 DETECTORS = {"k8s": k8s, "heroku": heroku}  # each platform's module of detectors, one function per row
 
 
@@ -55,12 +57,12 @@ class Capability:
             raise TypeError(f"{self.name}: no platform module defines the detector {self.detector}")
         object.__setattr__(self, "detectors", found)
 
-    def detect_on(self, platform: str, plan: offline_plan.Plan) -> Cell | None:
+    def detect_on(self, platform: str, plan: offline_plan.Plan) -> Cell | Unused | Gap | None:
         detector = self.detectors.get(platform)
         return detector(plan) if detector else None
 
-    def detect(self, plan: offline_plan.Plan) -> Cell | None:
-        """The cell any platform's detector finds in `plan` (a plan holds one platform's resources)."""
+    def detect(self, plan: offline_plan.Plan) -> Cell | Unused | Gap | None:
+        """What any platform's detector finds in `plan` (a plan holds one platform's resources)."""
         return next((cell for p in PLATFORMS if (cell := self.detect_on(p, plan)) is not None), None)
 
 
@@ -81,32 +83,36 @@ CAPABILITIES: tuple[Capability, ...] = (
     }),
     Capability("HTTP to HTTPS redirect", "https_redirect", {
         "k8s": Gap("the Emissary Host does not redirect insecure requests", "restore its requestPolicy.insecure"),
-        "heroku": Gap("Heroku's router serves http:// as well and never redirects, and FORCE_HTTPS is not true",
-                      "restore FORCE_HTTPS=true in the app's config vars"),
+        "heroku": Gap("Heroku's router serves http:// as well and never redirects",
+                      "redirect in the app: answer a request whose X-Forwarded-Proto is http (Heroku's router sets "
+                      "it) with a redirect to https://"),
     }),
     Capability("Managed PostgreSQL", "postgres", {
-        "k8s": Gap("no PostgreSQL chart: the app's app.json does not list the heroku-postgresql add-on",
-                   "add `heroku-postgresql` to app.json `addons` (the chart then follows `postgres_chart_version`)"),
-        "heroku": Gap("no heroku-postgresql add-on: the app's app.json does not list it",
-                      "add `heroku-postgresql` to app.json `addons` (its plan then follows `postgres_plan`)"),
+        "k8s": Gap("the stack creates no PostgreSQL chart, though app.json lists the heroku-postgresql add-on",
+                   "restore the chart of infra/k8s/postgres.py"),
+        "heroku": Gap("the stack attaches no heroku-postgresql add-on, though app.json lists it",
+                      "restore the add-on of infra/heroku/postgres.py"),
     }),
     Capability("DB credentials as secrets", "db_secrets", {
         "k8s": Gap("the pods do not read the password from a secret Secret", "restore the Secret and secretKeyRef"),
         "heroku": Gap("DATABASE_URL is not the add-on's", "remove DATABASE_URL from `config_vars`"),
     }),
     Capability("DB TLS", "db_tls", {
-        "k8s": Gap("the chart serves PostgreSQL without TLS and `linkerd_inject` is off, so nothing encrypts the "
-                   "connection", "set `linkerd_inject: true` (Linkerd with its CNI plugin), or turn on the chart's "
-                              "tls values with a cert-manager certificate"),
-        "heroku": Gap("PGSSLMODE is not require", "restore PGSSLMODE=require in the app's config vars"),
+        "k8s": Gap("the web pods' PGSSLMODE (the app's own) asks for no TLS and `linkerd_inject` is off, so nothing "
+                   "encrypts the connection", "PGSSLMODE `require` in app.json's env (or none: the stack's `prefer`), "
+                                              "or `linkerd_inject: true`"),
+        "heroku": Gap("the config var PGSSLMODE (the app's own) asks for no TLS, which Heroku Postgres refuses",
+                      "PGSSLMODE `require` in app.json's env, or none (the stack's `require`)"),
     }),
-    Capability("Data load / release phase", "release_phase", {
-        "k8s": Gap("no seed Job that the Deployment waits for", "restore the release Job"),
-        "heroku": Gap("no build or release with a release phase", "add a `release:` line to the app's Procfile"),
+    Capability("Release phase", "release_phase", {
+        "k8s": Gap("no release Job that the Deployment waits for, though the Procfile has a `release:` line",
+                   "restore the release Job"),
+        "heroku": Gap("no build or release with a release phase, though the Procfile has a `release:` line",
+                      "deploy with `pulumi up`"),
     }),
     Capability("Scheduled jobs", "scheduled_jobs", {
-        "k8s": Gap("the app's app.json has no `cron` tasks", 'add Dokku\'s `"cron": [{"command": "...", "schedule": '
-                                                             '"0 3 * * *"}]` to app.json (UTC)'),
+        "k8s": Gap("the stack creates no CronJob for the app's `cron` tasks", "restore the CronJobs of "
+                                                                             "infra/k8s/one_off.py"),
         "heroku": Gap("Heroku Scheduler has no Platform API for its jobs, so the stack cannot create them; it runs "
                       "a job every 10 minutes, every hour or every day, best effort",
                       "`heroku addons:create scheduler:standard`, then add each app.json `cron` task in `heroku "
@@ -142,28 +148,27 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("Health checks", "health_checks", {
         "k8s": Gap("the web container has no liveness and readiness probes",
                    "give the web process healthchecks in the app's app.json"),
-        "heroku": Gap("the Common Runtime does not probe dynos, so the app.json healthchecks go unused: it restarts "
-                      "only crashed dynos and ones that miss the 60 s boot timeout",
-                      "an uptime monitor (add-on or external) on the readiness path that alerts"),
+        "heroku": Gap("the Common Runtime does not probe dynos (any app.json healthchecks go unused): it restarts "
+                      "only crashed dynos and web dynos that do not bind $PORT within 60 s",
+                      "an uptime monitor (add-on or external) on a path of the app, that alerts"),
     }),
     Capability("Hardened app containers", "hardening", {
         "k8s": Gap("no app Deployment", _NOT_HERE),
-        "heroku": Gap("dynos are Heroku's own containers: no read-only root filesystem or securityContext to set "
-                      "(the filesystem is writable and discarded at each restart)",
-                      "the k8s stack, for a hardened pod"),
+        "heroku": Gap("dynos are Heroku's own containers, run as a non-root user of Heroku's (not the Dockerfile's "
+                      "USER): no read-only root filesystem or securityContext to set (the filesystem is writable and "
+                      "discarded at each restart)", "the k8s stack, for a hardened pod"),
     }),
     Capability("Graceful shutdown", "graceful_shutdown", {
-        "k8s": Gap("the pod's grace period is not longer than the app server's graceful shutdown timeout",
-                   "terminationGracePeriodSeconds above the server's timeout (app/Dockerfile's CMD names the server)"),
-        "heroku": Gap(f"the app server's graceful shutdown timeout is not under Heroku's {heroku.SIGKILL_AFTER_S} s",
-                      f"a timeout below {heroku.SIGKILL_AFTER_S} s in the config of the server heroku.yml runs"),
+        "k8s": Gap("no web Deployment", _NOT_HERE),
+        "heroku": Gap("no web formation", _NOT_HERE),
     }),
     Capability("Logs", "logs", {
         "k8s": Gap("no Deployment", _NOT_HERE),
         "heroku": Gap("no Heroku app", _NOT_HERE),
     }),
     Capability("Metrics", "metrics", {
-        "k8s": Gap("the web pods carry no prometheus.io/scrape annotation", "restore the scrape annotations"),
+        "k8s": Gap("the web pods carry no prometheus.io/scrape annotation, though app.json sets "
+                   "paasport.metrics_path", "restore the scrape annotations"),
         "heroku": Gap("eco dynos get no Application Metrics, `runtime_metrics` is off, and nothing scrapes the app's "
                       "metrics path on Heroku", "`dyno_size: basic` or larger and `runtime_metrics: true`, or a "
                                             "metrics add-on"),
@@ -191,10 +196,9 @@ CAPABILITIES: tuple[Capability, ...] = (
                                                           "any leak"),
     }),
     Capability("Move to the other platform", "move", {
-        "k8s": Gap("the app has no database of the stack's (app.json lists no `heroku-postgresql` add-on)",
-                   "move the app's own database with `make move ARGS=\"--from postgres://... --to ...\"`"),
-        "heroku": Gap("the app has no Heroku Postgres add-on (app.json lists no `heroku-postgresql`)",
-                      "move the app's own database with `make move ARGS=\"--from postgres://... --to ...\"`"),
+        "k8s": Gap("the stack has no database chart and outputs for `make move` to find", "`pulumi up` the stack"),
+        "heroku": Gap("the stack has no Heroku Postgres add-on and outputs for `make move` to find",
+                      "`pulumi up` the stack"),
     }),
     Capability("Estimated monthly cost", "cost", {
         "k8s": Gap("no Deployment or database to size", _NOT_HERE),
@@ -211,7 +215,7 @@ class Table:
     """The rows for the stacks compared, in CAPABILITIES order; each cell a Cell or the row's Gap."""
 
     stacks: dict[str, str]  # platform -> stack name
-    rows: list[tuple[str, dict[str, Cell | Gap]]]
+    rows: list[tuple[str, dict[str, Cell | Gap | Unused]]]
 
 
 def platform_of(stack: str, overrides: list[str]) -> str:
@@ -223,7 +227,7 @@ def table(plans: dict[str, offline_plan.Plan]) -> Table:
     """The capability table of `plans` ({platform: plan})."""
     rows = []
     for capability in CAPABILITIES:
-        cells: dict[str, Cell | Gap] = {}
+        cells: dict[str, Cell | Gap | Unused] = {}
         for platform, plan in plans.items():
             cells[platform] = capability.detect_on(platform, plan) or capability.gaps[platform]
         rows.append((capability.name, cells))
@@ -250,9 +254,12 @@ def run(stacks: list[str], overrides: list[str] | None = None) -> Table:
     return table(plans)
 
 
-def _cell_text(cell: Cell | Gap, code: Callable[[str], str]) -> str:
+def cell_text(cell: Cell | Gap | Unused, code: Callable[[str], str] = str) -> str:
+    """One cell as the tables print it; `code` marks up resource and setting names."""
     if isinstance(cell, Gap):
         return f"not available on this platform: {cell.reason}; workaround: {cell.workaround}"
+    if isinstance(cell, Unused):
+        return f"not used by this app: {cell.why}; to use it: {cell.how}"
     noun = "setting" if len(cell.settings) == 1 else "settings"
     settings = f"; {noun} {', '.join(code(s) for s in cell.settings)}" if cell.settings else ""
     return f"{cell.what} ({', '.join(code(r) for r in cell.resources)}{settings})"
@@ -265,13 +272,15 @@ def to_markdown(t: Table) -> str:
         f"Generated by `python -m offline.parity --markdown` from the resources that {stacks} create"
         + (f" (the Kubernetes column on the cluster that `Pulumi.{CLUSTER_STACK}.yaml` prepares)"
            if (PROJECT_DIR / f"Pulumi.{CLUSTER_STACK}.yaml").is_file() else "")
-        + " (a test keeps this copy current).",
+        + " (a test keeps this copy current), for the app of `app_dir`: each cell says what gives the app the "
+        "capability, or that the app does not use it and how it would, or that the platform lacks it and the "
+        "workaround. `make parity ARGS=\"--config app_dir=...\"` makes the table of another app.",
         "",
         "| Capability | " + " | ".join(f"{PLATFORMS[p]} (`{s}`)" for p, s in t.stacks.items()) + " |",
         "| --- |" + " --- |" * len(t.stacks),
     ]
     for name, cells in t.rows:
-        texts = [_cell_text(cells[p], lambda s: f"`{s}`").replace("|", "\\|") for p in t.stacks]
+        texts = [cell_text(cells[p], lambda s: f"`{s}`").replace("|", "\\|") for p in t.stacks]
         lines.append(f"| {name} | " + " | ".join(texts) + " |")
     return "\n".join(lines)
 
@@ -286,7 +295,7 @@ def to_text(t: Table, width: int = 120) -> str:
         out.append("")
         out.append(name)
         for p in t.stacks:
-            out.append(textwrap.fill(_cell_text(cells[p], str), width=width, initial_indent=f"  {heads[p]:<{pad}}",
+            out.append(textwrap.fill(cell_text(cells[p], str), width=width, initial_indent=f"  {heads[p]:<{pad}}",
                                      subsequent_indent=" " * (pad + 2), break_on_hyphens=False))
     return "\n".join(out)
 
@@ -294,10 +303,13 @@ def to_text(t: Table, width: int = 120) -> str:
 def to_json(t: Table) -> dict[str, Any]:
     """The same table as data: per row and platform, either what provides it or why not and the workaround."""
 
-    def cell(c: Cell | Gap) -> dict[str, Any]:
+    def cell(c: Cell | Gap | Unused) -> dict[str, Any]:
         if isinstance(c, Gap):
             return {"available": False, "reason": c.reason, "workaround": c.workaround}
-        return {"available": True, "what": c.what, "resources": list(c.resources), "settings": list(c.settings)}
+        if isinstance(c, Unused):
+            return {"available": True, "used": False, "reason": c.why, "how": c.how}
+        return {"available": True, "used": True, "what": c.what, "resources": list(c.resources),
+                "settings": list(c.settings)}
 
     return {"stacks": t.stacks,
             "rows": [{"capability": name, **{p: cell(cells[p]) for p in t.stacks}} for name, cells in t.rows]}

@@ -1,6 +1,6 @@
 """The Heroku stack's detectors: one per capability row the platform can provide, each a function of the stack's
 offline plan that returns the Cell describing what provides the capability, or None (the row's Gap is then shown).
-Rows without a detector here (autoscaling, health checks, network isolation) are always the row's Gap."""
+Rows without a detector here (autoscaling, health checks, hardening) are always the row's Gap."""
 
 from __future__ import annotations
 
@@ -16,15 +16,25 @@ from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS, PRICES_AS_OF, has_con
 from offline import types as t
 from offline.parity.cells import (
     Cell,
+    Gap,
     Plan,
     Registration,
+    Unused,
     all_of,
     app_dir,
     first,
     heroku_web_command,
     inputs,
     label,
+    shown,
     shutdown,
+    spec,
+    sslmode_uses_tls,
+    stop_by_the_app,
+    unused_database,
+    unused_metrics,
+    unused_move,
+    unused_release,
 )
 
 SIGKILL_AFTER_S = 30  # the dyno manager's SIGTERM-to-SIGKILL grace (Dev Center: dynos, "graceful shutdown")
@@ -89,14 +99,20 @@ def custom_domain(plan: Plan) -> Cell | None:
 
 
 def https_redirect(plan: Plan) -> Cell | None:
+    """The app's own redirect, when its app.json declares FORCE_HTTPS and its config var turns it on: Heroku's router
+    never redirects (the row's gap)."""
     app = first(plan, t.HEROKU_APP)
-    if app and inputs(app).get("configVars", {}).get("FORCE_HTTPS") == "true":
-        return Cell("the app answers http:// (X-Forwarded-Proto from Heroku's router) with a redirect to https://, "
-                    "and sends HSTS", (label(app),))
+    declared = next((v for v in spec(plan).env if v.name == "FORCE_HTTPS"), None)
+    if app and declared and inputs(app).get("configVars", {}).get("FORCE_HTTPS") == "true":
+        said = f" (app.json: \"{declared.description.rstrip('.')}\")" if declared.description else ""
+        return Cell(f"the app itself, which its config var FORCE_HTTPS=true asks to{said}; Heroku's router serves "
+                    "http:// too and never redirects", (label(app),))
     return None
 
 
-def postgres(plan: Plan) -> Cell | None:
+def postgres(plan: Plan) -> Cell | Unused | None:
+    if not spec(plan).database:
+        return unused_database("the stack then attaches Heroku Postgres (`postgres_plan`)")
     addon = _postgres_plan(plan)
     if addon:
         return Cell(f"Heroku Postgres {addon[1]}; Heroku runs, patches and maintains it", (label(addon[0]),),
@@ -104,7 +120,9 @@ def postgres(plan: Plan) -> Cell | None:
     return None
 
 
-def db_secrets(plan: Plan) -> Cell | None:
+def db_secrets(plan: Plan) -> Cell | Unused | None:
+    if not spec(plan).database:
+        return unused_database("the add-on then attaches DATABASE_URL itself")
     addon, app = _postgres_plan(plan), first(plan, t.HEROKU_APP)
     if addon and app and "DATABASE_URL" in addon[0].outputs.get("configVars", []) and (
             "DATABASE_URL" not in inputs(app).get("configVars", {})):
@@ -118,15 +136,22 @@ def db_secrets(plan: Plan) -> Cell | None:
     return None
 
 
-def db_tls(plan: Plan) -> Cell | None:
+def db_tls(plan: Plan) -> Cell | Unused | None:
+    """Heroku Postgres takes TLS connections only; the config var PGSSLMODE (the stack's `require`, or the app's own)
+    makes libpq-style clients ask for it."""
+    if not spec(plan).database:
+        return unused_database("Heroku Postgres then takes TLS connections only")
     app, addon = first(plan, t.HEROKU_APP), _postgres_plan(plan)
-    if app and addon and inputs(app).get("configVars", {}).get("PGSSLMODE") == "require":
-        return Cell("Heroku Postgres takes TLS; PGSSLMODE=require (and the app's sslmode=require) insist on it",
+    mode = inputs(app).get("configVars", {}).get("PGSSLMODE", "") if app else ""
+    if app and addon and sslmode_uses_tls(mode):
+        return Cell(f"Heroku Postgres takes TLS connections only; the config var PGSSLMODE={mode} asks for it",
                     (label(app), label(addon[0])))
     return None
 
 
-def release_phase(plan: Plan) -> Cell | None:
+def release_phase(plan: Plan) -> Cell | Unused | None:
+    if not spec(plan).release:
+        return unused_release()
     build = first(plan, t.HEROKU_BUILD)
     command = _heroku_yml_release(build) if build else None
     if build and command:
@@ -140,6 +165,15 @@ def release_phase(plan: Plan) -> Cell | None:
     return None
 
 
+def scheduled_jobs(plan: Plan) -> Unused | None:
+    """An app without cron tasks; the tasks of one that has them are the row's gap (Scheduler has no API)."""
+    if spec(plan).cron:
+        return None
+    return Unused("the app has no scheduled tasks (no `cron` in an app.json)",
+                  'add Dokku\'s `"cron": [{"command": "...", "schedule": "0 3 * * *"}]` to app.json (UTC): preview '
+                  "then says which Heroku Scheduler job to add for each (Scheduler has no Platform API)")
+
+
 def zero_downtime(plan: Plan) -> Cell | None:
     preboot = _features(plan).get(PREBOOT)
     if preboot:
@@ -151,8 +185,8 @@ def zero_downtime(plan: Plan) -> Cell | None:
 def rollback(plan: Plan) -> Cell | None:
     shipped = first(plan, t.HEROKU_BUILD, t.CONTAINER_RELEASE)
     if shipped:
-        return Cell("`heroku_rollback` output (releases:rollback to an earlier release); durable: the previous app/ "
-                    "and `pulumi up`", (label(shipped),))
+        return Cell(f"`heroku_rollback` output (releases:rollback to an earlier release); durable: the previous "
+                    f"version of {shown(plan)}/ and `pulumi up`", (label(shipped),))
     return None
 
 
@@ -163,25 +197,35 @@ def scaling(plan: Plan) -> Cell | None:
     return None
 
 
-def graceful_shutdown(plan: Plan) -> Cell | None:
-    directory = app_dir(plan)
-    stop = shutdown(heroku_web_command(_heroku_yml(first(plan, t.HEROKU_BUILD)), directory), directory)
+def graceful_shutdown(plan: Plan) -> Cell | Gap | None:
+    """The dyno manager's stop (SIGTERM to every process of the dyno, SIGKILL 30 s later), and what of it reaches the
+    app's server: read from its file when paasport knows the server, stated as the app's to do when it does not."""
     dyno = _dyno(plan)
-    if stop and dyno and stop.seconds < SIGKILL_AFTER_S:
-        return Cell(f"the dyno manager sends SIGTERM, SIGKILL {SIGKILL_AFTER_S} s later; {stop.server} finishes "
-                    f"requests within {stop.seconds} s ({stop.source})", (label(dyno[0]),))
-    return None
+    if dyno is None:
+        return None
+    directory = app_dir(plan)
+    stop = shutdown(heroku_web_command(_heroku_yml(first(plan, t.HEROKU_BUILD)), directory), directory, shown(plan))
+    platform = f"the dyno manager sends SIGTERM to every process of the dyno, SIGKILL {SIGKILL_AFTER_S} s later"
+    if stop is None:
+        return Cell(f"{platform}: {stop_by_the_app(SIGKILL_AFTER_S)}", (label(dyno[0]),))
+    if stop.seconds < SIGKILL_AFTER_S:
+        return Cell(f"{platform}; {stop.server} finishes requests within {stop.seconds} s ({stop.source})",
+                    (label(dyno[0]),))
+    return Gap(f"{stop.server} finishes requests within {stop.seconds} s ({stop.source}), but the dyno manager's "
+               f"SIGKILL comes {SIGKILL_AFTER_S} s after SIGTERM", f"a graceful timeout under {SIGKILL_AFTER_S} s in "
+               f"{stop.source}")
 
 
 def logs(plan: Plan) -> Cell | None:
     app = first(plan, t.HEROKU_APP)
     if app:
-        return Cell("JSON lines into Logplex, which keeps the last 1,500; `heroku_logs` output", (label(app),),
-                    ("log_level",))
+        return Cell("each dyno's stdout and stderr into Logplex, which keeps the last 1,500 lines (the app must log "
+                    "there, in a format of its own: LOG_LEVEL is set from `log_level`); `heroku_logs` output",
+                    (label(app),), ("log_level",))
     return None
 
 
-def metrics(plan: Plan) -> Cell | None:
+def metrics(plan: Plan) -> Cell | Unused | None:
     dyno, runtime = _dyno(plan), _features(plan).get(RUNTIME_METRICS)
     parts, resources = [], []
     if dyno and dyno[1] != "eco":
@@ -190,10 +234,12 @@ def metrics(plan: Plan) -> Cell | None:
     if runtime:
         parts.append("per-dyno memory and load in the log stream every 20 s")
         resources.append(label(runtime))
-    if parts:
-        return Cell("; ".join(parts) + "; nothing scrapes the app's /metrics", tuple(resources),
-                    ("dyno_size", "runtime_metrics"))
-    return None
+    path = spec(plan).metrics_path
+    if not parts:
+        return None if path else unused_metrics()
+    return Cell("; ".join(parts) + (f"; nothing scrapes the app's {path}" if path else
+                                    "; the app serves no metrics of its own (no `paasport.metrics_path`)"),
+                tuple(resources), ("dyno_size", "runtime_metrics"))
 
 
 def log_shipping(plan: Plan) -> Cell | None:
@@ -212,7 +258,9 @@ def one_off(plan: Plan) -> Cell | None:
     return None
 
 
-def backups(plan: Plan) -> Cell | None:
+def backups(plan: Plan) -> Cell | Unused | None:
+    if not spec(plan).database:
+        return unused_database("Heroku Postgres then keeps backups as its plan does (`postgres_plan`)")
     addon = _postgres_plan(plan)
     if addon and has_continuous_protection(addon[1]):
         return Cell(f"{addon[1]} has Continuous Protection (physical backups and WAL) and rollback to any point "
@@ -220,8 +268,17 @@ def backups(plan: Plan) -> Cell | None:
     return None
 
 
-def move(plan: Plan) -> Cell | None:
+def db_isolation(plan: Plan) -> Unused | None:
+    """An app without a database; one with the add-on gets the row's gap (the Common Runtime's Postgres is open)."""
+    return None if spec(plan).database else unused_database(
+        "Heroku Postgres on the Common Runtime is then reachable from anywhere, guarded by its credentials and TLS; a "
+        "Private Space's private plan (Heroku Enterprise) isolates it")
+
+
+def move(plan: Plan) -> Cell | Unused | None:
     """`make move` reads the add-on's DATABASE_URL through the Platform API and stops the app Heroku's way."""
+    if not spec(plan).database:
+        return unused_move()
     addon, app = _postgres_plan(plan), first(plan, t.HEROKU_APP)
     if addon and app and "app_name" in plan.outputs:
         return Cell(f"`make move ARGS=\"--from {plan.stack} --to <k8s stack>\"`: the add-on's DATABASE_URL through the "

@@ -222,6 +222,26 @@ def test_a_volume_change_kubernetes_refuses_stops_with_steps(change, hook, says)
     assert says in refusal
 
 
+def test_a_new_app_name_on_a_running_stack_stops_with_the_steps():
+    """Every object of the stack is named after app_name, and Kubernetes renames nothing: a new name would replace
+    them all, the database chart by an empty one (issue 27)."""
+    [refusal] = offline_plan.before_update(plan(K8S, ()), plan(K8S, ("app_name=shop",)))
+    assert refusal.startswith("paasport-app-name: app_name changed from paasport to shop, but the objects of this "
+                              "stack in namespace paasport are named after it")
+    assert "PostgreSQL's chart by a new, empty database" in refusal
+    assert "Set it back: pulumi config set app_name paasport." in refusal
+    assert 'make move ARGS="--from <this stack> --to <the new stack>"' in refusal
+
+
+def test_a_stack_made_with_an_app_name_keeps_going_with_it():
+    empty = offline_plan.Plan(stack=K8S, resources=[], outputs={})
+    named = plan(K8S, ("app_name=shop",))
+    assert offline_plan.before_update(empty, named) == []  # a new stack: nothing to rename
+    assert offline_plan.before_update(named, plan(K8S, ("app_name=shop", "replicas=4", "hpa_enabled=false"))) == []
+    # The name given as the default's own is no change either.
+    assert offline_plan.before_update(plan(K8S, ()), plan(K8S, ("app_name=paasport",))) == []
+
+
 def test_a_larger_backup_volume_goes_ahead():
     assert offline_plan.before_update(plan(K8S, ()), plan(K8S, ("backup_storage_size=16Gi",))) == []
 
@@ -273,7 +293,7 @@ K8S_CHOICES = {
     "hostname": ["paasport.example.com", "b.example.com"], "postgres_chart_version": ["16.7.27", "16.7.28"],
     "linkerd_inject": ["true", "false"], "protect": ["true", "false"], "database_name": ["dvdrental", "other"],
     "web_concurrency": ["1", "4"], "hpa_enabled": ["true", "false"], "hpa_handover": ["false", "true"],
-    "backup_storage_size": ["4Gi", "8Gi", "20Gi"],
+    "backup_storage_size": ["4Gi", "8Gi", "20Gi"], "app_name": ["", "shop"],
 }
 HEROKU_CHOICES = {
     "region": ["us", "eu"], "team": ["", "acme"], "app_name": ["paasport-example", "paasport-b"],

@@ -95,7 +95,7 @@ def test_k8s_gives_the_web_herokus_runtime_contract(shop):
 
 def test_k8s_runs_the_worker_as_a_deployment_without_a_service_after_the_release(shop):
     p = plan("k8s", shop)
-    worker_reg = one(p, t.DEPLOYMENT, "paasport-worker-worker")
+    worker_reg = one(p, t.DEPLOYMENT, "paasport-worker")
     worker = obj(worker_reg)
     assert "replicas" not in worker["spec"]  # the autoscaler owns it
     (c,) = worker["spec"]["template"]["spec"]["containers"]
@@ -106,10 +106,10 @@ def test_k8s_runs_the_worker_as_a_deployment_without_a_service_after_the_release
     assert c["resources"] == {"requests": {"cpu": "200m", "memory": "512Mi"},
                               "limits": {"cpu": "1", "memory": "1024Mi"}}
     assert [s.name for s in p.find(t.SERVICE)] == ["paasport-web"]
-    hpa = obj(one(p, t.HPA, "paasport-worker-worker"))["spec"]
+    hpa = obj(one(p, t.HPA, "paasport-worker"))["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 6)
     assert hpa["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
-    policy = obj(one(p, t.NETWORK_POLICY, "paasport-worker-worker"))["spec"]
+    policy = obj(one(p, t.NETWORK_POLICY, "paasport-worker"))["spec"]
     assert policy == {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "paasport",
                                                       "app.kubernetes.io/component": "worker-worker"}},
                       "policyTypes": ["Ingress"]}  # no rule: nothing may connect
@@ -199,7 +199,7 @@ def test_the_relaxed_hardening_is_valid_kubernetes_and_checkov_reports_it(shop, 
     report = json.loads(result.stdout)
     failed = sorted((c["check_id"], c["resource"]) for c in report["results"]["failed_checks"])
     assert failed == [("CKV_K8S_22", "Deployment.paasport.paasport-web"),
-                      ("CKV_K8S_22", "Deployment.paasport.paasport-worker-worker"),
+                      ("CKV_K8S_22", "Deployment.paasport.paasport-worker"),
                       ("CKV_K8S_22", "Job.paasport.paasport-release-687d2f8508")]
 
 
@@ -213,8 +213,8 @@ def test_the_parity_table_is_derived_from_this_apps_contract(shop):
         in rows["Hardened app containers"]["k8s"].what
     assert "writable: /dev/shm, and the whole root filesystem, the image's files included" in \
         rows["Hardened app containers"]["k8s"].what
-    assert isinstance(rows["Metrics"]["k8s"], parity.Gap)  # the app names no metrics path
-    assert "runs `node migrate.js && node seed.js`" in rows["Data load / release phase"]["k8s"].what
+    assert isinstance(rows["Metrics"]["k8s"], parity.Unused)  # the app names no metrics path
+    assert "runs `node migrate.js && node seed.js`" in rows["Release phase"]["k8s"].what
 
 
 def test_what_heroku_cannot_honour_is_a_warning_at_preview(shop):
@@ -267,7 +267,7 @@ def test_k8s_runs_shell_commands_of_long_running_processes_so_that_sigterm_reach
     app = make_app(tmp_path / "a", procfile="web: ./server --port $PORT\nworker: cd jobs && ./work\n"
                                             "release: ./migrate --to $VERSION\n")
     p = plan("k8s", app)
-    web, worker = (container(one(p, t.DEPLOYMENT, n)) for n in ("paasport-web", "paasport-worker-worker"))
+    web, worker = (container(one(p, t.DEPLOYMENT, n)) for n in ("paasport-web", "paasport-worker"))
     assert web["args"] == ["/bin/sh", "-c", "exec ./server --port $PORT"]
     assert worker["args"][:2] == ["/bin/sh", "-c"]
     assert worker["args"][2].startswith("trap 'trap \"\" TERM; kill -TERM 0 2>/dev/null' TERM\n")

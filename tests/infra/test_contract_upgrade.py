@@ -84,3 +84,78 @@ def test_the_contract_changes_nothing_that_holds_data(before, case):
             assert {**inputs, "values": {**inputs["values"], **CHART_TLS_VALUES}} == new[urn], urn
         else:
             assert inputs == new[urn], urn
+
+
+# Issue 27 renamed the workers' objects (`<app>-worker-<type>` to `<app>-<type>`) and named the cluster's objects
+# after `app_name`. The program of RENAMED_FROM (the last commit before) plans an app with workers, and this one the
+# same app: every resource of the old plan must be in the new one, under its URN or aliased from it, with the same
+# inputs (what holds data and every other object: the default `app_name` keeps every name); a renamed worker's
+# objects differ in their name alone. The image's USER is a number with its group, which the pods keep as before.
+RENAMED_FROM = "0092967ec85b8d079cfe5054b86605070f21e6c0"
+WORKERS_APP = {
+    "Dockerfile": 'FROM python:3.13-slim\nUSER 10001:10001\nCMD ["python", "-m", "http.server"]\n',
+    "Procfile": "web: python -m http.server $PORT\nrelease: python migrate.py\nworker: python worker.py\n"
+                "mailer: python mailer.py\n",
+    "app.json": json.dumps({"addons": ["heroku-postgresql"], "formation": {
+        "worker": {"quantity": 2, "autoscaling": {"min_quantity": 2, "max_quantity": 4,
+                                                  "triggers": [{"type": "cpu", "metadata": {"value": "70"}}]}},
+        "mailer": {"quantity": 1}}}),
+}
+ALL = """
+import json, sys
+from offline import plan as offline_plan
+plan = offline_plan.run(sys.argv[1], sys.argv[2:])
+print(json.dumps({r.urn: {"inputs": offline_plan.reveal(r.inputs), "aliases": list(getattr(r, "aliases", ()))}
+                  for r in plan.resources}, sort_keys=True))
+"""
+
+
+def everything(root, overrides: tuple[str, ...]) -> dict:
+    result = subprocess.run([sys.executable, "-c", ALL, "k8s", *overrides], cwd=root, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def renamed_from(tmp_path_factory):
+    if shutil.which("git") is None or subprocess.run(
+            ["git", "-C", str(REPO), "cat-file", "-e", f"{RENAMED_FROM}^{{commit}}"], capture_output=True,
+    ).returncode != 0:
+        pytest.skip(f"needs git and commit {RENAMED_FROM} (a shallow clone lacks it)")
+    root = tmp_path_factory.mktemp("renamed-from")
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", RENAMED_FROM], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    app = tmp_path_factory.mktemp("workers-app")
+    for name, text in WORKERS_APP.items():
+        (app / name).write_text(text)
+    return root, f"app_dir={app}"
+
+
+def test_the_worker_rename_keeps_every_resource_and_its_data(renamed_from):
+    root, app_dir = renamed_from
+    old, new = everything(root, (app_dir,)), everything(REPO, (app_dir,))
+    taken = {alias: urn for urn, reg in new.items() for alias in reg["aliases"]}
+    renamed = {}
+    for urn in old:
+        assert urn in new or urn in taken, f"{urn} would be deleted, and its resource created anew"
+        if urn not in new:
+            renamed[urn] = taken[urn]
+    assert sorted(u.rsplit("::", 1)[1] + " -> " + renamed[u].rsplit("::", 1)[1] for u in renamed) == [
+        *["paasport-worker-mailer -> paasport-mailer"] * 3, *["paasport-worker-worker -> paasport-worker"] * 4]
+    # Everything else is as it was, input for input: what holds data, and every other object (same names). The
+    # image's build context is a path from infra/, which differs only because the two programs run from two folders.
+    def placed(urn: str, inputs: dict) -> dict:
+        return {k: v for k, v in inputs.items() if k not in ("context", "dockerfile")} if "docker-build" in urn \
+            else inputs
+    assert {u: placed(u, r["inputs"]) for u, r in old.items() if u in new} == {
+        u: placed(u, new[u]["inputs"]) for u in old if u in new}
+    for before, after in renamed.items():
+        inputs, name = old[before]["inputs"], after.rsplit("::", 1)[1]
+        if "metadata" not in inputs:
+            continue  # the component
+        expected = {**inputs, "metadata": {**inputs["metadata"], "name": name}}
+        if "scaleTargetRef" in inputs["spec"]:
+            expected["spec"] = {**inputs["spec"], "scaleTargetRef": {**inputs["spec"]["scaleTargetRef"], "name": name}}
+        assert new[after]["inputs"] == expected, after

@@ -14,6 +14,8 @@ shows which.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from offline import plan as offline_plan
@@ -334,3 +336,63 @@ def test_the_removed_cluster_issuer_is_replaced_by_the_stacks_own_issuer_and_cha
         "kubernetes:getambassador.io/v3alpha1:Mapping::paasport-acme-challenge",
     ]
     assert set(ADDED["k8s-full"]) <= set(now)
+
+
+# Issue 27: a worker's objects are `<app_name>-<type>`, no longer `<app_name>-worker-<type>` (`paasport-worker-worker`
+# for a type named worker). Each resource a stack made before holds is aliased from the URN it had (0092967 registered
+# these, for WORKERS_APP), so the engine takes its state as the renamed resource's: nothing is deleted as unknown,
+# and a Deployment is replaced by its renamed self, new pods first. A type spelled like one of the stack's own
+# objects (`backup`) keeps the prefix, and its URNs did not move.
+WORKER = K8S + "paasport:worker:Worker"
+RENAMED = {
+    WORKER + "::paasport-worker-worker": WORKER + "::paasport-worker",
+    WORKER + "$kubernetes:apps/v1:Deployment::paasport-worker-worker":
+        WORKER + "$kubernetes:apps/v1:Deployment::paasport-worker",
+    WORKER + "$kubernetes:autoscaling/v2:HorizontalPodAutoscaler::paasport-worker-worker":
+        WORKER + "$kubernetes:autoscaling/v2:HorizontalPodAutoscaler::paasport-worker",
+    WORKER + "$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-worker-worker":
+        WORKER + "$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-worker",
+}
+KEPT = [WORKER + "::paasport-worker-backup",
+        WORKER + "$kubernetes:apps/v1:Deployment::paasport-worker-backup",
+        WORKER + "$kubernetes:networking.k8s.io/v1:NetworkPolicy::paasport-worker-backup"]
+WORKERS_APP = {
+    "Dockerfile": 'FROM python:3.13-slim\nUSER 10001\nCMD ["python", "-m", "http.server"]\n',
+    "Procfile": "web: python -m http.server $PORT\nworker: python worker.py\nbackup: python backup.py\n",
+    "app.json": json.dumps({"formation": {
+        "worker": {"quantity": 1, "autoscaling": {"min_quantity": 1, "max_quantity": 3,
+                                                  "triggers": [{"type": "cpu", "metadata": {"value": "70"}}]}},
+        "backup": {"quantity": 1}}}),
+}
+
+
+@pytest.fixture(scope="module")
+def workers_app(tmp_path_factory) -> str:
+    directory = tmp_path_factory.mktemp("workers-app")
+    for name, text in WORKERS_APP.items():
+        (directory / name).write_text(text)
+    return str(directory)
+
+
+def test_each_renamed_worker_resource_takes_over_its_old_urn(workers_app):
+    now = {r.urn: r for r in support.plan("k8s", (f"app_dir={workers_app}",)).resources}
+    for old, new in RENAMED.items():
+        assert old not in now, f"{old} is still registered"
+        assert old in now[new].aliases, f"{new} does not alias {old}: `pulumi up` would delete it and create anew"
+    assert [u for u in now if u.startswith(WORKER)] == sorted([*RENAMED.values(), *KEPT])
+    # The kept ones carry no alias of another name (pulumi-kubernetes' own aliases of older API versions aside).
+    assert all(a.rsplit("::", 1)[1] == now[u].name for u in KEPT for a in now[u].aliases)
+
+
+def test_worker_objects_are_named_after_the_app_and_their_type_once(workers_app):
+    p = support.plan("k8s", (f"app_dir={workers_app}", "app_name=shop"))
+    names = sorted((r.type.rsplit(":", 1)[1], support.obj(r)["metadata"]["name"])
+                   for r in p.resources if r.urn.startswith(WORKER + "$"))
+    assert names == [("Deployment", "shop-worker"), ("Deployment", "shop-worker-backup"),
+                     ("HorizontalPodAutoscaler", "shop-worker"), ("NetworkPolicy", "shop-worker"),
+                     ("NetworkPolicy", "shop-worker-backup")]
+
+
+def test_the_app_name_setting_changes_no_urn():
+    """`app_name` names the cluster's objects, never Pulumi's resources: a stack keeps its URNs whatever it is."""
+    assert urns("k8s") == sorted(r.urn for r in support.plan("k8s", ("app_name=shop",)).resources)

@@ -16,33 +16,35 @@ from offline.parity import heroku as heroku_detectors
 from offline.parity import k8s as k8s_detectors
 from tests.support import REPO, heroku_plan, k8s_plan, offline_cli
 
-# What the committed stack files promise: (Kubernetes provides it, Heroku provides it). A stack that stops
-# providing one of these fails here (and in the README test, whose table would change).
+# What the committed stack files promise for the actors app: (Kubernetes, Heroku), each "given" (a Cell), "gap" (not
+# available on that platform) or "unused" (the app does not use it). A stack that stops providing one of these fails
+# here (and in the README test, whose table would change). Other apps' tables: test_parity_apps.py.
 PROMISED = {
-    "HTTPS with automatic certificate": (True, True),
-    "Custom domain": (True, True),
-    "HTTP to HTTPS redirect": (True, True),
-    "Managed PostgreSQL": (True, True),
-    "DB credentials as secrets": (True, True),
-    "DB TLS": (True, True),
-    "Data load / release phase": (True, True),
-    "Scheduled jobs": (False, False),  # the actors app has no cron tasks; on Heroku never by the stack
-    "One-off commands": (True, True),
-    "Zero-downtime deploy": (True, False),
-    "Rollback": (True, True),
-    "Horizontal scaling": (True, False),
-    "Autoscaling": (True, False),
-    "Health checks": (True, False),
-    "Hardened app containers": (True, False),
-    "Graceful shutdown": (True, True),
-    "Logs": (True, True),
-    "Metrics": (True, True),
-    "Log drain / log shipping": (True, False),
-    "DB backups": (True, False),
-    "Network isolation of the DB": (True, False),
-    "Move to the other platform": (True, True),
-    "Estimated monthly cost": (True, True),
+    "HTTPS with automatic certificate": ("given", "given"),
+    "Custom domain": ("given", "given"),
+    "HTTP to HTTPS redirect": ("given", "given"),
+    "Managed PostgreSQL": ("given", "given"),
+    "DB credentials as secrets": ("given", "given"),
+    "DB TLS": ("given", "given"),
+    "Release phase": ("given", "given"),
+    "Scheduled jobs": ("unused", "unused"),  # the actors app has no cron tasks
+    "One-off commands": ("given", "given"),
+    "Zero-downtime deploy": ("given", "gap"),
+    "Rollback": ("given", "given"),
+    "Horizontal scaling": ("given", "gap"),
+    "Autoscaling": ("given", "gap"),
+    "Health checks": ("given", "gap"),
+    "Hardened app containers": ("given", "gap"),
+    "Graceful shutdown": ("given", "given"),
+    "Logs": ("given", "given"),
+    "Metrics": ("given", "given"),
+    "Log drain / log shipping": ("given", "gap"),
+    "DB backups": ("given", "gap"),
+    "Network isolation of the DB": ("given", "gap"),
+    "Move to the other platform": ("given", "given"),
+    "Estimated monthly cost": ("given", "given"),
 }
+KIND = {parity.Cell: "given", parity.Gap: "gap", parity.Unused: "unused"}
 START, END = "<!-- parity:start -->", "<!-- parity:end -->"
 
 
@@ -66,8 +68,7 @@ def cells(t: parity.Table) -> dict[str, dict[str, parity.Cell | parity.Gap]]:
 
 
 def test_the_committed_stacks_provide_what_the_table_promises():
-    found = {name: tuple(isinstance(row[p], parity.Cell) for p in ("k8s", "heroku"))
-             for name, row in cells(table()).items()}
+    found = {name: tuple(KIND[type(row[p])] for p in ("k8s", "heroku")) for name, row in cells(table()).items()}
     assert found == PROMISED
 
 
@@ -98,8 +99,8 @@ def test_each_cell_is_derived_from_the_resources_it_names(which):
     checked = 0
     for capability in parity.CAPABILITIES:
         cell = capability.detect(plan)
-        if cell is None:
-            continue
+        if not isinstance(cell, parity.Cell):
+            continue  # the row's gap, or what this app does not use (test_parity_apps.py)
         checked += 1
         assert cell.resources and set(cell.resources) <= present, capability.name
         # Drop those resources from the recorded plan, as a change to the stack would: the cell must change.
@@ -132,8 +133,7 @@ def test_heroku_settings_close_the_gaps_the_platform_can_close(overrides, capabi
 
 @pytest.mark.parametrize(
     ("overrides", "capability"),
-    [(("backup_enabled=false",), "DB backups"), (("linkerd_inject=false",), "DB TLS"),
-     (("hpa_enabled=false", "replicas=1"), "Autoscaling")],
+    [(("backup_enabled=false",), "DB backups"), (("hpa_enabled=false", "replicas=1"), "Autoscaling")],
 )
 def test_k8s_settings_that_drop_a_capability_show_its_gap(overrides, capability):
     assert isinstance(cells(table(overrides))[capability]["k8s"], parity.Gap)
@@ -142,7 +142,8 @@ def test_k8s_settings_that_drop_a_capability_show_its_gap(overrides, capability)
 def test_the_cluster_stack_log_pipeline_and_dashboards_fill_the_k8s_column():
     row = cells(table())
     assert "Fluent Bit" in row["Log drain / log shipping"]["k8s"].what
-    assert "Grafana shows the app's dashboard" in row["Metrics"]["k8s"].what
+    assert ("and its Grafana's dashboard charts db_pool_connections, http_request_duration_seconds, "
+            "http_requests_total, which the app must export under those names") in row["Metrics"]["k8s"].what
     off = cells(table(cluster=("logs_enabled=false", "metrics_enabled=false")))
     assert off["Log drain / log shipping"]["k8s"] == next(
         c for c in parity.CAPABILITIES if c.name == "Log drain / log shipping").gaps["k8s"]
@@ -166,8 +167,9 @@ def test_the_cli_prints_a_readable_table_with_every_row_and_the_same_as_json():
     assert max(len(line) for line in text.stdout.splitlines()) <= 120
     data = json.loads(parity_cli("--json").stdout)
     assert data["stacks"] == {"k8s": "k8s", "heroku": "heroku"}
-    assert {row["capability"]: (row["k8s"]["available"], row["heroku"]["available"]) for row in data["rows"]} == (
-        PROMISED)
+    kinds = {(True, True): "given", (False, None): "gap", (True, False): "unused"}
+    assert {row["capability"]: tuple(kinds[row[p]["available"], row[p].get("used")] for p in ("k8s", "heroku"))
+            for row in data["rows"]} == PROMISED
     gap = next(row["heroku"] for row in data["rows"] if row["capability"] == "Autoscaling")
     assert gap["reason"] and gap["workaround"]
 
@@ -190,8 +192,7 @@ def test_the_readme_shows_the_current_table():
 def test_each_row_has_a_kubernetes_detector_and_heroku_ones_where_the_platform_can_provide_it():
     assert all(c.detectors.keys() >= {"k8s"} for c in parity.CAPABILITIES)
     never_on_heroku = {c.name for c in parity.CAPABILITIES if "heroku" not in c.detectors}
-    assert never_on_heroku == {"Autoscaling", "Health checks", "Hardened app containers",
-                               "Network isolation of the DB", "Scheduled jobs"}
+    assert never_on_heroku == {"Autoscaling", "Health checks", "Hardened app containers"}
     for module in (k8s_detectors, heroku_detectors):  # no detector left over, unused
         public = {name for name, value in vars(module).items()
                   if callable(value) and not name.startswith("_") and value.__module__ == module.__name__}
@@ -233,11 +234,16 @@ def test_the_shutdown_timeout_is_read_from_the_server_the_app_runs(monkeypatch, 
 
 
 def test_the_graceful_shutdown_cells_follow_the_servers_timeout(monkeypatch):
-    monkeypatch.setattr(k8s_detectors, "shutdown", lambda *_: parity_cells.Shutdown("granian", 30, "app/x.py"))
-    monkeypatch.setattr(heroku_detectors, "shutdown", lambda *_: parity_cells.Shutdown("granian", 30, "app/x.py"))
-    # 30 s is not under the 30 s both platforms give between SIGTERM and SIGKILL: in-flight requests would be killed.
-    assert k8s_detectors.graceful_shutdown(k8s_plan()) is None
-    assert heroku_detectors.graceful_shutdown(heroku_plan()) is None
-    monkeypatch.setattr(k8s_detectors, "shutdown", lambda *_: parity_cells.Shutdown("granian", 29, "app/x.py"))
-    assert "granian stops accepting and finishes requests within 29 s (app/x.py)" in (
-        k8s_detectors.graceful_shutdown(k8s_plan()).what)
+    for module in (k8s_detectors, heroku_detectors):
+        monkeypatch.setattr(module, "shutdown", lambda *_: parity_cells.Shutdown("granian", 30, "app/x.py"))
+    # 30 s is not under the 30 s Heroku gives between SIGTERM and SIGKILL, nor under the 25 s the pod gives after its
+    # 5 s preStop sleep: in-flight requests would be killed.
+    assert k8s_detectors.graceful_shutdown(k8s_plan()) == parity.Gap(
+        "granian finishes requests within 30 s (app/x.py), but SIGKILL comes 25 s after SIGTERM",
+        "a graceful timeout under 25 s in app/x.py")
+    assert heroku_detectors.graceful_shutdown(heroku_plan()) == parity.Gap(
+        "granian finishes requests within 30 s (app/x.py), but the dyno manager's SIGKILL comes 30 s after SIGTERM",
+        "a graceful timeout under 30 s in app/x.py")
+    monkeypatch.setattr(k8s_detectors, "shutdown", lambda *_: parity_cells.Shutdown("granian", 24, "app/x.py"))
+    assert k8s_detectors.graceful_shutdown(k8s_plan()).what.endswith(
+        "SIGKILL comes 30 s after the stop began; granian stops accepting and finishes requests within 24 s (app/x.py)")

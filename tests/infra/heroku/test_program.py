@@ -271,11 +271,12 @@ def test_parity_prices_every_formation_and_no_postgres_without_the_add_on(tmp_pa
     # The defect: no cost at all ("no web formation or Postgres add-on to price") for an app with no database.
     assert cost.what.startswith("about $14 a month: web 1 x basic + worker 1 x basic at list prices")
     assert "postgres_plan" not in cost.settings
-    # Its missing database is the app's choice, fixed in app.json, not by a stack setting.
-    gap = next(c for c in parity.CAPABILITIES if c.name == "Managed PostgreSQL").gaps
-    assert detectors.postgres(plan) is None
-    assert gap["heroku"].workaround.startswith("add `heroku-postgresql` to app.json `addons`")
-    assert gap["k8s"].workaround.startswith("add `heroku-postgresql` to app.json `addons`")
+    # Its missing database is the app's choice, not the platform's lack: "not used by this app", turned on in
+    # app.json, not by a stack setting.
+    row = dict(parity.table({"heroku": plan}).rows)["Managed PostgreSQL"]["heroku"]
+    assert row == parity.Unused("the app asks for no database (no `heroku-postgresql` add-on in an app.json)",
+                                "add `heroku-postgresql` to app.json `addons`; the stack then attaches Heroku Postgres "
+                                "(`postgres_plan`)")
 
 
 def test_the_registry_mode_plans_the_same_images_on_every_machine(tmp_path, monkeypatch):
