@@ -177,6 +177,15 @@ def test_the_cli_refuses_stacks_that_are_not_one_per_platform():
     assert result.returncode == 2 and "one stack per platform" in result.stderr
 
 
+def test_the_cli_names_the_option_of_a_bad_value():
+    result = parity_cli("--config", "replicas=abc")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: Invalid configuration of stack 'k8s' (Pulumi.k8s.yaml and command-line options):",
+        "  - paasport:replicas (--config replicas) is 'abc', not a whole number. Fix: give --config replicas=2 "
+        "instead."]
+
+
 def test_the_readme_shows_the_current_table():
     readme = (REPO / "README.md").read_text()
     block = readme.split(START, 1)[1].split(END, 1)[0].strip()
