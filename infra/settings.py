@@ -428,7 +428,9 @@ def read_contract(r: Reader, app: AppSettings) -> contract.AppSpec | None:
                   "project directory, where Pulumi.yaml is)", "app")
         return None
     spec, problems = contract.read(directory, shown)
-    # Each names the setting that chose the app, then the file, its line or key, and the fix.
+    # Each names the setting that chose the app, then the file, its line or key, and the fix. A spec with problems
+    # is still read on (the variables it requires, the platform's sizes), so that one run reports every problem;
+    # `load` raises them before anything deploys it.
     for problem in problems:
         r.app_problem(problem)
     given = set(app.config_vars) | set(app.secret_config_names)
