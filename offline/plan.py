@@ -18,6 +18,7 @@ import datetime
 import functools
 import hashlib
 import json
+import logging
 import os
 import pickle
 import re
@@ -52,6 +53,20 @@ from offline import types as t
 from offline.helm import HelmError
 
 SECRET = "[secret]"  # noqa: S105 (the redaction marker)
+
+
+class _Diagnostics(logging.Handler):
+    """The program's `pulumi.log` messages as the CLI shows them: `warning: ...` (or `info:`, `error:`) on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+# The stock mock engine logs to the root logger, whose last-resort handler prints a warning without its level.
+DIAGNOSTICS = logging.getLogger("offline.plan.diagnostics")
+DIAGNOSTICS.propagate = False
+DIAGNOSTICS.setLevel(logging.INFO)  # the CLI shows info and above unless --debug
+DIAGNOSTICS.addHandler(_Diagnostics())
 
 
 class ProviderCheckError(pulumi.RunError):
@@ -516,7 +531,8 @@ def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | Non
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor(PlanMocks())
     pulumi.runtime.set_all_config(config, secret_keys)
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, logger=DIAGNOSTICS,
+                             monitor=monitor)
     SETTINGS.outputs.clear()
     set_root_resource(None)  # set_mocks made a root stack; run_in_stack makes the program's own, as the host does
     stacks = []
@@ -658,6 +674,11 @@ def render(plan: Plan, directory: Path, show_secrets: bool = False) -> list[Path
             objects += [(f"{obj['kind'].lower()}-{obj['metadata']['name']}", obj) for obj in chart_objects]
         else:
             objects.append((f"{manifest['kind'].lower()}-{reg.name}", manifest))
+    if not objects:
+        platform = next((v for k, v in plan.config.items() if k.endswith(":platform")), "?")
+        raise pulumi.RunError(f"stack {plan.stack} (platform {platform}) creates no Kubernetes objects, so there is "
+                              f"nothing to render into {directory}. Fix: render a stack of platform k8s or cluster, "
+                              "e.g. --stack k8s.")
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, obj in objects:
@@ -697,8 +718,25 @@ def tree(plan: Plan) -> str:
     for parent in [p for p in children if p not in top]:
         walk(parent, 1)
     lines.append("Outputs:")
-    lines += [f"  {k}: {v}" for k, v in reveal(plan.outputs).items()]
+    lines += [f"  {k}: {_one_line(v)}" for k, v in reveal(plan.outputs).items()]
     return "\n".join(lines)
+
+
+_PEM = re.compile(r"^-----BEGIN ([A-Z0-9 ]+)-----\n", re.MULTILINE)
+
+
+def _one_line(value: Any) -> str:
+    """An output as one line of the tree: a PEM block by what it is (`--json` prints it whole)."""
+    if not isinstance(value, str) or "\n" not in value.strip():
+        return str(value)
+    pem = _PEM.match(value)
+    if pem is None:
+        return f"{value.strip().splitlines()[0]} … ({len(value.strip().splitlines())} lines; --json prints them all)"
+    about = ""
+    if pem[1] == "CERTIFICATE":
+        cert = x509.load_pem_x509_certificate(value.encode())
+        about = f" of {cert.subject.rfc4514_string()}, valid until {cert.not_valid_after_utc:%Y-%m-%d}"
+    return f"a PEM {pem[1].lower()}{about} (--json prints it)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -243,8 +243,9 @@ def run(stacks: list[str], overrides: list[str] | None = None, *, name_options: 
     by_platform = {platform_of(stack, overrides): stack for stack in stacks}
     if set(by_platform) != set(PLATFORMS) or len(stacks) != len(PLATFORMS):
         raise pulumi.RunError(
-            f"--parity compares one stack per platform ({', '.join(PLATFORMS)}); got {', '.join(stacks)} "
-            f"with platforms {', '.join(platform_of(s, overrides) or '?' for s in stacks)}.")
+            f"the table compares one stack per platform ({', '.join(PLATFORMS)}); --stack named {', '.join(stacks)}, "
+            f"of platforms {', '.join(platform_of(s, overrides) or '?' for s in stacks)}. Fix: name one stack of each "
+            f"platform, e.g. --stack {' --stack '.join(PLATFORMS)} (the default without --stack).")
     plans = {p: offline_plan.run(by_platform[p], overrides, name_options=name_options) for p in PLATFORMS}
     if (PROJECT_DIR / f"Pulumi.{CLUSTER_STACK}.yaml").is_file():
         plans["k8s"] = on_cluster(plans["k8s"], offline_plan.run(CLUSTER_STACK))

@@ -174,7 +174,10 @@ def test_the_cli_prints_a_readable_table_with_every_row_and_the_same_as_json():
 
 def test_the_cli_refuses_stacks_that_are_not_one_per_platform():
     result = parity_cli("--stack", "k8s", "--stack", "k8s")
-    assert result.returncode == 2 and "one stack per platform" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: the table compares one stack per platform (k8s, heroku); --stack named k8s, k8s, of platforms k8s, "
+        "k8s. Fix: name one stack of each platform, e.g. --stack k8s --stack heroku (the default without --stack)."]
 
 
 def test_the_cli_names_the_option_of_a_bad_value():
