@@ -358,7 +358,7 @@ def load_config(stack: str, overrides: list[str], secrets: list[str] | None = No
 def _load_config(stack: str, overrides: list[str], secrets: list[str]
                  ) -> tuple[str, dict[str, str], list[str], dict[str, list[str]]]:
     """`load_config`, and where each key was set beyond Pulumi.yaml's defaults (full key -> the stack file and the
-    options, e.g. ["Pulumi.heroku.yaml", "--config config_vars.MAIL_FROM=x"]), which the program's messages name."""
+    options, e.g. ["Pulumi.heroku.yaml", "--config config_vars.MAIL_FROM"]), which the program's messages name."""
     project_file = read_yaml(PROJECT_DIR / "Pulumi.yaml")
     project = project_file["name"]
     stack_path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
@@ -402,7 +402,7 @@ def _load_config(stack: str, overrides: list[str], secrets: list[str]
             shown = "…" if as_secret or (namespace == project and root in SECRET_KEYS) else _shown_value(value)
             by = f"{flag} {key}={shown}"
             if namespace == project and (problem := unknown_key(
-                    project, root, by, functools.partial(_flag_spelling, flag, name[len(root):], shown))):
+                    project, root, by, functools.partial(_flag_spelling, flag, name.removeprefix(root), shown))):
                 problems.append(problem)
                 continue
             full = f"{namespace}:{root}"
