@@ -37,13 +37,22 @@ def serve(env: dict[str, str]) -> int:
     if seed.returncode != 0:
         return seed.returncode
     print(f"local: serving on http://localhost:{env['PORT']} (Ctrl-C stops the app and the database)", flush=True)
-    server = subprocess.Popen(APP_SERVER, cwd=APP_DIR, env=env)
+    # In a process group of its own, the server hears of Ctrl-C from this process alone, as one SIGTERM to its main
+    # process, which is how Kubernetes and Heroku stop it. The terminal's SIGINT reaching its processes as well
+    # would be a second, different signal at the same moment: granian's processes sleep in a wait that only a
+    # signal to their main thread ends, and two at once may both be taken by another thread (actors.serve,
+    # `worker_app`), which left `make local` waiting 20 s for a worker to be killed.
+    server = subprocess.Popen(APP_SERVER, cwd=APP_DIR, env=env, process_group=0)
 
-    def forward(signum: int, _frame: object) -> None:
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal closed
+
+    def forward(_signum: int, _frame: object) -> None:
+        for signum in stops:  # one SIGTERM, however often Ctrl-C is pressed while the app finishes its requests
+            signal.signal(signum, signal.SIG_IGN)
         server.send_signal(signal.SIGTERM)
 
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
+    for signum in stops:
+        signal.signal(signum, forward)
     return server.wait()
 
 

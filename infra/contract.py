@@ -74,7 +74,8 @@ are followed. Elsewhere in the app, links are kept as links by both the Docker c
 (infra/heroku/source.py), never followed.
 
 Every problem names the file, the line or key, and the fix; `read` returns them all (and the warnings in the
-spec), and `infra.settings.load` raises them with the stack's other problems as one message at preview.
+spec), and `infra.settings.load` raises them with the stack's other problems (the variables app.json requires,
+the sizes each platform has) as one message at preview: one run reports them all.
 
 On k8s the app also gets Heroku's runtime contract (infra/k8s/app_env.py): PORT, `DYNO=<type>.<pod name>` (via
 `$(PAASPORT_POD_NAME)`, which the kubelet expands), DATABASE_URL from a Secret with PG* beside it, LOG_LEVEL,
@@ -506,7 +507,7 @@ def _env(r: _Reader, raw: Any) -> tuple[EnvVar, ...]:
         if not isinstance(required, bool):
             r.problem("app.json", f" {where}.required", f"is {_kind(required)}, not true or false",
                       "write \"required\": true or false")
-            required = True
+            required = False  # reported here; not again as a required variable without a value
         generator = spec.get("generator", "")
         if generator not in ("", "secret"):
             r.problem("app.json", f" {where}.generator", f"is {_shown(generator)}; the only generator is \"secret\"",
@@ -887,7 +888,9 @@ def _escaping_links(r: _Reader) -> bool:
 def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, list[str]]:
     """The contract of the app in `directory` (`shown` names it in messages), and every problem found.
 
-    The spec is None when there are problems; warnings (things one platform cannot honour) are in the spec.
+    The spec is None only when the directory cannot be read as an app; with problems it holds what could be read,
+    so that the checks that need it (the stack's variables, each platform's sizes) report theirs in the same run,
+    and is never deployed. Warnings (things one platform cannot honour) are in the spec.
     """
     r = _Reader(directory, shown or str(directory))
     if not directory.is_dir():
@@ -948,15 +951,13 @@ def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, lis
     for name in sorted(set(mapping) & env_names):
         r.problem("app.json", f" env.{name}", "is also mapped from the database in paasport.database_env",
                   "keep it in one place")
-    if r.problems:
-        return None, r.problems
     return AppSpec(
         directory=directory, shown=r.shown, processes=processes, release=commands.get("release"), env=env,
         database=database,
         database_env=mapping, port=extension["port"], metrics_path=extension["metrics_path"],
         writable_paths=extension["writable_paths"], read_only_root=extension["read_only_root"],
         heroku_yml=heroku_yml, cron=cron, user=image_user(directory), warnings=tuple(r.warnings),
-    ), []
+    ), r.problems
 
 
 # --- Heroku: heroku.yml from the Procfile, with the database prelude -------------------------------------------

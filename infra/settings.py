@@ -55,6 +55,55 @@ RESERVED_VARS = ("DATABASE_URL", "PORT", "DYNO", "LOG_LEVEL", "WEB_CONCURRENCY",
 MOVED = {"seed_archive": "the app's own variables are set in `config_vars` (its app.json lists them under env)"}
 
 
+class ConfigError(pulumi.RunError):
+    """A stack configuration problem; the Pulumi host prints its message alone, without a traceback."""
+
+
+# Where keys were set when not (only) in the stack file: full key -> the stack file and the options that set it,
+# e.g. ["--config replicas=abc"]. The offline tools fill it for the run of the program: they stand in for `pulumi
+# preview --config KEY=VALUE`, which writes into the stack file before the program runs, but they leave the file as it
+# is. Under the engine it stays empty and problems name the stack file.
+GIVEN_BY: dict[str, list[str]] = {}
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file of the project (Pulumi.yaml, a stack file), parsed; one line naming the file, the line and the
+    column when it is not YAML (the CLI refuses such a file too, before any program runs)."""
+    hint = " (each setting is `  paasport:<key>: value` under `config:`, indented with spaces)" if (
+        path.name != "Pulumi.yaml") else ""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name} is not UTF-8 text. Fix: save it as UTF-8.") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        why = error.problem or error.context or "a syntax error"
+        if error.problem and error.context and error.context_mark:  # e.g. "while parsing a flow sequence"
+            why += f", {error.context} at line {error.context_mark.line + 1} column {error.context_mark.column + 1}"
+        raise ConfigError(f"{path.name}{where}: is not valid YAML ({why}). Fix: correct it there{hint}.") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path.name} is not valid YAML ({error}). Fix: correct it{hint}.") from None
+
+
+def stack_file_config(path: Path) -> dict[Any, Any]:
+    """The `config` mapping of a stack file (Pulumi.<stack>.yaml), as written; one line naming the file when it is
+    not one."""
+    data = read_yaml(path)
+    config = data.get("config") if isinstance(data, dict) else None
+    if (data is not None and not isinstance(data, dict)) or not isinstance(config, dict | None):
+        held = f"`config:` holds {kind(config)}" if isinstance(data, dict) else f"holds {kind(data)}"
+        raise ConfigError(f"{path.name} {held}, not a mapping of settings. Fix: write `config:` and under it one "
+                          "`  paasport:<key>: value` per line.")
+    return config or {}
+
+
+def kind(value: Any) -> str:
+    """What a parsed value is, for a message: "a list", "text", "an object"..."""
+    return {dict: "an object", list: "a list", str: "text", bool: "a boolean", int: "a number",
+            float: "a number"}.get(type(value), "nothing")
+
+
 @cache
 def known_keys() -> tuple[str, ...]:
     """Every key of the project's namespace that the program reads: Pulumi.yaml's `config` (each with its one
@@ -84,11 +133,10 @@ def unknown_key(namespace: str, key: str, origin: str, spelled: Callable[[str], 
 def _stack_file_keys(stack: str, namespace: str) -> set[str]:
     """The keys of `namespace` that Pulumi.<stack>.yaml sets (a key without a namespace is the project's)."""
     try:
-        data = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()) or {}
-    except (OSError, yaml.YAMLError):
+        config = stack_file_config(PROJECT_DIR / f"Pulumi.{stack}.yaml")
+    except (OSError, ConfigError):
         return set()
-    config = data.get("config") if isinstance(data, dict) else None
-    return {key.partition(":")[2] if ":" in key else key for key in (config if isinstance(config, dict) else {})
+    return {str(key).partition(":")[2] if ":" in str(key) else str(key) for key in config
             if str(key).partition(":")[0] == namespace or ":" not in str(key)}
 
 
@@ -106,10 +154,6 @@ def unknown_keys(r: Reader) -> None:
         problem = unknown_key(namespace, key, origin, lambda known: f"`{namespace}:{known}`")
         if problem:
             r.problems.append(problem)
-
-
-class ConfigError(pulumi.RunError):
-    """A stack configuration problem; the Pulumi host prints its message alone, without a traceback."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +206,11 @@ class Reader:
         raw = pulumi.Config(namespace).get(key) if namespace else self.raw(key)
         if raw is None or not raw.strip() or pulumi.runtime.is_config_secret(full):
             return
+        if options := ([] if namespace else self.options(key)):
+            self.problems.append(f"{full} ({' and '.join(options)}) is a secret given in plain config, where it would "
+                                 f"be stored and shown in plain text ({HIDDEN}). Fix: give --secret-config "
+                                 f"{key}={example} instead.")
+            return
         command = f"pulumi config set --stack {self.stack} --secret {key if namespace is None else full} {example}"
         self.problems.append(f"{full} is a secret set in plain config, where it would be stored and shown in plain "
                              f"text ({HIDDEN}). Fix: remove it from Pulumi.{self.stack}.yaml and run `{command}`.")
@@ -170,8 +219,19 @@ class Reader:
         """`value` quoted for a message about `key`; a secret's value never enters a message."""
         return f"a value ({HIDDEN})" if self.is_secret(key) else _show(value)
 
+    def options(self, key: str) -> list[str]:
+        """The options that set `key` in this run (GIVEN_BY), with the stack file if it set the key too; empty when
+        no option did (the stack file, or Pulumi.yaml's default, then holds the value)."""
+        given = GIVEN_BY.get(self.config.full_key(key), [])
+        return given if any(g.startswith("--") for g in given) else []
+
     def problem(self, key: str, why: str, example: str, *, secret: bool = False) -> None:
         secret = secret or self.is_secret(key)
+        if options := self.options(key):
+            flag = "--secret-config" if secret else "--config"
+            self.problems.append(f"{self.config.name}:{key} ({' and '.join(options)}) {why}. Fix: give "
+                                 f"{flag} {key}={example} instead.")
+            return
         command = f"pulumi config set --stack {self.stack}{' --secret' if secret else ''} {key} {example}"
         where = f"run `{command}`" if secret else (
             f"in Pulumi.{self.stack}.yaml set `{self.config.name}:{key}: {example}` (or run `{command}`)")
@@ -374,7 +434,9 @@ def read_contract(r: Reader, app: AppSettings) -> contract.AppSpec | None:
                   "project directory, where Pulumi.yaml is)", "app")
         return None
     spec, problems = contract.read(directory, shown)
-    # Each names the setting that chose the app, then the file, its line or key, and the fix.
+    # Each names the setting that chose the app, then the file, its line or key, and the fix. A spec with problems
+    # is still read on (the variables it requires, the platform's sizes), so that one run reports every problem;
+    # `load` raises them before anything deploys it.
     for problem in problems:
         r.app_problem(problem)
     given = set(app.config_vars) | set(app.secret_config_names)
@@ -407,7 +469,8 @@ def load(platforms: dict[str, PlatformReader], *, app_platforms: Collection[str]
     spec = app.contract
     platform_settings = platforms[platform](r, app) if platform in platforms else None
     if r.problems:
-        raise ConfigError(f"Invalid configuration of stack {stack!r} (Pulumi.{stack}.yaml):\n  - "
+        options = " and command-line options" if any(g.startswith("--") for v in GIVEN_BY.values() for g in v) else ""
+        raise ConfigError(f"Invalid configuration of stack {stack!r} (Pulumi.{stack}.yaml{options}):\n  - "
                           + "\n  - ".join(r.problems))
     for warning in spec.warnings if spec else ():
         pulumi.log.warn(warning)

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import yaml
-
 from infra.heroku.release_api import HerokuApiError, api_request
 from infra.paths import PROJECT_DIR
+from infra.settings import ConfigError, stack_file_config
 from move.db import Database, MoveError
 from move.run import Side
 
@@ -75,9 +74,9 @@ def resolve(name: str, label: str) -> Iterator[Side]:
         raise MoveError(f"{label} {name!r} is neither a postgres:// URL nor a stack: no {stack_file.name} in "
                         f"{PROJECT_DIR}")
     try:
-        platform = (yaml.safe_load(stack_file.read_text()) or {}).get("config", {}).get("paasport:platform")
-    except yaml.YAMLError as error:
-        raise MoveError(f"{stack_file.name}: not YAML ({str(error).splitlines()[0]})") from None
+        platform = stack_file_config(stack_file).get("paasport:platform")
+    except ConfigError as error:  # one line naming the file, and the line and column of a YAML error
+        raise MoveError(str(error)) from None
     if platform == "heroku":
         config = _config(name)
         app = HerokuApp(name, _outputs(name)["app_name"], config.get("heroku:apiKey"))

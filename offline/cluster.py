@@ -545,17 +545,34 @@ def main(argv: list[str] | None = None) -> int:
     except (offline_plan.pulumi.RunError, helm.HelmError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    problems = fits(usage)
     if args.markdown:
         print(markdown(usage))
     else:
-        for component, u in sorted(usage.items()):
-            print(f"{component}: {u.pods} pods, {u.cpu * 1000:.0f}m CPU, {u.memory / 1024**2:.0f} Mi, "
-                  f"{u.volumes / 1024**3:.0f} Gi" + (f"; no request: {', '.join(u.unrequested)}" if u.unrequested
-                                                    else ""))
-    problems = fits(usage)
+        print(text(usage))
     for problem in problems:
-        print(f"does not fit: {problem}", file=sys.stderr)
+        print(f"does not fit {NODES} small nodes: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def text(usage: dict[str, Usage], nodes: int = NODES) -> str:
+    """The footprint for the terminal: a line per component, the totals, and whether it fits `nodes` small nodes
+    (the verdict `make footprint` promises)."""
+    lines = [f"{component}: {_amounts(u)}" + (f"; no request: {', '.join(u.unrequested)}" if u.unrequested else "")
+             for component, u in sorted(usage.items())]
+    total = Usage(cpu=sum(u.cpu for u in usage.values()), memory=sum(u.memory for u in usage.values()),
+                  volumes=sum(u.volumes for u in usage.values()), pods=sum(u.pods for u in usage.values()))
+    lines.append(f"total: {_amounts(total)}")
+    nodes_are = (f"{nodes} small nodes (2 vCPU / 4 GiB; {nodes * NODE_CPU * 1000:.0f}m CPU and "
+                 f"{nodes * NODE_MEMORY / 1024**2:.0f} Mi allocatable to pods)")
+    share = (f"{total.cpu / (nodes * NODE_CPU):.0%} of their CPU and {total.memory / (nodes * NODE_MEMORY):.0%} of "
+             "their memory")
+    lines.append(f"{'does not fit' if fits(usage, nodes) else 'fits'} {nodes_are}: it requests {share}")
+    return "\n".join(lines)
+
+
+def _amounts(u: Usage) -> str:
+    return f"{u.pods} pods, {u.cpu * 1000:.0f}m CPU, {u.memory / 1024**2:.0f} Mi, {u.volumes / 1024**3:.0f} Gi"
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ import datetime
 import functools
 import hashlib
 import json
+import logging
 import os
 import pickle
+import re
 import runpy
 import sys
 from collections.abc import Awaitable, Callable
@@ -42,14 +44,29 @@ from pulumi.runtime.settings import SETTINGS, set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from infra import settings as program_settings
 from infra.k8s.settings import is_kubeconfig_contents
 from infra.paths import PROGRAM_DIR, PROJECT_DIR
-from infra.settings import ConfigError, unknown_key
+from infra.settings import SECRET_KEYS, ConfigError, kind, read_yaml, stack_file_config, unknown_key
 from offline import helm
 from offline import types as t
 from offline.helm import HelmError
 
 SECRET = "[secret]"  # noqa: S105 (the redaction marker)
+
+
+class _Diagnostics(logging.Handler):
+    """The program's `pulumi.log` messages as the CLI shows them: `warning: ...` (or `info:`, `error:`) on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+# The stock mock engine logs to the root logger, whose last-resort handler prints a warning without its level.
+DIAGNOSTICS = logging.getLogger("offline.plan.diagnostics")
+DIAGNOSTICS.propagate = False
+DIAGNOSTICS.setLevel(logging.INFO)  # the CLI shows info and above unless --debug
+DIAGNOSTICS.addHandler(_Diagnostics())
 
 
 class ProviderCheckError(pulumi.RunError):
@@ -344,70 +361,192 @@ def load_config(stack: str, overrides: list[str], secrets: list[str] | None = No
     """Project name, config map and secret keys as `pulumi up --stack STACK` would give them to the program.
 
     `secrets` are `KEY=VALUE` overrides set as `pulumi config set --secret KEY VALUE` sets them: the program reads
-    the same string, and the key is a secret key.
+    the same string, and the key is a secret key. A KEY with `.` or `[` is a path into an object, as `pulumi config
+    set --path` (and `pulumi preview --config-path --config`) takes it: `config_vars.MAIL_FROM=x` adds MAIL_FROM to
+    the stack's config_vars.
     """
-    project_file = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    project, config, secret_keys, _given = _load_config(stack, overrides, secrets or [])
+    return project, config, secret_keys
+
+
+def _load_config(stack: str, overrides: list[str], secrets: list[str]
+                 ) -> tuple[str, dict[str, str], list[str], dict[str, list[str]]]:
+    """`load_config`, and where each key was set beyond Pulumi.yaml's defaults (full key -> the stack file and the
+    options, e.g. ["Pulumi.heroku.yaml", "--config config_vars.MAIL_FROM"]), which the program's messages name."""
+    project_file = read_yaml(PROJECT_DIR / "Pulumi.yaml")
     project = project_file["name"]
     stack_path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if not stack_path.is_file():
         raise pulumi.RunError(f"No stack file {stack_path.name}: create it (e.g. copy Pulumi.k8s.yaml) "
                               f"or pick another --stack.")
+    stack_config = stack_file_config(stack_path)
+    if bare := [_bare_key(project, stack_path.name, str(key)) for key in stack_config if ":" not in str(key)]:
+        raise ConfigError(f"Invalid configuration of stack {stack!r} ({stack_path.name}):\n  - " + "\n  - ".join(bare))
     config: dict[str, str] = {}
     secret_keys: list[str] = []
+    given: dict[str, list[str]] = {}
 
-    def put(key: str, value: Any, *, as_secret: bool = False) -> None:
-        full = key if ":" in key else f"{project}:{key}"
+    def put(full: str, value: Any, by: list[str], *, as_secret: bool = False) -> None:
         config[full], secret = _config_value(value)
         if full in secret_keys:
             secret_keys.remove(full)  # a later value replaces a secret one, as `pulumi config set` does
         if secret or as_secret:
             secret_keys.append(full)
+        given.pop(full, None)
+        if by:
+            given[full] = by
 
     for key, spec in (project_file.get("config") or {}).items():
         if isinstance(spec, dict) and "default" in spec:
-            put(key, spec["default"])
+            put(_full_key(project, key), spec["default"], [])
         elif isinstance(spec, dict) and "value" in spec:  # another package's setting (a provider's), set for all
-            put(key, spec["value"])
-    for key, value in ((yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}).items():
-        put(key, value)
+            put(_full_key(project, key), spec["value"], [])
+    for key, value in stack_config.items():
+        put(_full_key(project, str(key)), value, [stack_path.name])
     problems = []
-    for flag, items, as_secret in (("--config", overrides, False), ("--secret-config", secrets or [], True)):
+    for flag, items, as_secret in (("--config", overrides, False), ("--secret-config", secrets, True)):
         for item in items:
             key, sep, value = item.partition("=")
-            if not sep or not key:
+            if not sep or not key.strip():
                 raise pulumi.RunError(f"{flag} {key.strip() or '?'}=... is not KEY=VALUE (e.g. {flag} replicas=3).")
             key = key.strip()
-            namespace, _, name = key.rpartition(":")
-            if namespace in ("", project) and (problem := unknown_key(
-                    project, name, f"{flag} {key}={'…' if as_secret else value}",
-                    functools.partial(_flag_spelling, flag, name, "…" if as_secret else value))):
+            namespace, _, name = _full_key(project, key).partition(":")
+            root, path = _config_path(name, f"{flag} {key}=…")
+            # a secret's value never enters a message, nor does one of the keys that only ever hold secrets
+            shown = "…" if as_secret or (namespace == project and root in SECRET_KEYS) else _shown_value(value)
+            by = f"{flag} {key}={shown}"
+            if namespace == project and (problem := unknown_key(
+                    project, root, by, functools.partial(_flag_spelling, flag, name.removeprefix(root), shown))):
                 problems.append(problem)
-            put(key, value, as_secret=as_secret)
+                continue
+            full = f"{namespace}:{root}"
+            origin = f"{flag} {key}"  # without the value, which the program's message quotes if it may
+            if not path:
+                put(full, value, [origin], as_secret=as_secret)
+                continue
+            # A path sets a part of the stack's own value of the key (Pulumi.yaml's default is not merged: the
+            # stack's value replaces it, as in the CLI), and the key stays a secret once a part of it is one.
+            before = given.get(full, [])
+            base = config[full] if before else None
+            merged = _set_path(base, root, path, value, by, secret=as_secret)
+            put(full, merged, [*before, origin], as_secret=as_secret or (bool(before) and full in secret_keys))
     if problems:  # as `pulumi up --config` would write them into the stack file, whose keys the program checks
         raise ConfigError(f"Invalid configuration of stack {stack!r} (options of offline.plan):\n  - "
                           + "\n  - ".join(problems))
-    return project, config, secret_keys
+    return project, config, secret_keys, given
 
 
-def _flag_spelling(flag: str, name: str, value: str, known: str) -> str:
-    """The option that sets `known` to `value`; for a path into it (`config_vars.MAIL_FROM`, the form of `pulumi
-    config set --path`), the JSON object this tool takes for it."""
-    path = name[len(known):].lstrip(".")
-    if path and name.startswith(known):
-        return f"{flag} {known}='{json.dumps({path: value})}'"
-    return f"{flag} {known}={value}"
+def _bare_key(project: str, file: str, key: str) -> str:
+    """The problem of a stack-file key without a namespace: the CLI refuses the whole file for it (pulumi/pulumi
+    sdk/go/common/resource/config/key.go, ParseKey: "configuration keys should be of the form
+    `<namespace>:<name>`"); one the program does not read also gets the closest key it does."""
+    return unknown_key(project, key, file, lambda known: f"`{project}:{known}`") or (
+        f"{file} key `{key}` has no namespace, and the CLI reads only `<namespace>:<key>` there. Fix: write "
+        f"`{project}:{key}` instead.")
 
 
-def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | None = None) -> Plan:
+def _full_key(project: str, key: str) -> str:
+    """`key` with its namespace: one before a `:` (ahead of any path), else the project's, as `pulumi config`
+    reads it."""
+    head = re.split(r"[.\[]", key, maxsplit=1)[0]
+    return key if ":" in head else f"{project}:{key}"
+
+
+def _shown_value(value: str, limit: int = 60) -> str:
+    """An option's value as a message quotes it: one line, cut short."""
+    text = value if value.isprintable() else repr(value)[1:-1]
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# pulumi/pulumi sdk/go/common/resource/properties_path.go, ParsePropertyPath: `name`, `.name`, `[0]`, `["any key"]`
+# (with `\"` inside quotes); the first part is the config key.
+_PATH_PART = re.compile(r'\.?([^.\[]+)|\[(\d+)\]|\["((?:\\"|[^"])*)"\]')
+
+
+def _config_path(name: str, by: str) -> tuple[str, list[str | int]]:
+    """The key and the path after it in `name` (`config_vars.MAIL_FROM` -> config_vars, ["MAIL_FROM"])."""
+    parts: list[str | int] = []
+    at = 0
+    while at < len(name):
+        match = _PATH_PART.match(name, at)
+        if match is None or match.end() == at:
+            raise ConfigError(f"{by}: {name!r} is not a key path `pulumi config set --path` reads (it stops at "
+                              f"character {at + 1}). Fix: write KEY.NAME=VALUE, or KEY[\"NAME\"]=VALUE for a name "
+                              "with dots.")
+        word, index, quoted = match.groups()
+        parts.append(word if word is not None else int(index) if index is not None else quoted.replace('\\"', '"'))
+        at = match.end()
+    if not parts or not isinstance(parts[0], str):
+        raise ConfigError(f"{by}: a key path starts with the key's name. Fix: write KEY.NAME=VALUE.")
+    return str(parts[0]), parts[1:]
+
+
+def _set_path(base: str | None, root: str, path: list[str | int], value: str, by: str, *, secret: bool) -> Any:
+    """The key's value (JSON text, or None when the stack does not set it) with `value` at `path`, as `pulumi config
+    set --path` writes it (pulumi/pulumi sdk/go/common/resource/config/map.go, Map.Set and adjustObjectValue: a plain
+    "true"/"false" is a boolean and a whole number without a leading 0 an integer; a secret stays a string)."""
+    try:
+        obj = None if base is None else json.loads(base)
+    except ValueError:
+        obj = base
+    if obj is not None and not isinstance(obj, dict | list):
+        held = "a secret that cannot be read offline" if obj == SECRET else f"{kind(obj)}, not an object"
+        raise ConfigError(f"{by}: the stack's {root} is {held}, so the path has nothing to go into. Fix: give the "
+                          f"whole value, e.g. {by.split(' ', 1)[0]} {root}='{{\"NAME\": \"value\"}}'.")
+    leaf: Any = value
+    if not secret:
+        if value in ("true", "false"):
+            leaf = value == "true"
+        elif re.fullmatch(r"[-+]?\d+", value) and not (len(value) > 1 and value[0] == "0"):
+            leaf = int(value)
+    root_holder: dict[str, Any] = {root: obj}
+    holder: Any = root_holder
+    key: str | int = root
+    for part in path:
+        current = holder.get(key) if isinstance(holder, dict) else holder[key] if key < len(holder) else None
+        if current is None:
+            current = [] if isinstance(part, int) else {}
+            _put(holder, key, current, by)
+        elif not isinstance(current, list if isinstance(part, int) else dict):
+            expected = "a list" if isinstance(part, int) else "an object"
+            raise ConfigError(f"{by}: {root}'s value at {part!r} is {kind(current)}, not {expected}. Fix: give the "
+                              f"path of a part that is {expected}, or the whole value of {root}.")
+        holder, key = current, part
+    _put(holder, key, leaf, by)
+    return root_holder[root]
+
+
+def _put(holder: Any, key: str | int, value: Any, by: str) -> None:
+    if isinstance(holder, list):
+        if not 0 <= int(key) <= len(holder):
+            raise ConfigError(f"{by}: index {key} is beyond the end of a list of {len(holder)}. Fix: use an index "
+                              f"from 0 to {len(holder)}.")
+        holder[key:key + 1] = [value]
+    else:
+        holder[key] = value
+
+
+def _flag_spelling(flag: str, path: str, value: str, known: str) -> str:
+    """The option that sets `known` (and the same `path` into it) to `value`."""
+    return f"{flag} {known}{path}={value}"
+
+
+def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | None = None, *,
+        name_options: bool = False) -> Plan:
     """Run `infra/` as the Pulumi Python host does (its working directory, sys.path and config), with the mocks
     in place of the engine; a `pulumi.RunError` (bad settings, a provider check) says what is wrong.
-    `secrets` are overrides set as secrets (`pulumi config set --secret`)."""
-    project, config, secret_keys = load_config(stack, overrides or [], secrets)
+    `secrets` are overrides set as secrets (`pulumi config set --secret`).
+
+    The overrides reach the program as `pulumi preview --config` gives them: that command writes them into the
+    stack file first, so the program's messages name the file. The command-line tools, which leave the file as it
+    is, pass `name_options`: the messages then name the option that gave a value."""
+    project, config, secret_keys, given = _load_config(stack, overrides or [], secrets or [])
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor(PlanMocks())
     pulumi.runtime.set_all_config(config, secret_keys)
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, logger=DIAGNOSTICS,
+                             monitor=monitor)
     SETTINGS.outputs.clear()
     set_root_resource(None)  # set_mocks made a root stack; run_in_stack makes the program's own, as the host does
     stacks = []
@@ -422,10 +561,13 @@ def run(stack: str, overrides: list[str] | None = None, secrets: list[str] | Non
     # pickling a provider exceeds the recursion limit. A `pulumi up` runs the program once; the plan may run it often.
     pickler = pickle._Pickler._batch_setitems, pickle._Pickler.save_dict
     os.chdir(PROGRAM_DIR)  # the host's --pwd; providers run there too
+    if name_options:
+        program_settings.GIVEN_BY.update(given)
     try:
         loop.run_until_complete(run_in_stack(program))
         outputs = loop.run_until_complete(_resolve_outputs(stacks[0].outputs))
     finally:
+        program_settings.GIVEN_BY.clear()
         os.chdir(cwd)
         loop.close()
         asyncio.set_event_loop(None)
@@ -546,6 +688,11 @@ def render(plan: Plan, directory: Path, show_secrets: bool = False) -> list[Path
             objects += [(f"{obj['kind'].lower()}-{obj['metadata']['name']}", obj) for obj in chart_objects]
         else:
             objects.append((f"{manifest['kind'].lower()}-{reg.name}", manifest))
+    if not objects:
+        platform = next((v for k, v in plan.config.items() if k.endswith(":platform")), "?")
+        raise pulumi.RunError(f"stack {plan.stack} (platform {platform}) creates no Kubernetes objects, so there is "
+                              f"nothing to render into {directory}. Fix: render a stack of platform k8s or cluster, "
+                              "e.g. --stack k8s.")
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, obj in objects:
@@ -585,8 +732,25 @@ def tree(plan: Plan) -> str:
     for parent in [p for p in children if p not in top]:
         walk(parent, 1)
     lines.append("Outputs:")
-    lines += [f"  {k}: {v}" for k, v in reveal(plan.outputs).items()]
+    lines += [f"  {k}: {_one_line(v)}" for k, v in reveal(plan.outputs).items()]
     return "\n".join(lines)
+
+
+_PEM = re.compile(r"^-----BEGIN ([A-Z0-9 ]+)-----\n", re.MULTILINE)
+
+
+def _one_line(value: Any) -> str:
+    """An output as one line of the tree: a PEM block by what it is (`--json` prints it whole)."""
+    if not isinstance(value, str) or "\n" not in value.strip():
+        return str(value)
+    pem = _PEM.match(value)
+    if pem is None:
+        return f"{value.strip().splitlines()[0]} … ({len(value.strip().splitlines())} lines; --json prints them all)"
+    about = ""
+    if pem[1] == "CERTIFICATE":
+        cert = x509.load_pem_x509_certificate(value.encode())
+        about = f" of {cert.subject.rfc4514_string()}, valid until {cert.not_valid_after_utc:%Y-%m-%d}"
+    return f"a PEM {pem[1].lower()}{about} (--json prints it)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -602,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-secrets", action="store_true", help="write secret values into rendered files")
     args = parser.parse_args(argv)
     try:
-        plan = run(args.stack, args.config, args.secret_config)
+        plan = run(args.stack, args.config, args.secret_config, name_options=True)
         if args.render:
             files = render(plan, args.render, args.show_secrets)
             print(f"wrote {len(files)} manifests to {args.render}", file=sys.stderr)

@@ -150,9 +150,26 @@ def shown_url(url: str) -> str:
     return shown_path(f"{parts.scheme}://{netloc}{parts.path}")
 
 
-def download(url: str, dest: Path) -> None:
-    """Fetch an https URL to `dest`, with a timeout, refusing redirects to plain http."""
+def download(url: str, dest: Path, fix: str) -> None:
+    """Fetch an https URL to `dest`, with a timeout, refusing redirects to plain http; a failure says `fix`."""
     shown = shown_url(url)
+    try:
+        _download(url, dest, shown)
+    except SeedError as error:
+        raise SeedError(f"{error}. Fix: {fix}") from None
+
+
+def download_fix(channel: str, given: str) -> str:
+    """What to do when the archive cannot be downloaded: name the variable (or option) that would avoid it."""
+    if channel == "--archive":
+        return "give --archive an https URL this machine can reach, or the path of a local copy (.tar or .zip)"
+    if not given.strip():  # the default download: the usual failure of a machine without network access
+        return ("set SEED_ARCHIVE to the path of a local copy of the archive (the .zip, or the dvdrental.tar in it) "
+                "to load without the network")
+    return "set SEED_ARCHIVE to an https URL this machine can reach, or to the path of a local copy (.tar or .zip)"
+
+
+def _download(url: str, dest: Path, shown: str) -> None:
     try:
         with urlopen(Request(url, headers={"User-Agent": "paasport-seed/1"}), timeout=DOWNLOAD_TIMEOUT) as response:  # noqa: S310 - https only, checked by the caller
             if urlsplit(response.geturl()).scheme != "https":
@@ -245,13 +262,14 @@ def local_path(source: str, channel: str = "archive") -> Path:
     return path.absolute()
 
 
-def fetch_archive(source: str, workdir: Path) -> Path:
-    """A local pg_restore archive for `source` (path or https URL of a .tar or .zip), downloaded/extracted if needed."""
+def fetch_archive(source: str, workdir: Path, fix: str) -> Path:
+    """A local pg_restore archive for `source` (path or https URL of a .tar or .zip), downloaded/extracted if needed;
+    a failed download says `fix`."""
     if "://" in source:
         if urlsplit(source).scheme != "https":
             raise SeedError(f"archive URL must be https:// (or use a local path): {shown_url(source)}")
         path = workdir / safe_name(urlsplit(source).path, "download")
-        download(source, path)
+        download(source, path, fix)
     else:
         path = local_path(source)
     if path.is_file() and zipfile.is_zipfile(path):
@@ -427,6 +445,7 @@ def seed(source: str, *, force: bool, channel: str = "SEED_ARCHIVE") -> None:
     Its inputs (`source`, named by `channel`, and DATABASE_URL) are checked first: a bad one fails even when the data
     is already there, before the database is reached.
     """
+    fix = download_fix(channel, source)
     source = check_source(source, channel)
     params = connection_params()
     with connect(params) as conn:
@@ -443,7 +462,7 @@ def seed(source: str, *, force: bool, channel: str = "SEED_ARCHIVE") -> None:
             return
         pg_restore = find_pg_restore()
         with tempfile.TemporaryDirectory(prefix="actors-seed-") as workdir:
-            archive = fetch_archive(source, Path(workdir))
+            archive = fetch_archive(source, Path(workdir), fix)
             objects, dumped_from = check_archive(pg_restore, archive)
             server = server_release(conn)
             check_server_can_take(archive, dumped_from, server, target)

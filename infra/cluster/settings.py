@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import yaml
-
 from infra.charts import ChartSource, read_charts
 from infra.cluster import ingress, linkerd, logs, metrics, metrics_server, tls
 from infra.k8s.settings import _EMAIL, _kubeconfig, check_secret_mutable
 from infra.paths import PROJECT_DIR
-from infra.settings import DNS_LABEL, DNS_NAME, AppSettings, Reader
+from infra.settings import DNS_LABEL, DNS_NAME, AppSettings, ConfigError, Reader, read_yaml, stack_file_config
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,11 @@ def _app_stack_config(name: str) -> dict[str, object] | None:
     path = PROJECT_DIR / f"Pulumi.{name}.yaml"
     if not path.is_file():
         return None
-    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    project = read_yaml(PROJECT_DIR / "Pulumi.yaml")
     config = {key: spec["default"] for key, spec in project["config"].items() if "default" in spec}
     prefix = f"{project['name']}:"
-    for key, value in ((yaml.safe_load(path.read_text()) or {}).get("config") or {}).items():
-        config[key.removeprefix(prefix)] = value
+    for key, value in stack_file_config(path).items():
+        config[str(key).removeprefix(prefix)] = value
     return config
 
 
@@ -73,7 +71,13 @@ def _check_app_stacks(r: Reader, c: ClusterSettings, namespaces: dict[str, str])
         if not DNS_LABEL.match(name):
             r.problem("app_stacks", f"names {r.show('app_stacks', name)}, which is not a stack name", "k8s")
             continue
-        k = _app_stack_config(name)
+        try:
+            k = _app_stack_config(name)
+        except ConfigError as error:  # its line and column: the CLI refuses that file, so this check cannot read it
+            r.problems.append(f"{r.config.name}:app_stacks names stack {name!r}, whose file cannot be read: "
+                              f"{str(error).split('. Fix: ')[0]}. Fix: correct Pulumi.{name}.yaml there, or drop "
+                              f"{name} from app_stacks.")
+            continue
         if k is None:
             r.problem("app_stacks", f"names stack {name!r}, but there is no Pulumi.{name}.yaml beside Pulumi.yaml "
                                     "to read its needs from; create it, or drop the name", "''")

@@ -75,7 +75,8 @@ def _check_contract(r: Reader, spec: contract.AppSpec, deploy: str, dyno_size: s
                           f"beyond 1 (Heroku runs one eco or basic dyno per process type). Fix: use quantity 1, or "
                           f"set formation.{process.name}.size and dyno_size to standard-1x or larger.")
     image = contract.image_command(spec.directory)
-    if deploy == "registry" and image and contract.argv(spec.web.command) not in (image, ["/bin/sh", "-c", " ".join(
+    web = spec.processes.get("web")  # none in a Procfile without it, which is refused already
+    if deploy == "registry" and image and web and contract.argv(web.command) not in (image, ["/bin/sh", "-c", " ".join(
             image)]):
         r.problem("deploy", f"is 'registry', which runs the image's CMD ({' '.join(image)!r}) for web, but the "
                             f"app's Procfile says `web: {spec.web.command}`; use the build mode, or make the "

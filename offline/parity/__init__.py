@@ -240,15 +240,17 @@ def on_cluster(app: offline_plan.Plan, cluster: offline_plan.Plan) -> offline_pl
     return dataclasses.replace(app, resources=[*app.resources, *(r for r in cluster.resources if r.type in t.CHARTS)])
 
 
-def run(stacks: list[str], overrides: list[str] | None = None) -> Table:
-    """Run each stack offline and tabulate; one stack per platform, in PLATFORMS order."""
+def run(stacks: list[str], overrides: list[str] | None = None, *, name_options: bool = False) -> Table:
+    """Run each stack offline and tabulate; one stack per platform, in PLATFORMS order (`name_options`: as
+    `offline.plan.run`)."""
     overrides = overrides or []
     by_platform = {platform_of(stack, overrides): stack for stack in stacks}
     if set(by_platform) != set(PLATFORMS) or len(stacks) != len(PLATFORMS):
         raise pulumi.RunError(
-            f"--parity compares one stack per platform ({', '.join(PLATFORMS)}); got {', '.join(stacks)} "
-            f"with platforms {', '.join(platform_of(s, overrides) or '?' for s in stacks)}.")
-    plans = {p: offline_plan.run(by_platform[p], overrides) for p in PLATFORMS}
+            f"the table compares one stack per platform ({', '.join(PLATFORMS)}); --stack named {', '.join(stacks)}, "
+            f"of platforms {', '.join(platform_of(s, overrides) or '?' for s in stacks)}. Fix: name one stack of each "
+            f"platform, e.g. --stack {' --stack '.join(PLATFORMS)} (the default without --stack).")
+    plans = {p: offline_plan.run(by_platform[p], overrides, name_options=name_options) for p in PLATFORMS}
     if (PROJECT_DIR / f"Pulumi.{CLUSTER_STACK}.yaml").is_file():
         plans["k8s"] = on_cluster(plans["k8s"], offline_plan.run(CLUSTER_STACK))
     return table(plans)
@@ -326,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     output.add_argument("--json", action="store_true", help="the table as JSON")
     args = parser.parse_args(argv)
     try:
-        table = run(args.stack or list(PLATFORMS), args.config)
+        table = run(args.stack or list(PLATFORMS), args.config, name_options=True)
     except pulumi.RunError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

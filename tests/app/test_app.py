@@ -280,6 +280,15 @@ def test_the_server_refuses_a_bad_setting_in_one_line():
     )
 
 
+@pytest.mark.parametrize("app", ["actors", "actors:", ":create_app"])
+def test_the_server_refuses_an_app_that_is_not_module_and_factory_in_one_line(app):
+    # The server makes the app itself in each worker (actors.serve.worker_app), so it checks the form first.
+    result = subprocess.run([*APP_SERVER, "--app", app], cwd=APP_DIR, env=clean_env(), capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"actors: configuration error: --app {app!r} is not MODULE:FACTORY: write it as actors:create_app does"]
+
+
 @pytest.fixture(scope="module")
 def two_workers(actors_database_url):
     with serving(APP_SERVER, clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="2")) as server:

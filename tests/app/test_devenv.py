@@ -1,8 +1,11 @@
-"""The embedded PostgreSQL of `make local` and the tests, where the pgserver wheel is not to be had."""
+"""`make local`, and the embedded PostgreSQL of `make local` and the tests where the pgserver wheel is not to be
+had."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,9 @@ import psycopg
 import pytest
 
 from devenv import postgres
+from devenv.servers import serving
+from tests.app.test_faults import STOP_TRIALS, assert_stops_in_time, idle_keep_alive_connection
+from tests.support import REPO, clean_env, wait_for_workers
 
 
 @pytest.fixture
@@ -42,3 +48,17 @@ def test_without_any_postgresql_the_message_says_what_to_do(without_pgserver, mo
     monkeypatch.setenv("PATH", str(tmp_path))  # no pg_config, no pg_ctl
     with pytest.raises(postgres.PostgresNotFound, match=r"Use Python 3\.12, install PostgreSQL .* DATABASE_URL"):
         postgres.bin_dir()
+
+
+def test_make_local_stops_at_ctrl_c_with_idle_keep_alive_connections_open(actors_database_url):
+    # With DATABASE_URL set, `make local` serves on it (no embedded server to stop): what remains is the app's stop.
+    env = clean_env(DATABASE_URL=actors_database_url, WEB_CONCURRENCY="2")
+    for trial in range(1, STOP_TRIALS + 1):
+        with serving([sys.executable, "-m", "devenv.local"], env, cwd=REPO) as local:
+            wait_for_workers(local, 2)
+            idle = [idle_keep_alive_connection(local) for _ in range(4)]
+            os.killpg(local.process.pid, signal.SIGINT)  # Ctrl-C in the terminal of `make local`
+            assert_stops_in_time(local, f"stop {trial}: `make local`")
+            assert "local: serving on http://localhost:" in local.output
+            for conn in idle:
+                conn.close()

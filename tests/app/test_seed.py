@@ -379,6 +379,28 @@ def test_https_failures_give_one_clear_line(
     assert public_tables(empty_database_url) == []
 
 
+DEFAULT_URL = "https://www.postgresqltutorial.com/wp-content/uploads/2019/05/dvdrental.zip"  # README's
+
+
+@pytest.mark.parametrize(("value", "args", "fix"), [
+    ("", (), "set SEED_ARCHIVE to the path of a local copy of the archive (the .zip, or the dvdrental.tar in it) to "
+             "load without the network"),
+    ("https://archive.example.com/dvdrental.zip", (),
+     "set SEED_ARCHIVE to an https URL this machine can reach, or to the path of a local copy (.tar or .zip)"),
+    ("", ("--archive=https://archive.example.com/dvdrental.zip",),
+     "give --archive an https URL this machine can reach, or the path of a local copy (.tar or .zip)"),
+], ids=["the default download", "SEED_ARCHIVE's URL", "--archive's URL"])
+def test_a_download_without_a_network_names_what_to_set_instead(empty_database_url: str, value, args, fix):
+    # Every https connection goes to a proxy where nothing listens: the download fails as it does offline.
+    proxy = f"http://127.0.0.1:{free_port()}"
+    result = run_seed(empty_database_url, value, *args, https_proxy=proxy, HTTPS_PROXY=proxy, no_proxy="",
+                      NO_PROXY="")
+    url = args[0].split("=", 1)[1] if args else value or DEFAULT_URL
+    assert_one_error(result, "cannot download")
+    assert messages(result.stderr) == [f"cannot download {url}: [Errno 111] Connection refused. Fix: {fix}"]
+    assert public_tables(empty_database_url) == []
+
+
 def start_seed(database_url: str, archive: Path) -> subprocess.Popen:
     """The seed in its own process group, as a release container would run it."""
     return subprocess.Popen(

@@ -37,9 +37,7 @@ def make_app(root: Path, procfile: str | None = "web: ./server --port $PORT\n", 
 
 
 def problems_of(directory: Path) -> list[str]:
-    spec, problems = contract.read(directory, "myapp")
-    assert (spec is None) == bool(problems)
-    return problems
+    return contract.read(directory, "myapp")[1]
 
 
 def test_the_actors_app_states_its_processes_checks_port_and_database_through_the_contract():
@@ -161,6 +159,43 @@ def test_a_size_neither_platform_has_stops_the_preview_on_both(tmp_path):
     (k8s,) = _plan_error("k8s", app)
     assert "formation.web.size: is 'hobby', which is not a dyno size the k8s stack (which maps Heroku's sizes) " \
            "has." in k8s
+
+
+def test_one_run_reports_every_problem_of_the_procfile_app_json_and_the_stack(tmp_path):
+    # Before: the Procfile's line first; once fixed, app.json's types; then the required variable and the size.
+    app = make_app(tmp_path / "myapp", procfile="web: ./server\nbad line\n", app_json={
+        "env": {"MAIL_FROM": {"description": "The sender."}, "DEBUG": {"required": "yes"}},
+        "formation": {"web": {"size": "huge"}, "worker": {"quantity": 2}}})
+    for stack, sizes in (("k8s", "the k8s stack (which maps Heroku's sizes)"), ("heroku", "Heroku")):
+        problems = _plan_error(stack, app, "replicas=0" if stack == "k8s" else "dyno_quantity=0")
+        assert sorted(problems) == sorted([  # in the order each platform reads its settings
+            f"  - paasport:app_dir {app}/Procfile line 2: \"bad line\" is not `<type>: <command>`. Fix: write `name: "
+            "command`, the name of letters, digits, '_' or '-' (e.g. `web: ./server`).",
+            f"  - paasport:app_dir {app}/app.json env.DEBUG.required: is a string, not true or false. Fix: write "
+            "\"required\": true or false.",
+            f"  - paasport:app_dir {app}/app.json formation.worker: names a process type the Procfile does not "
+            "declare. Fix: add `worker: <command>` to the Procfile, or use one of web.",
+            f"  - paasport:app_dir {app}/app.json env.MAIL_FROM: is required (The sender) and has no value. Fix: run "
+            f"`pulumi config set --stack {stack} --path config_vars.MAIL_FROM <value>` (or --secret with "
+            "secret_config_vars), or give it a \"value\" in app.json.",
+            *(["  - paasport:replicas is '0', but must be between 1 and 1000. Fix: in Pulumi.k8s.yaml set "
+               "`paasport:replicas: 2` (or run `pulumi config set --stack k8s replicas 2`)."] if stack == "k8s" else
+              ["  - paasport:dyno_quantity is '0', but must be between 1 and 100. Fix: in Pulumi.heroku.yaml set "
+               "`paasport:dyno_quantity: 1` (or run `pulumi config set --stack heroku dyno_quantity 1`)."]),
+            f"  - paasport:app_dir {app}/app.json formation.web.size: is 'huge', which is not a dyno size {sizes} "
+            "has. Fix: use one of eco, basic, standard-1x, standard-2x, performance-m, performance-l, "
+            "performance-l-ram, performance-xl, performance-2xl."])
+
+
+def test_a_procfile_without_web_still_reports_the_rest(tmp_path):
+    app = make_app(tmp_path / "myapp", procfile="worker: ./work\n", app_json={
+        "env": {"MAIL_FROM": {}}, "formation": {"worker": {"size": "huge"}}})
+    assert [line.split(": ", 1)[0] for line in _plan_error("heroku", app, "deploy=registry")] == [
+        f"  - paasport:app_dir {app}/Procfile",
+        f"  - paasport:app_dir {app}/app.json env.MAIL_FROM",
+        f"  - paasport:app_dir {app}/app.json formation.worker.size",
+        "  - paasport:deploy is 'registry', which releases the image's own command for web and the release only; "
+        "the app's contract also needs worker 'worker'. Fix"]
 
 
 def test_an_app_dir_that_is_not_a_directory_names_the_setting(tmp_path):

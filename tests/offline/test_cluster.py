@@ -20,7 +20,7 @@ from infra.settings import ConfigError
 from offline import cluster as oc
 from offline import plan as offline_plan
 from offline import types as t
-from tests.support import REPO, SHARED
+from tests.support import REPO, SHARED, offline_cli
 
 Obj = dict
 
@@ -606,6 +606,40 @@ def test_footprint_counts_replicas_daemon_sets_and_init_containers():
     assert (usage.pods, usage.cpu, usage.memory, usage.volumes) == (6, 5.0, 5 * 128 * 1024**2, 8 * 1024**3)
     assert usage.unrequested == ["StatefulSet db/x"]
     assert oc.fits({"c": oc.Usage(cpu=6.0, memory=1.0)}) == ["CPU requests 6.00 cores exceed 3 x 1.93 allocatable"]
+
+
+@pytest.mark.parametrize(("cpu", "memory", "verdict"), [
+    (1.5, 3 * 1024**3, "fits 3 small nodes (2 vCPU / 4 GiB; 5790m CPU and 8916 Mi allocatable to pods): it requests "
+                       "26% of their CPU and 34% of their memory"),
+    (6.0, 1024**3, "does not fit 3 small nodes (2 vCPU / 4 GiB; 5790m CPU and 8916 Mi allocatable to pods): it "
+                   "requests 104% of their CPU and 11% of their memory"),
+], ids=["fits", "too much CPU"])
+def test_the_footprint_text_ends_with_the_totals_and_the_verdict(cpu, memory, verdict):
+    usage = {"b": oc.Usage(cpu=cpu - 0.5, memory=memory - 1024**3, volumes=8 * 1024**3, pods=2, unrequested=[]),
+             "a": oc.Usage(cpu=0.5, memory=1024**3, pods=1, unrequested=["Deployment x/y"])}
+    assert oc.text(usage).splitlines() == [
+        "a: 1 pods, 500m CPU, 1024 Mi, 0 Gi; no request: Deployment x/y",
+        f"b: 2 pods, {(cpu - 0.5) * 1000:.0f}m CPU, {(memory - 1024**3) / 1024**2:.0f} Mi, 8 Gi",
+        f"total: 3 pods, {cpu * 1000:.0f}m CPU, {memory / 1024**2:.0f} Mi, 8 Gi",
+        verdict]
+
+
+def test_make_footprint_prints_the_totals_and_the_verdict_its_makefile_comment_promises():
+    makefile = (REPO / "Makefile").read_text()
+    assert "## footprint: what the cluster stack's platform requests, per component, and whether it fits 3 small " \
+           "nodes" in makefile
+    result = offline_cli("cluster")
+    assert result.returncode == 0, result.stderr
+    *components, total, verdict = result.stdout.splitlines()
+    amounts = [re.fullmatch(r"\S+: (\d+) pods, (\d+)m CPU, (\d+) Mi, (\d+) Gi", line) for line in components]
+    assert all(amounts), components
+    counted = re.fullmatch(r"total: (\d+) pods, (\d+)m CPU, (\d+) Mi, (\d+) Gi", total)
+    assert counted, total
+    # the sums of the lines above, each of which was rounded on its own
+    for column, slack in ((1, 0), (2, len(amounts)), (3, len(amounts)), (4, len(amounts))):
+        assert abs(int(counted[column]) - sum(int(m[column]) for m in amounts)) <= slack, (total, components)
+    assert re.fullmatch(r"fits 3 small nodes \(2 vCPU / 4 GiB; 5790m CPU and 8916 Mi allocatable to pods\): it "
+                        r"requests \d+% of their CPU and \d+% of their memory", verdict), verdict
 
 
 def test_readme_shows_the_footprint_of_a_run():

@@ -176,7 +176,19 @@ def test_the_cli_prints_a_readable_table_with_every_row_and_the_same_as_json():
 
 def test_the_cli_refuses_stacks_that_are_not_one_per_platform():
     result = parity_cli("--stack", "k8s", "--stack", "k8s")
-    assert result.returncode == 2 and "one stack per platform" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: the table compares one stack per platform (k8s, heroku); --stack named k8s, k8s, of platforms k8s, "
+        "k8s. Fix: name one stack of each platform, e.g. --stack k8s --stack heroku (the default without --stack)."]
+
+
+def test_the_cli_names_the_option_of_a_bad_value():
+    result = parity_cli("--config", "replicas=abc")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: Invalid configuration of stack 'k8s' (Pulumi.k8s.yaml and command-line options):",
+        "  - paasport:replicas (--config replicas) is 'abc', not a whole number. Fix: give --config replicas=2 "
+        "instead."]
 
 
 def test_the_readme_shows_the_current_table():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,9 +54,38 @@ def test_default_output_is_a_readable_tree_with_the_outputs():
 def test_the_plan_prints_the_config_error_alone_and_exits_non_zero():
     result = offline_cli("plan", "--stack", "k8s", "--config", "replicas=0")
     assert result.returncode == 2
-    (line,) = [line for line in result.stderr.splitlines() if "paasport:replicas" in line]
-    assert "must be between 1 and 1000" in line and "Fix: in Pulumi.k8s.yaml" in line
-    assert "Traceback" not in result.stderr
+    # The value came from the option, which leaves Pulumi.k8s.yaml as it is: the line names the option.
+    assert result.stderr.splitlines() == [
+        "error: Invalid configuration of stack 'k8s' (Pulumi.k8s.yaml and command-line options):",
+        "  - paasport:replicas (--config replicas) is '0', but must be between 1 and 1000. Fix: give --config "
+        "replicas=2 instead."]
+
+
+def test_the_program_warnings_start_with_warning():
+    result = offline_cli("plan", "--stack", "heroku", check=True)
+    assert result.stderr.splitlines() == [
+        "warning: app/app.json healthchecks.web: Heroku's Common Runtime does not probe dynos; it restarts crashed "
+        "ones and web dynos that do not bind $PORT within 60 s. The checks run on the k8s stack only."]
+
+
+def test_the_cluster_tree_names_its_pem_output_instead_of_printing_it():
+    tree = offline_cli("plan", "--stack", "cluster", check=True).stdout
+    assert "-----BEGIN" not in tree
+    (anchor,) = [line for line in tree.splitlines() if line.startswith("  linkerd_trust_anchor: ")]
+    assert re.fullmatch(r"  linkerd_trust_anchor: a PEM certificate of CN=root\.linkerd\.cluster\.local, valid "
+                        r"until \d{4}-\d\d-\d\d \(--json prints it\)", anchor), anchor
+    whole = json.loads(offline_cli("plan", "--stack", "cluster", "--json", check=True).stdout)
+    assert whole["outputs"]["linkerd_trust_anchor"].startswith("-----BEGIN CERTIFICATE-----\n")
+
+
+def test_render_of_a_stack_without_kubernetes_objects_says_so(tmp_path):
+    target = tmp_path / "manifests"
+    result = offline_cli("plan", "--stack", "heroku", "--render", str(target))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"error: stack heroku (platform heroku) creates no Kubernetes objects, so there is nothing to render into "
+        f"{target}. Fix: render a stack of platform k8s or cluster, e.g. --stack k8s.")
+    assert not target.exists()
 
 
 @pytest.mark.parametrize("which", ["k8s", "heroku, registry"])
