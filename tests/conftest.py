@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,14 @@ from devenv.postgres import EmbeddedPostgres, create_actor_table, tools_env
 from tests.support import APP_DIR, DVDRENTAL_TAR, REPO, SCHEMAS_DIR, SHARED  # noqa: F401
 
 _database_names = (f"test_{n}" for n in itertools.count())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_built_images() -> Iterator[None]:
+    """After each module, the images it built (tests/containers.py): kept, a full run's would fill a CI disk."""
+    yield
+    if (harness := sys.modules.get("tests.containers")) is not None:
+        harness.remove_built_images()
 
 
 @pytest.fixture(scope="session")

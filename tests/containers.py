@@ -10,9 +10,9 @@ API
   made once by mmdebstrap: Debian trixie minbase + python3, python3-venv, ca-certificates, `python` on PATH.
   It covers the Debian userland the real base shares; not the exact CPython build (3.13 from Debian, in /usr,
   instead of python.org's 3.12 in /usr/local).
-- `build_image(context, tag, build_args=None, dockerfile=None, host_pip_settings=True) -> Image`: `buildah bud`
-  of `context`'s Dockerfile
-  (its .dockerignore applies), with PYTHON_IMAGE set to the local base unless `build_args` sets it.
+- `build_image(context, tag, build_args=None, dockerfile=None, host_pip_settings=True, keep=False) -> Image`:
+  `buildah bud` of `context`'s Dockerfile (its .dockerignore applies), with PYTHON_IMAGE set to the local base unless
+  `build_args` sets it; `remove_built_images()` removes those not kept (the tests' conftest does, after each module).
   `Image.mounted()` reads the image's own files (dpkg status, venv) from the host; `Image.added_bytes(base)`.
 - `PostgresServer(binaries=None, tls=False)`: a real PostgreSQL (the host's or pgserver's), listening on all
   addresses with password auth, reachable from containers at `PostgresServer.container_host`; with `tls=True` it
@@ -199,13 +199,16 @@ class Image:
 
 
 def build_image(context: Path, tag: str, *, build_args: Mapping[str, str] | None = None,
-                dockerfile: Path | None = None, layers: bool = True, host_pip_settings: bool = True) -> Image:
+                dockerfile: Path | None = None, host_pip_settings: bool = True, keep: bool = False) -> Image:
     """`buildah bud` of `context` (its Dockerfile unless `dockerfile`), tagged `tag`; PYTHON_IMAGE defaults to the
     local base. pip in the build gets this host's /etc/ssl/certs and pip.conf (a mirror, a proxy) as read-only
     mounts, unless `host_pip_settings` is False: a build whose packages write to /etc/ssl/certs (ssl-cert,
-    ca-certificates) needs that."""
+    ca-certificates) needs that. The image is removed by `remove_built_images` unless `keep`.
+
+    vfs stores every layer as a full copy of the filesystem, so no step is cached as a layer (`--layers=false`),
+    and the image this tag named before is removed: a CI machine's disk ran out with them."""
     args = {"PYTHON_IMAGE": ensure_base_image(), **(build_args or {})}
-    command = ["bud", "--isolation", "chroot", "--network", "host", f"--layers={str(layers).lower()}", "-t", tag]
+    command = ["bud", "--isolation", "chroot", "--network", "host", "--layers=false", "-t", tag]
     for host_path in ("/etc/ssl/certs", "/etc/pip.conf") if host_pip_settings else ():
         if Path(host_path).exists():
             command += ["--volume", f"{host_path}:{host_path}:ro"]
@@ -214,8 +217,28 @@ def build_image(context: Path, tag: str, *, build_args: Mapping[str, str] | None
     if dockerfile is not None:
         command += ["-f", str(dockerfile)]
     with _locked(f"build-{tag.replace('/', '_').replace(':', '_')}"):
+        before = _image_id(tag)
         engine("buildah", *command, str(context), timeout=1800)
-    return Image(tag, json.loads(podman("image", "inspect", tag).stdout)[0]["Id"])
+        image = Image(tag, _image_id(tag))
+        if before and before != image.id:
+            podman("rmi", before, check=False)
+    if not keep:
+        _built.append(image.id)
+    return image
+
+
+_built: list[str] = []  # the images build_image made in this process and did not keep, newest last
+
+
+def _image_id(ref: str) -> str | None:
+    result = podman("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def remove_built_images() -> None:
+    """Remove the images `build_image` made, newest first (one built FROM another goes before it)."""
+    while _built:
+        podman("rmi", "-f", _built.pop(), check=False)
 
 
 def bridge_gateway() -> str:
@@ -328,7 +351,7 @@ def postgres_image(major: int) -> Image:
             f" postgresql-{major} openssl && rm -rf /var/lib/apt/lists/*\n"
             f"ENV PATH=/usr/lib/postgresql/{major}/bin:$PATH\n"
         )
-        return build_image(Path(context), tag, host_pip_settings=False)
+        return build_image(Path(context), tag, host_pip_settings=False, keep=True)
 
 
 class PostgresInContainer(_Provisioning):

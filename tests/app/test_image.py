@@ -44,7 +44,7 @@ FORBIDDEN_PACKAGES = re.compile(
 FORBIDDEN_DISTRIBUTIONS = re.compile(r"^(pip|setuptools|wheel|uv)-", re.IGNORECASE)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def image() -> containers.Image:
     containers.require_tools()
     return containers.build_image(APP_DIR, "localhost/paasport-app:test")
@@ -103,7 +103,7 @@ def oldest_postgres(tmp: Path, *, tls: bool) -> containers.PostgresServer:
     return containers.PostgresServer(tmp / "data", binaries=server_binaries()[0], tls=tls)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def postgres17() -> Iterator[containers.PostgresInContainer]:
     """Debian trixie's PostgreSQL 17, the major of the k8s stack's chart (bitnami/postgresql 16.7.x)."""
     containers.require_tools()

@@ -1,6 +1,6 @@
 """Real servers for the move's tests, set up as the two platforms set them up, and the fixture database.
 
-One server of each kind per session, started when a test first needs it; a fresh database per test, dropped after.
+One server of each kind for the tests of this package (stopped after them), started when a test first needs it; a fresh database per test, dropped after.
 - Heroku-like (`heroku15`: Debian's 15; `heroku17`: trixie's 17 in a container): TLS only (a connection without it
   is refused), the app's role owns the database but is no superuser, a `heroku_ext` schema owned by the superuser
   with USAGE and CREATE granted to the role, pg_stat_statements installed there by "the platform", and the
@@ -158,33 +158,33 @@ def _serve(name: str, heroku: bool, pg_context: contextlib.AbstractContextManage
         yield Server(name, pg, heroku, tls, user, secrets.token_urlsafe(18))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def heroku15() -> Iterator[Server]:
     containers.require_tools()
     require_debian_15()
     yield from _serve("heroku15", True, containers.postgres_on_host(tls=True, binaries=DEBIAN_15))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chart15() -> Iterator[Server]:
     containers.require_tools()
     require_debian_15()
     yield from _serve("chart15", False, containers.postgres_on_host(tls=True, binaries=DEBIAN_15))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def heroku17() -> Iterator[Server]:
     containers.require_tools()
     yield from _serve("heroku17", True, _in_container(True))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chart17() -> Iterator[Server]:
     containers.require_tools()
     yield from _serve("chart17", False, _in_container(True))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def bare16() -> Iterator[Server]:
     """pgserver's 16: no contrib, no TLS."""
     containers.require_tools()
@@ -194,7 +194,7 @@ def bare16() -> Iterator[Server]:
     yield from _serve("bare16", False, containers.postgres_on_host(tls=False, binaries=binaries))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def replica15(chart15: Server) -> Iterator[Server]:
     """A hot standby of chart15 (read-only, in recovery), as a platform's follower or replica database is: its
     databases are chart15's, reached by `replica15.url(name)`."""

@@ -46,9 +46,9 @@ def ensure_node_base() -> str:
     return NODE_BASE
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_image() -> Callable[[str], containers.Image]:
-    """Build one public app's image (once per session) with its own Dockerfile, on the local stand-in bases."""
+    """Build one public app's image (once per module) with its own Dockerfile, on the local stand-in bases."""
     built: dict[str, containers.Image] = {}
 
     def build(name: str) -> containers.Image:
@@ -57,7 +57,7 @@ def app_image() -> Callable[[str], containers.Image]:
             dockerfile = (app_dir(name) / "Dockerfile").read_text()
             args = {NODE_IMAGE_ARG: ensure_node_base()} if f"ARG {NODE_IMAGE_ARG}" in dockerfile else {}
             built[name] = containers.build_image(app_dir(name), f"localhost/paasport-public-{name}:test",
-                                                 build_args=args, layers=False)
+                                                 build_args=args)
         return built[name]
 
     return build
@@ -73,13 +73,13 @@ def _server(tls: bool) -> Iterator[containers.PostgresServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def heroku_postgres() -> Iterator[containers.PostgresServer]:
     """A real PostgreSQL that refuses all but TLS, as Heroku Postgres does."""
     yield from _server(tls=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster_postgres() -> Iterator[Callable[[bool], containers.PostgresServer]]:
     """A real PostgreSQL as the k8s stack's chart serves it: with TLS only where the chart's values turn it on."""
     servers: dict[bool, containers.PostgresServer] = {}
