@@ -1,6 +1,7 @@
 """Real servers for the move's tests, set up as the two platforms set them up, and the fixture database.
 
-One server of each kind for the tests of this package (stopped after them), started when a test first needs it; a fresh database per test, dropped after.
+One server of each kind for this package's tests (stopped after them), started when a test first needs it; a
+fresh database per test, dropped after.
 - Heroku-like (`heroku15`: Debian's 15; `heroku17`: trixie's 17 in a container): TLS only (a connection without it
   is refused), the app's role owns the database but is no superuser, a `heroku_ext` schema owned by the superuser
   with USAGE and CREATE granted to the role, pg_stat_statements installed there by "the platform", and the
