@@ -1,4 +1,5 @@
 # The two commands of the README: `make local` runs the app, `make test` passes the tests.
+# Each user-facing target has a line `## <target>: <what it does>` above it: `make help` prints them.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ CHECKOV := .venv-checkov/bin/checkov
 # A real helm renders the PostgreSQL chart for the tests and the offline render; offline/helm.py pins it by sha256.
 HELM := $(BIN)/helm
 
-.PHONY: local test lint bench bench-move image parity plan footprint move clean
+.PHONY: help local test lint bench bench-move image parity plan footprint move clean
 STACK ?= k8s
 
 $(STAMP): requirements.txt infra/requirements.txt requirements-dev.txt app/requirements.txt
@@ -24,7 +25,12 @@ $(CHECKOV):
 $(HELM): offline/helm.py | $(STAMP)
 	$(BIN)/python -m offline.helm --install
 
-## local: serve the app on http://localhost:$${PORT:-5000} with an embedded PostgreSQL (or $$DATABASE_URL)
+## help: list the targets below and what each does
+help:
+	@echo 'make <target>, where <target> is one of:'
+	@awk '/^## [a-z-]+: / { name = substr($$2, 1, length($$2) - 1); sub(/^## [a-z-]+: /, ""); printf "  %-11s %s\n", name, $$0 }' $(firstword $(MAKEFILE_LIST))
+
+## local: serve the app on http://localhost:5000 (or $PORT) with an embedded PostgreSQL (or $DATABASE_URL)
 local: $(STAMP)
 	$(BIN)/python -m devenv.local
 
@@ -32,6 +38,7 @@ local: $(STAMP)
 test: $(STAMP) $(CHECKOV) $(HELM) lint
 	$(BIN)/python -m pytest
 
+## lint: ruff on the Python code, hadolint on app/Dockerfile (make test runs it first)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/hadolint --config app/.hadolint.yaml app/Dockerfile
@@ -69,5 +76,6 @@ footprint: $(STAMP) $(HELM)
 move: $(STAMP)
 	$(BIN)/python -m move $(ARGS)
 
+## clean: remove the virtualenvs, make local's database (.local/) and the tools' caches
 clean:
 	rm -rf $(VENV) .venv-checkov .local .pytest_cache .ruff_cache

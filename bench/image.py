@@ -7,7 +7,7 @@ runtime's share included: vfs copies the whole root filesystem for each containe
 process start (its PID 1's start time in /proc) to that 200; the memory (PSS) of each of its processes idle and
 under wrk's load (CONNECTIONS, as `make bench`); the packages it holds that a runtime image should not.
 Medians of RUNS starts. Goals (reported, never asserted): added layers at most 90 MB, server start at most 1 s.
-Prints a Markdown report (pasted into the README) and writes bench/results/image.json.
+Prints a Markdown report (pasted into docs/performance.md) and writes bench/results/image.json.
 """
 
 from __future__ import annotations

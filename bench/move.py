@@ -13,7 +13,7 @@ source database of about SIZE_GB (the move tests' fixture, plus a table of a few
    on (nothing else running; windows of WRITER_WINDOW_S alternated, medians), and during the online copy (the
    copy shares this machine's cores with the writer).
 
-Prints a Markdown report (pasted into the README) and writes bench/results/move.json.
+Prints a Markdown report (pasted into docs/performance.md) and writes bench/results/move.json.
 """
 
 from __future__ import annotations

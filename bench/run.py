@@ -13,7 +13,7 @@ query. Then the app against an `actor` table of 200 rows and of 1,000,000.
 
 Goals (reported, never asserted): at least 10x the original's requests/s, a p99 at most 1/8 of its,
 at most 0.45 ms of CPU per request (app and database), p50 at 1,000,000 actors within 1.5x of p50 at
-200. Prints a Markdown report (pasted into the README) and writes bench/results/latest.json.
+200. Prints a Markdown report (pasted into docs/performance.md) and writes bench/results/latest.json.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ def number(value: float | None, digits: int = 0) -> str:
 
 
 def report(results: dict) -> str:
-    """The Markdown report: what the README shows."""
+    """The Markdown report: what docs/performance.md shows."""
     m, v = results["machine"], results["versions"]
     lines = [
         f"`make bench` on {results['date']}: {m['cores']} cores ({m['cpu']}), {m['platform']}, Python {m['python']},",

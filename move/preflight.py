@@ -25,8 +25,8 @@ from move.progress import size
 SAMPLE_BYTES = 16 << 20
 # Sessions a move holds on one side beside its workers': its own, the snapshot's and the copy's main one.
 SESSIONS_BESIDE_WORKERS = 3
-# What a move costs beyond streaming the bytes once, measured on this project's bench (README, "Move a client"):
-# the indexes and the checksums of both sides.
+# What a move costs beyond streaming the bytes once, measured on this project's bench (docs/performance.md,
+# `make bench-move`): the indexes and the checksums of both sides.
 OVERHEAD = 1.6
 
 

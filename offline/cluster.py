@@ -518,7 +518,7 @@ def fits(usage: dict[str, Usage], nodes: int = NODES) -> list[str]:
 
 
 def markdown(usage: dict[str, Usage], nodes: int = NODES) -> str:
-    """The footprint as the README shows it."""
+    """The footprint as docs/kubernetes.md shows it."""
     gib = 1024**3
     lines = ["| component | pods | CPU requested | memory requested | volumes |", "| --- | ---: | ---: | ---: | ---: |"]
     for component, u in sorted(usage.items()):
@@ -538,7 +538,7 @@ def markdown(usage: dict[str, Usage], nodes: int = NODES) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.cluster", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", default="cluster", help="the cluster stack (Pulumi.STACK.yaml)")
-    parser.add_argument("--markdown", action="store_true", help="print the footprint as the README's table")
+    parser.add_argument("--markdown", action="store_true", help="print the footprint as docs/kubernetes.md's table")
     args = parser.parse_args(argv)
     try:
         usage = footprint(objects(offline_plan.run(args.stack)))

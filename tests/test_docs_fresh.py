@@ -1,6 +1,6 @@
-"""The README and the stack files' comments name what the program has: each list below is compared with the
-program itself (its modules, the k8s plan's outputs and resource types), so a part added or removed without its
-line in the docs fails here."""
+"""The docs (README.md and the docs/ pages it links) and the stack files' comments name what the program has: each
+list below is compared with the program itself (its modules, the k8s plan's outputs and resource types), so a part
+added or removed without its line in the docs fails here."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import re
 from offline import types as t
 from tests.support import REPO, k8s_plan
 
-README = (REPO / "README.md").read_text()
+DOCS = REPO / "docs"
 
 
-def _section(start: str) -> str:
-    return README.split(start, 1)[1].split("\n#", 1)[0]
+def _section(page: str, heading: str) -> str:
+    """The text under `heading` of docs/`page`, up to the next heading."""
+    return (DOCS / page).read_text().split(f"\n{heading}\n", 1)[1].split("\n#", 1)[0]
 
 
 def _repository_row(path: str) -> str:
-    (row,) = [line for line in _section("## The repository").splitlines() if line.startswith(f"| `{path}` |")]
+    (row,) = [line for line in (DOCS / "repository.md").read_text().splitlines() if line.startswith(f"| `{path}` |")]
     return row
 
 
@@ -32,14 +33,14 @@ def test_the_repository_table_names_every_module_of_each_platform():
 
 
 def test_the_k8s_outputs_table_lists_every_output_of_the_stack():
-    # The first "### Outputs" after the k8s stack's section.
-    table = README.split("### The app: `pulumi up --stack k8s`", 1)[1].split("### Outputs", 1)[1].split("\n#", 1)[0]
+    table = _section("kubernetes.md", "## Outputs")
     listed = set(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE))
     assert listed == set(k8s_plan("backup_enabled=true").outputs)
 
 
 def test_the_contract_table_names_the_objects_the_web_process_becomes():
-    (row,) = [line for line in README.splitlines() if line.startswith("| `Procfile` `web:` |")]
+    (row,) = [line for line in (DOCS / "app-contract.md").read_text().splitlines()
+              if line.startswith("| `Procfile` `web:` |")]
     plan = k8s_plan()
     assert plan.find(t.HOST) and plan.find(t.MAPPING)
     assert not plan.find("kubernetes:networking.k8s.io/v1:Ingress")

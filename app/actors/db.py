@@ -118,8 +118,8 @@ def fetch_prepared(conn: psycopg.Connection, name: bytes, query: str) -> list[tu
     The app's one hot query goes straight through libpq (psycopg's documented `pq` layer), and its
     rows are loaded by psycopg's own `Transformer`, so types are the same as a cursor's. A cursor
     execution builds a cursor, converts the query and consults psycopg's cache of prepared statements
-    on every call: with the pool's context managers, about 50 µs more CPU per request (README,
-    Performance). The statement is prepared on first use on each connection: a new connection (the
+    on every call: with the pool's context managers, about 50 µs more CPU per request (docs/performance.md,
+    the second pass). The statement is prepared on first use on each connection: a new connection (the
     pool replaced one) answers "no such statement" once, the statement is prepared, and run again.
     Errors are psycopg's usual exceptions (a lost connection or a statement timeout:
     `psycopg.OperationalError`). libpq releases the GIL while it waits, as psycopg's own waiting

@@ -3,7 +3,7 @@
 granian (https://github.com/emmett-framework/granian) serves the app over WSGI, HTTP/1.1, from
 WEB_CONCURRENCY worker processes of WEB_THREADS request threads each, on 0.0.0.0:$PORT, as Heroku
 defines those variables (https://devcenter.heroku.com/articles/dyno-startup-behavior#port-binding).
-It measured best among the servers `make bench` puts side by side (README, "Performance").
+It measured best among the servers `make bench` puts side by side (docs/performance.md).
 
 At SIGTERM (Kubernetes and Heroku both send it, then SIGKILL 30 s later) each worker stops accepting
 connections, closes its idle keep-alive ones (a browser's, or those a proxy such as Linkerd or Emissary

@@ -41,7 +41,7 @@ class Request(flask.Request):
 class Response(flask.Response):
     """Flask's response, but a body held in memory goes to the server as a list of bytes (PEP 3333
     allows any iterable): granian then sends it in one call instead of pulling it chunk by chunk
-    through an iterator, which cost about a third of the app's CPU per request (README, Performance)."""
+    through an iterator, which cost about a third of the app's CPU per request (docs/performance.md)."""
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         if self.direct_passthrough or not self.is_sequence:  # files and streams: as Werkzeug does

@@ -89,8 +89,8 @@ class Certificates(pulumi.ComponentResource):
     def __init__(self, name: str, *, anchors: tuple[int, ...] = (1,), protect: bool,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("paasport:linkerd:Certificates", name, None, opts)
-        # Deleting an anchor breaks the trust of every proxy that has no other: README, "Rotate Linkerd's
-        # certificates".
+        # Deleting an anchor breaks the trust of every proxy that has no other: docs/kubernetes.md, "Rotate
+        # Linkerd's certificates".
         kept = pulumi.ResourceOptions(parent=self, protect=protect)
         keys, certs = [], []
         for generation in anchors:

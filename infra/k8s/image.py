@@ -60,7 +60,7 @@ class AppImage(pulumi.ComponentResource):
                 platforms=[docker_build.Platform(PLATFORM)],
                 registries=credentials,
                 # A preview builds nothing: an image built then is never pushed, and its digest is not the one up
-                # pushes (the provider still asks Docker for BuildKit: README, Prerequisites).
+                # pushes (the provider still asks Docker for BuildKit: docs/kubernetes.md, Prerequisites).
                 build_on_preview=False,
                 opts=child,
             )

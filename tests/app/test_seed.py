@@ -379,7 +379,7 @@ def test_https_failures_give_one_clear_line(
     assert public_tables(empty_database_url) == []
 
 
-DEFAULT_URL = "https://www.postgresqltutorial.com/wp-content/uploads/2019/05/dvdrental.zip"  # README's
+DEFAULT_URL = "https://www.postgresqltutorial.com/wp-content/uploads/2019/05/dvdrental.zip"  # docs/app.md's
 
 
 @pytest.mark.parametrize(("value", "args", "fix"), [

@@ -28,7 +28,7 @@ STATEFUL_SECRETS = ("paasport-db",)  # the chart's Secret (a new Secret beside i
 NEW_KEYS = ("paasport-secrets-digest",)
 # The one change to the chart's values since BEFORE (fixtls): PostgreSQL serves TLS with the stack's certificate.
 # An in-place `helm upgrade`, but tls.enabled changes the StatefulSet's pod (an init container, a volume, env), so an
-# existing stack's PostgreSQL restarts once on that `pulumi up` (README, "Settings and later changes").
+# existing stack's PostgreSQL restarts once on that `pulumi up` (docs/upgrading.md).
 CHART = "kubernetes:helm.sh/v3:Release::paasport-postgresql"
 CHART_TLS_VALUES = {
     "tls": {"enabled": True, "certificatesSecret": "paasport-db-tls", "certFilename": "tls.crt",

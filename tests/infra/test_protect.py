@@ -39,8 +39,9 @@ def test_protect_false_lifts_the_protection_to_replace_on_purpose(which):
 
 
 def _settings_rows() -> dict[str, str]:
-    """README "Settings and later changes": each table row by its first cell."""
-    text = (REPO / "README.md").read_text().split("## Settings and later changes", 1)[1].split("\n## ", 1)[0]
+    """docs/settings.md, "Settings and later changes": each table row by its first cell."""
+    page = (REPO / "docs" / "settings.md").read_text()
+    text = page.split("# Settings and later changes\n", 1)[1].split("\n## ", 1)[0]
     return {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| `")}
 
 

@@ -1,4 +1,4 @@
-"""`python -m offline.parity`: one capability table, derived from what each stack creates, kept in the README."""
+"""`python -m offline.parity`: one capability table, derived from what each stack creates, kept in docs/parity.md."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.support import REPO, heroku_plan, k8s_plan, offline_cli
 
 # What the committed stack files promise for the actors app: (Kubernetes, Heroku), each "given" (a Cell), "gap" (not
 # available on that platform) or "unused" (the app does not use it). A stack that stops providing one of these fails
-# here (and in the README test, whose table would change). Other apps' tables: test_parity_apps.py.
+# here (and in the docs/parity.md test, whose table would change). Other apps' tables: test_parity_apps.py.
 PROMISED = {
     "HTTPS with automatic certificate": ("given", "given"),
     "Custom domain": ("given", "given"),
@@ -191,13 +191,13 @@ def test_the_cli_names_the_option_of_a_bad_value():
         "instead."]
 
 
-def test_the_readme_shows_the_current_table():
-    readme = (REPO / "README.md").read_text()
-    block = readme.split(START, 1)[1].split(END, 1)[0].strip()
+def test_the_docs_show_the_current_table():
+    page = (REPO / "docs" / "parity.md").read_text()
+    block = page.split(START, 1)[1].split(END, 1)[0].strip()
     current = parity_cli("--markdown")
     assert current.returncode == 0, current.stderr
     assert block == current.stdout.strip(), (
-        "README.md's parity table is stale: replace the lines between the parity markers with the output of "
+        "docs/parity.md's table is stale: replace the lines between the parity markers with the output of "
         "`python -m offline.parity --markdown`")
 
 
