@@ -1,5 +1,7 @@
 # The two commands of the README: `make local` runs the app, `make test` passes the tests.
 # Each user-facing target has a line `## <target>: <what it does>` above it: `make help` prints them.
+# ARGS may hold passwords (a move's URLs, --secret-config): the commands given it are not echoed, and get it as typed
+# ($(value ARGS): make would expand a `$` in a password).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -52,7 +54,7 @@ bench:
 
 ## bench-move: the move against `pg_dump -Fc | pg_restore` on 1 GB, and --online at 100 MB and 1 GB under a writer
 bench-move: $(STAMP)
-	$(BIN)/python -m bench.move $(ARGS)
+	@$(BIN)/python -m bench.move $(value ARGS)
 
 ## image: the app image as built now vs as it was: size, start time, memory, packages (needs buildah, podman, runc, mmdebstrap, wrk)
 image:
@@ -62,19 +64,19 @@ image:
 
 ## parity: what each platform gives the app, a row per capability (ARGS="--markdown" or "--json")
 parity: $(STAMP)
-	$(BIN)/python -m offline.parity $(ARGS)
+	@$(BIN)/python -m offline.parity $(value ARGS)
 
 ## plan: what a stack would create, offline (STACK=k8s, heroku or cluster; ARGS="--json" or "--render DIR")
 plan: $(STAMP) $(HELM)
-	$(BIN)/python -m offline.plan --stack $(STACK) $(ARGS)
+	@$(BIN)/python -m offline.plan --stack $(STACK) $(value ARGS)
 
 ## footprint: what the cluster stack's platform requests, per component, and whether it fits 3 small nodes
 footprint: $(STAMP) $(HELM)
-	$(BIN)/python -m offline.cluster $(ARGS)
+	@$(BIN)/python -m offline.cluster $(value ARGS)
 
 ## move: move a client's database between stacks or servers (ARGS="--from SRC --to DST [--check] [--online] [--revert] [--yes]")
 move: $(STAMP)
-	$(BIN)/python -m move $(ARGS)
+	@$(BIN)/python -m move $(value ARGS)
 
 ## clean: remove the virtualenvs, make local's database (.local/) and the tools' caches
 clean:

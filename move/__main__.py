@@ -11,11 +11,12 @@ import contextlib
 import os
 import signal
 import sys
+from pathlib import Path
 
 import psycopg
 
 from move import dumpfile, run, stacks
-from move.db import URL_FORM, Database, MoveError, redacted
+from move.db import URL_FORM, Database, MoveError, check_url, redacted
 from move.progress import Report
 
 EXAMPLES = """examples:
@@ -50,13 +51,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# What a dump file is often called: a missing one is named as a file, not looked for as a stack.
+DUMP_SUFFIXES = (".dump", ".backup", ".tar", ".sql", ".pgdump", ".gz")
+
+
 def side(label: str, value: str, stack: contextlib.ExitStack, jobs: int) -> run.Side:
     if value.startswith(("postgres://", "postgresql://")):
+        check_url(label, value)
         return run.Side(Database(label, value))
     if dumpfile.is_dump(value):
         return stack.enter_context(dumpfile.resolve(value, label, jobs))
     if "://" in value or "@" in value or "password=" in value:  # a URL mistyped, or libpq's key=value form
         raise MoveError(f"{label} {redacted(value)}: not a postgres:// URL: write it as {URL_FORM}")
+    if "/" in value or Path(value).suffix in DUMP_SUFFIXES:  # a path, not a stack's name
+        raise MoveError(f"{label} {value}: no such file: give the path of a pg_dump archive, a stack's name or a "
+                        f"postgres:// URL")
     return stack.enter_context(stacks.resolve(value, label))
 
 

@@ -68,6 +68,24 @@ def redacted(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
+def check_url(label: str, url: str) -> None:
+    """Refuse a postgres:// URL whose user or password holds a character that ends a part of the URL (the rest
+    would be read as the host, path or query, and the password shown in libpq's messages), or that names no
+    database (libpq would take the user's name: a server's maintenance database, often)."""
+    scheme, _, rest = url.partition("://")
+    if "@" in rest:
+        userinfo, _, after = rest.rpartition("@")
+        if any(c in userinfo for c in "/?#@ \t"):
+            user = userinfo.split(":", 1)[0]
+            raise MoveError(f"{label} {scheme}://{user}:***@{after}: the URL's user or password holds `/`, `?`, `#`, "
+                            "`@` or a space, which end a part of a URL: percent-encode each (`/` %2F, `?` %3F, `#` "
+                            "%23, `@` %40, space %20), e.g. with python3 -c 'import sys, urllib.parse; "
+                            "print(urllib.parse.quote(sys.argv[1], safe=\"\"))' PASSWORD")
+    if urlsplit(url).path in ("", "/"):
+        raise MoveError(f"{label} {redacted(url)}: names no database (libpq would take the user's name): write it as "
+                        f"{URL_FORM}")
+
+
 def _connection_error(label: str, shown: str, error: psycopg.OperationalError) -> MoveError:
     """What libpq said, as one line naming the problem and the fix."""
     text = str(error).strip()
@@ -222,8 +240,9 @@ _LIBPQ_ENV = {
 
 def libpq_env(url: str) -> dict[str, str]:
     """The environment that points a libpq tool (pg_dump) at `url`, so that the password is never on a command
-    line, where any user of the machine could read it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    line, where any user of the machine could read it. The user's own PG* variables stay, as the move's own
+    connections (libpq, through psycopg) read them too: PGPASSWORD for a URL without a password, say."""
+    env = dict(os.environ)
     env.update({"PGAPPNAME": APPLICATION_NAME, "PGCONNECT_TIMEOUT": str(CONNECT_TIMEOUT)})
     for keyword, value in conninfo_to_dict(url).items():
         if keyword not in _LIBPQ_ENV:

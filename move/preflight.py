@@ -20,7 +20,7 @@ from psycopg import sql
 from move import catalog, guard, journal, schema
 from move.catalog import Inventory, Table
 from move.db import Database, MoveError, Server, Tools, find_tools
-from move.progress import size
+from move.progress import counted, size
 
 SAMPLE_BYTES = 16 << 20
 # Sessions a move holds on one side beside its workers': its own, the snapshot's and the copy's main one.
@@ -117,12 +117,12 @@ def _target_content(conn: psycopg.Connection, inventory: Inventory, record: jour
     full = catalog.tables_with_rows(conn, inventory.tables)
     if full or inventory.large_objects:
         names = ", ".join(t.shown for t in full[:3]) + (f" and {len(full) - 3} more" if len(full) > 3 else "")
-        what = (f"{len(full)} {'table' if len(full) == 1 else 'tables'} with rows ({names})" if full
-                else f"{inventory.large_objects} large objects")
+        what = (f"{counted(len(full), 'table')} with rows ({names})" if full
+                else counted(inventory.large_objects, "large object"))
         raise MoveError(f"the target already holds data: {what}. A move never merges into or overwrites data: "
                         f"give an empty database, or empty this one first ({empty_hint})")
-    return Replacement(f"the target holds {len(inventory.tables)} empty tables (an app's release step made them: "
-                       "migrations); they are replaced by the source's")
+    return Replacement(f"the target holds {counted(len(inventory.tables), 'empty table')} (an app's release step "
+                       "made them: migrations); they are replaced by the source's")
 
 
 def empty_sql(conn: psycopg.Connection) -> str:
@@ -285,6 +285,11 @@ def run(source: Database, target: Database, *, online: bool, jobs: int, empty_hi
                        schema.plan_extensions(dst, source_inv, target_inv), source_record, target_record, jobs=workers)
         if pf.done_already:
             return pf
+        if not pf.resuming and not (source_inv.tables or source_inv.sequences or source_inv.large_objects
+                                    or any(source_inv.counts.values())):
+            raise MoveError(f"the source database {source_server.database} holds nothing of an app's (no tables, "
+                            "sequences, large objects, views or functions): nothing to move; check the database "
+                            "name in the URL")
         pf.replacement = _target_content(dst, target_inv, target_record, source_server, pf.resuming, empty_hint)
         refused = pf.extensions.refused
         if refused:
@@ -319,7 +324,7 @@ def _lines(pf: Preflight, source: Database, target: Database, online: bool, rate
     s, t = pf.source_inventory, pf.target_inventory
     lines = [
         f"source: {source.shown}, PostgreSQL {pf.source.version}, {size(s.size_bytes)} "
-        f"({size(s.data_bytes)} in {len(s.tables)} tables), role {pf.source.user}",
+        f"({size(s.data_bytes)} in {counted(len(s.tables), 'table')}), role {pf.source.user}",
         f"target: {target.shown}, PostgreSQL {pf.target.version}, role {pf.target.user}"
         + (" (superuser)" if pf.target.superuser else ""),
         f"client tools: pg_dump {pf.tools.major} ({pf.tools.bindir})",

@@ -19,6 +19,11 @@ from rich.progress import (
 )
 
 
+def counted(n: int, noun: str) -> str:
+    """`n` and `noun`, plural unless `n` is 1: "1 table", "1,204 rows"."""
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
+
+
 def size(n: float) -> str:
     """Bytes as people read them: 1.2 GB, 340 MB."""
     for unit in ("B", "kB", "MB", "GB", "TB"):

@@ -28,7 +28,7 @@ from psycopg import sql
 
 from move import capture, catalog, copy, guard, journal, preflight, schema, verify
 from move.db import Database, MoveError
-from move.progress import Report, size
+from move.progress import Report, counted, size
 
 ADVISORY_LOCK = 0x0000_5EED_0F_0D  # one move of a given source at a time
 ROUND_SMALL = 2000  # changes a round may leave behind before writes stop
@@ -89,7 +89,7 @@ class Result:
 
     def line(self) -> str:
         return (f"moved {size(self.bytes)} in {self.seconds:,.1f} s; writes stopped for {self.stopped_s:,.1f} s; "
-                f"{self.tables} tables verified")
+                f"{counted(self.tables, 'table')} verified")
 
 
 # ------------------------------------------------------------------------------------------------------- move
@@ -211,7 +211,7 @@ class Mover:
         self.result.tables = len(self.pf.source_inventory.tables)
         if not todo:
             return
-        self.report.say(f"copying {len(todo)} tables ({size(sum(t.bytes for t in todo))}) with "
+        self.report.say(f"copying {counted(len(todo), 'table')} ({size(sum(t.bytes for t in todo))}) with "
                         f"{self.options.jobs} workers")
         main_src = snapshot.session()
         self.dst.autocommit = False
@@ -240,7 +240,7 @@ class Mover:
     def _large_objects(self) -> None:
         if not self.pf.source_inventory.large_objects or "large objects" in self.done():
             return
-        self.report.say(f"copying {self.pf.source_inventory.large_objects} large objects")
+        self.report.say(f"copying {counted(self.pf.source_inventory.large_objects, 'large object')}")
         with self.dst.transaction():
             count = copy.copy_large_objects(self.src, self.dst)
             journal.mark(self.dst, "large objects", {"count": count})
@@ -306,8 +306,9 @@ class Mover:
                               "again; run the same command again to move it afresh")
         # every table is verified now, also in a run resumed after its copy (whose own copy verified none)
         self.result.tables = len(self.pf.source_inventory.tables)
-        self.report.say(f"verified: {len(self.pf.source_inventory.tables)} tables (rows and checksums), "
-                        f"{len(source_sequences)} sequences, {len(source_objects)} large objects, "
+        self.report.say(f"verified: {counted(len(self.pf.source_inventory.tables), 'table')} (rows and checksums), "
+                        f"{counted(len(source_sequences), 'sequence')}, "
+                        f"{counted(len(source_objects), 'large object')}, "
                         "extensions, views, functions, triggers and the schema")
 
     def _cut_over(self) -> None:
@@ -386,8 +387,8 @@ class Mover:
         self._stop_writes(journal.read(self.src))
         last = capture.drain_round(self.source.db, self._round_session(), tables, self.same_major)
         self.result.rounds.append(last)
-        self.report.say(f"last round: {last.changes} changes to {last.tables} tables, applied and verified in "
-                        f"{last.seconds:.2f} s")
+        self.report.say(f"last round: {counted(last.changes, 'change')} to {counted(last.tables, 'table')}, "
+                        f"applied and verified in {last.seconds:.2f} s")
         self.result.verify_s += last.seconds
         with self.dst.transaction():  # all of them now, those the app made since the preflight too
             copy.copy_large_objects(self.src, self.dst)
@@ -417,8 +418,9 @@ class Mover:
                 result = capture.drain_round(self.source.db, conn, tables, self.same_major)
                 self.result.rounds.append(result)
                 left = capture.backlog(self.src, tables)
-                self.report.say(f"round {number}: {result.changes} changes to {result.tables} tables applied and "
-                                f"verified in {result.seconds:.2f} s; backlog now {left}")
+                self.report.say(f"round {number}: {counted(result.changes, 'change')} to "
+                                f"{counted(result.tables, 'table')} applied and verified in {result.seconds:.2f} s; "
+                                f"backlog now {left}")
                 if left <= ROUND_SMALL and result.seconds <= ROUND_FAST_S:
                     return
         finally:
@@ -513,6 +515,8 @@ def confirm(options: Options, source: Side, target: Side, ask: Any = input) -> N
         answer = ask(f"Stop writes on {source.name} and move it to {target.name}? [y/N] ")
     except EOFError:
         answer = ""
+    except KeyboardInterrupt:  # nothing has changed before the answer
+        raise MoveError("interrupted at the question: nothing was changed") from None
     if answer.strip().lower() not in ("y", "yes"):
         raise MoveError("not moved: answer y to move, or pass --yes")
 

@@ -56,3 +56,25 @@ def test_each_description_sits_right_above_its_targets_rule():
     for i, target in described:
         following = next(line for line in lines[i + 1:] if not line.startswith("#"))
         assert following.startswith(f"{target}:"), (target, following)
+
+
+def _make(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "PG"))}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          check=False, timeout=120)
+
+
+def test_a_password_in_args_is_not_echoed_by_make():
+    # port 1: nothing listens, so the move stops at its first connection, with the URL's password hidden
+    result = _make("move", "ARGS=--from postgres://app:Top5ecret@127.0.0.1:1/shop --to postgres://app:x@127.0.0.1:1/b")
+
+    assert result.returncode == 2, result
+    assert "Top5ecret" not in result.stdout + result.stderr
+    assert result.stderr.startswith("move: source postgres://app:***@127.0.0.1:1/shop: cannot reach the server"), result
+
+
+def test_a_dollar_in_args_reaches_the_command_as_typed():
+    dry = _make("-n", "move", "ARGS=--from 'postgres://app:ab$cd@db/shop' --to k8s")
+
+    assert dry.returncode == 0, dry
+    assert "-m move --from 'postgres://app:ab$cd@db/shop' --to k8s" in dry.stdout, dry.stdout

@@ -379,14 +379,16 @@ class Run:
 
 
 def run_move(*args: str, kill_at: str | None = None, on: tuple[str, Callable[[], Any]] | None = None,
-             timeout: float = 280, signal_at: tuple[str, int, float] | None = None) -> Run:
+             timeout: float = 280, signal_at: tuple[str, int, float] | None = None,
+             env: dict[str, str] | None = None) -> Run:
     """`python -m move ARGS` from the repository, as `make move` runs it; SIGKILLed as soon as a line of its
     output matches `kill_at`; `on` = (pattern, action): the action runs when a line first matches the pattern;
     `signal_at` = (pattern, signal, seconds): the signal is sent that long after a line first matches (Ctrl-C,
-    a CI runner's SIGTERM: the command ends its own way; SIGKILL: killed)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env["PYTHONUNBUFFERED"] = "1"
-    process = subprocess.Popen([sys.executable, "-m", "move", *args], cwd=REPO, env=env, text=True,
+    a CI runner's SIGTERM: the command ends its own way; SIGKILL: killed). `env`: libpq variables (PGPASSWORD) the
+    user has set; none of this machine's."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    environment.update(env or {}, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "move", *args], cwd=REPO, env=environment, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     errors: list[str] = []
     reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -16,6 +17,7 @@ from psycopg import sql
 from devenv.postgres import free_port
 from move import run
 from move.db import Database as MoveDatabase
+from move.db import MoveError
 from move.progress import Report
 from tests.move.conftest import replica_url
 from tests.move.helpers import CLEAN, footprint, move_leftovers, run_move
@@ -192,12 +194,39 @@ def source_allows_too_few_sessions(servers: Callable[[str], Server], fixture: Ma
                 r"workers down\), or raise the limit")
 
 
+def url_with_a_password_that_needs_encoding(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    heroku15 = servers("heroku15")
+    source, target = fixture(heroku15), new(servers("chart17"))
+    # written as typed, not percent-encoded: the rest would be read as the path, the fragment and the host
+    mistyped = heroku15.url(source.name, password=f"{heroku15.password}/a@b#c")
+    return Case(["--from", mistyped, "--to", target.url], [source, target],
+                rf"^move: source postgresql://{heroku15.user}:\*\*\*@[^@]+/{source.name}\?sslmode=require: the URL's "
+                r"user or password holds `/`, `\?`, `#`, `@` or a space, which end a part of a URL: percent-encode "
+                r"each \(`/` %2F, `\?` %3F, `#` %23, `@` %40, space %20\)")
+
+
+def url_without_a_database(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    heroku15 = servers("heroku15")
+    source, target = fixture(heroku15), new(servers("chart17"))
+    return Case(["--from", source.url.replace(f"/{source.name}?", "/?"), "--to", target.url], [source, target],
+                rf"^move: source postgresql://{heroku15.user}:\*\*\*@[^@]+/\?sslmode=require: names no database "
+                r"\(libpq would take the user's name\): write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE$")
+
+
+def source_holds_nothing(servers: Callable[[str], Server], fixture: Make, new: Make) -> Case:
+    source, target = new(servers("heroku15")), new(servers("chart17"))  # a new database: a wrong name, say
+    return Case(["--from", source.url, "--to", target.url], [source, target],
+                rf"^move: the source database {source.name} holds nothing of an app's \(no tables, sequences, large "
+                r"objects, views or functions\): nothing to move; check the database name in the URL$")
+
+
 CASES = [unreachable_host, wrong_password, tls_refused_by_a_tls_only_server, tls_required_by_the_url_but_not_offered,
          same_database, target_holds_data, target_missing_an_extension, target_of_an_older_major,
          revert_when_nothing_was_moved, source_rows_hidden_by_row_security, source_table_of_another_role,
          target_database_of_another_role, target_is_a_replica, source_is_a_replica, url_with_a_typo_in_its_scheme,
          url_without_a_scheme, url_with_an_unknown_parameter, url_with_an_invalid_port,
-         source_allows_too_few_sessions]
+         source_allows_too_few_sessions, url_with_a_password_that_needs_encoding, url_without_a_database,
+         source_holds_nothing]
 
 
 def _state(database: Database) -> dict:
@@ -289,3 +318,35 @@ def test_check_changes_nothing_after_a_cutover_left_half_done(
     with target.connect() as dst:
         assert dst.execute("SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f'").fetchall() \
             == [("runs_job_fkey", True)]
+
+
+def test_ctrl_c_at_the_question_says_that_nothing_changed():
+    def interrupted(_question: str) -> str:
+        raise KeyboardInterrupt
+
+    sides = SimpleNamespace(name="source"), SimpleNamespace(name="target")
+    options = run.Options(check=False, online=False, revert=False, yes=False, jobs=2)
+    with pytest.raises(MoveError, match=r"^interrupted at the question: nothing was changed$"):
+        run.confirm(options, *sides, interrupted)
+
+
+def test_the_password_from_pgpassword_serves_every_step(
+        heroku15: Server, chart17: Server, fixture_database: Make, new_database: Make):
+    """A URL without a password and PGPASSWORD set, as libpq allows: the preflight's own sessions and its pg_dump
+    both use it (pg_dump was given an environment without it: 'pg_dump failed: Password: ')."""
+    source, target = fixture_database(heroku15), new_database(chart17)
+    without = source.url.replace(f":{heroku15.password}@", "@")
+
+    checked = run_move("--from", without, "--to", target.url, "--check", env={"PGPASSWORD": heroku15.password})
+
+    assert checked.code == 0, checked
+    assert "preflight passed:" in checked.stdout
+
+
+@pytest.mark.parametrize("path", ["./nonexistent.dump", "backup.tar", "dumps/shop.sql"])
+def test_a_dump_file_that_is_not_there_is_named_as_a_missing_file(path: str):
+    missing = run_move("--from", path, "--to", "k8s")
+
+    assert missing.code == 2, missing
+    assert missing.stderr.strip() == (f"move: source {path}: no such file: give the path of a pg_dump archive, a "
+                                      "stack's name or a postgres:// URL")
