@@ -430,8 +430,10 @@ def read_contract(r: Reader, app: AppSettings) -> contract.AppSpec | None:
         found = False
     if not found:
         shown_value = f"a value ({HIDDEN})" if r.is_secret("app_dir") else repr(shown)
+        # the example is no real directory: the project's own `app` would deploy the demo instead of the user's
         r.problem("app_dir", f"is {shown_value}, which is not a directory (a relative path is from the "
-                  "project directory, where Pulumi.yaml is)", "app")
+                  "project directory, where Pulumi.yaml is; the directory holds the app's Procfile and Dockerfile)",
+                  "/path/to/your-app")
         return None
     spec, problems = contract.read(directory, shown)
     # Each names the setting that chose the app, then the file, its line or key, and the fix. A spec with problems

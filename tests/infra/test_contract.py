@@ -201,8 +201,9 @@ def test_a_procfile_without_web_still_reports_the_rest(tmp_path):
 def test_an_app_dir_that_is_not_a_directory_names_the_setting(tmp_path):
     assert _plan_error("k8s", tmp_path / "nowhere") == [
         f"  - paasport:app_dir is '{tmp_path / 'nowhere'}', which is not a directory (a relative path is from the "
-        "project directory, where Pulumi.yaml is). Fix: in Pulumi.k8s.yaml set `paasport:app_dir: app` (or run "
-        "`pulumi config set --stack k8s app_dir app`)."]
+        "project directory, where Pulumi.yaml is; the directory holds the app's Procfile and Dockerfile). Fix: in "
+        "Pulumi.k8s.yaml set `paasport:app_dir: /path/to/your-app` (or run `pulumi config set --stack k8s app_dir "
+        "/path/to/your-app`)."]
 
 
 def test_the_written_heroku_yml_runs_every_process_of_the_procfile_in_the_built_image(tmp_path):
