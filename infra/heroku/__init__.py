@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from infra import contract
+from infra import contract, node_postgres
 from infra.heroku import scheduler, settings
 from infra.heroku.app import HerokuApp
 from infra.heroku.build import HerokuBuild
@@ -20,6 +20,9 @@ from infra.secrets import GeneratedSecrets, merged
 from infra.settings import Settings
 
 read_settings = settings.read
+# Heroku Postgres takes TLS connections only; this makes any libpq client ask for it, unless the app sets PGSSLMODE
+# itself (node-postgres reads its own values there, e.g. no-verify: infra/node_postgres.py).
+SSLMODE = "require"
 
 
 def app_config_vars(s: Settings) -> dict[str, str]:
@@ -28,9 +31,7 @@ def app_config_vars(s: Settings) -> dict[str, str]:
     h, app = s.platform_settings, s.app
     spec = app.contract
     return {
-        # Heroku Postgres takes TLS connections only; this makes any libpq client ask for it, unless the app sets
-        # PGSSLMODE itself (node-postgres reads its own values there, e.g. no-verify).
-        **({"PGSSLMODE": "require"} if spec is None or spec.database else {}),
+        **({"PGSSLMODE": SSLMODE} if spec is None or spec.database else {}),
         **(spec.plain_env if spec else {}),
         **app.config_vars,
         "LOG_LEVEL": app.log_level,
@@ -57,6 +58,8 @@ def warn_unmatched(spec: contract.AppSpec, h: HerokuSettings) -> None:
                         "prelude derives them at dyno start as the generated heroku.yml does (k8s sets them). An app "
                         "that reads libpq's PG* variables connects to localhost. Fix: read DATABASE_URL in the app, "
                         "or use deploy 'build' without a heroku.yml of the app's own.")
+    if warning := node_postgres.warning(spec, SSLMODE, "heroku"):
+        pulumi.log.warn(warning)
     web = spec.web
     if (web.size and web.size != h.dyno_size) or (web.quantity != 1 and web.quantity != h.dyno_quantity):
         pulumi.log.warn(f"{spec.shown}/app.json formation.web ({web.quantity} x {web.size or 'any size'}) differs "

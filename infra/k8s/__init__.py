@@ -7,6 +7,7 @@ import dataclasses
 
 import pulumi
 
+from infra import node_postgres
 from infra.k8s import one_off, process, settings
 from infra.k8s.app_env import AppRuntime, AppSecrets, SecretDigest, shell_less_base
 from infra.k8s.backup import DatabaseBackup
@@ -19,7 +20,7 @@ from infra.k8s.release_job import ReleaseJob
 from infra.k8s.tls import Tls
 from infra.k8s.web import SERVICE_PORT, WebApp
 from infra.k8s.worker import Worker, component
-from infra.k8s.workload import DatabaseEnv
+from infra.k8s.workload import SSLMODE, DatabaseEnv
 from infra.secrets import GeneratedSecrets, merged
 from infra.settings import Settings
 
@@ -42,7 +43,8 @@ def deploy(s: Settings) -> None:
                         f"holds under {', '.join(('/tmp', *spec.writable_paths))} are not copied into the pod's "  # noqa: S108
                         "writable volumes there: the app finds them empty. Put such files elsewhere in the image, "
                         "or set app.json paasport.read_only_root to false.")
-    for warning in (process.user_warning(spec), *(process.start_warning(spec, p) for p in spec.processes.values())):
+    for warning in (process.user_warning(spec), *(process.start_warning(spec, p) for p in spec.processes.values()),
+                    node_postgres.warning(spec, SSLMODE, "k8s")):
         if warning:
             pulumi.log.warn(warning)
     k8s_provider = provider(k)

@@ -23,7 +23,8 @@ CLIENTS = ("web", "release", "backup")
 # The server certificate's Secret keys (kubernetes.io/tls), as the chart's tls.certFilename / tls.certKeyFilename.
 TLS_CERT_KEY, TLS_KEY_KEY = "tls.crt", "tls.key"
 # A self-signed leaf is never renewed early by pulumi-tls (early_renewal_hours 0): 20 years, so it never expires
-# under a running stack. Clients use sslmode prefer/require/no-verify, which encrypt without checking the chain.
+# under a running stack. libpq clients use sslmode prefer or require, which encrypt without checking the chain;
+# node-postgres verifies under those, and needs its own no-verify (infra/node_postgres.py).
 TLS_HOURS = 20 * 365 * 24
 
 

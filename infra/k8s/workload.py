@@ -12,6 +12,9 @@ APP_UID = 10001  # the UID and GID of the stack's own containers, and of an app'
 # Source: Linkerd docs, "Network policies" (linkerd.io/2/reference/network-policies) and "Ports" (proxy-configuration).
 LINKERD_INBOUND_PORT = 4143
 LINKERD_ADMIN_PORT = 4191
+# The PGSSLMODE of the stack's clients: libpq's prefer encrypts without verifying the self-signed certificate
+# (infra/k8s/postgres.py); node-postgres reads it otherwise (infra/node_postgres.py).
+SSLMODE = "prefer"
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class DatabaseEnv:
     secret_name: pulumi.Input[str]
     password_key: str = "password"  # noqa: S105 (a key name)
     port: int = 5432
-    sslmode: str = "prefer"
+    sslmode: str = SSLMODE
     url_secret_name: pulumi.Input[str] | None = None  # holds DATABASE_URL under `url_key`
     url_key: str = "url"
 

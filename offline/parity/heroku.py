@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from infra import node_postgres
 from infra.contract import procfile_command
 from infra.heroku.features import PREBOOT, RUNTIME_METRICS
 from infra.heroku.plans import DYNO_SIZES, POSTGRES_PLANS, PRICES_AS_OF, has_continuous_protection, monthly_cost_usd
@@ -143,6 +144,11 @@ def db_tls(plan: Plan) -> Cell | Unused | None:
         return unused_database("Heroku Postgres then takes TLS connections only")
     app, addon = first(plan, t.HEROKU_APP), _postgres_plan(plan)
     mode = inputs(app).get("configVars", {}).get("PGSSLMODE", "") if app else ""
+    package = node_postgres.driver(spec(plan))
+    if app and addon and package and mode in node_postgres.VERIFYING:
+        var = f"the config var PGSSLMODE={mode}"
+        fails = node_postgres.fails(package, var, "heroku")
+        return Gap(f"{shown(plan)}/package.json depends on {package}: {fails}", node_postgres.FIX)
     if app and addon and sslmode_uses_tls(mode):
         return Cell(f"Heroku Postgres takes TLS connections only; the config var PGSSLMODE={mode} asks for it",
                     (label(app), label(addon[0])))

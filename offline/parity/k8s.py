@@ -9,6 +9,7 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
+from infra import node_postgres
 from infra.k8s import process
 from offline import types as t
 from offline.parity.cells import (
@@ -161,6 +162,11 @@ def db_tls(plan: Plan) -> Cell | Unused | None:
         if deployment else ""
     secret = next((r for r in all_of(plan, t.SECRET) if inputs(r)["metadata"]["name"] == tls.get(
         "certificatesSecret")), None)
+    package = node_postgres.driver(app)
+    if chart and deployment and tls.get("enabled") and secret and package and mode in node_postgres.VERIFYING:
+        pods = f"the web pods' PGSSLMODE={mode}"
+        return Gap(f"{shown(plan)}/package.json depends on {package}: {node_postgres.fails(package, pods, 'k8s')}",
+                   node_postgres.FIX)
     if chart and deployment and tls.get("enabled") and secret and sslmode_uses_tls(mode):
         return Cell(f"PostgreSQL serves TLS with the stack's own certificate (self-signed, in Secret "
                     f"{tls['certificatesSecret']}: clients encrypt without verifying it); the web pods' PGSSLMODE is "
