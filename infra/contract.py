@@ -777,8 +777,9 @@ def _per_process(r: _Reader, raw: Any, key: str, commands: dict[str, str]) -> di
 _HEROKU_YML_SECTIONS = ("setup", "build", "release", "run")
 
 
-def _heroku_yml(r: _Reader) -> None:
-    """One problem per thing of the app's heroku.yml that Heroku would refuse or ignore."""
+def _heroku_yml(r: _Reader) -> Any:
+    """One problem per thing of the app's heroku.yml that Heroku would refuse or ignore; its contents, or None
+    when it is not a mapping."""
     def bad(where: str, why: str, fix: str) -> None:
         r.problem("heroku.yml", f" {where}" if where else "", why, fix)
 
@@ -792,7 +793,8 @@ def _heroku_yml(r: _Reader) -> None:
         return bad(where, f"is not valid YAML ({getattr(error, 'problem', None) or error})",
                    "correct the YAML there")
     if not isinstance(data, dict):
-        return bad("", f"is {_kind(data)}, not a mapping of sections", "write build: and run: sections")
+        bad("", f"is {_kind(data)}, not a mapping of sections", "write build: and run: sections")
+        return None
     for key in data:
         if key not in _HEROKU_YML_SECTIONS:
             bad(f"key {key!r}", "is not a section Heroku reads", f"use {', '.join(_HEROKU_YML_SECTIONS)}")
@@ -823,6 +825,55 @@ def _heroku_yml(r: _Reader) -> None:
     setup = data.get("setup", {})
     if not isinstance(setup, dict) or set(setup) - {"addons", "config"}:
         bad("setup", "is not a mapping of addons and config", "write setup: {addons: [...], config: {...}}")
+    return data
+
+
+def _yml_command(spec: Any) -> str | None:
+    """A heroku.yml command (`run.<type>`, or `release`) as one line: a string, a list's words joined, or a mapping's
+    `command`; None when it is none of these (a problem already)."""
+    command = spec.get("command") if isinstance(spec, dict) else spec
+    if isinstance(command, list) and all(isinstance(c, str) for c in command):
+        command = " ".join(command)
+    return command.strip() if isinstance(command, str) else None
+
+
+def _heroku_yml_commands(r: _Reader, data: dict, commands: dict[str, str]) -> None:
+    """A warning for each process type (and the release) that the app's own heroku.yml starts otherwise than its
+    Procfile: the k8s stack runs the Procfile's command, Heroku heroku.yml's. Heroku reads no Procfile when
+    heroku.yml builds the app: "Heroku uses the run command provided in heroku.yml instead of your Procfiles", and
+    "If you don't include a run section, Heroku uses the CMD specified in the Dockerfile"
+    (devcenter.heroku.com/articles/build-docker-images-heroku-yml, "Get Started"); the release phase comes from its
+    `release` section (devcenter.heroku.com/changelog-items/1390). Compared word by word: spacing is no difference."""
+    run = data.get("run")
+    run = run if isinstance(run, dict) else None
+    fix = "make them the same (heroku.yml's wins on Heroku), or delete heroku.yml: the stack then writes one from the "
+    fix += "Procfile"
+    for name, command in commands.items():
+        if name == "release":
+            release = data.get("release")
+            theirs = _yml_command(release) if isinstance(release, dict) else None
+            where, what = "release.command", "the release phase"
+        else:
+            theirs = _yml_command(run[name]) if run is not None and name in run else None
+            where, what = f"run.{name}", name
+        if theirs is not None and theirs.split() != command.split():
+            r.warn("heroku.yml", f" {where}", f"Heroku runs `{theirs}` for {what}, but the Procfile says `{command}`, "
+                   f"which the k8s stack runs: the two platforms run different commands. Fix: {fix}.")
+        elif theirs is None and name == "release" and "release" not in data:
+            r.warn("heroku.yml", "", f"has no release section, so Heroku runs no release phase (it reads no Procfile "
+                   f"when heroku.yml builds the app), but the k8s stack runs the Procfile's release `{command}`. "
+                   f"Fix: add release: {{image: web, command: [{json.dumps(command)}]}}, or delete heroku.yml.")
+        elif theirs is None and name != "release" and run is not None and name not in run:
+            r.warn("heroku.yml", " run", f"has no {name}, so Heroku has no command for it (it reads no Procfile when "
+                   f"heroku.yml builds the app), but the k8s stack runs the Procfile's `{command}`. Fix: add "
+                   f"{name}: {json.dumps(command)} under run, or delete heroku.yml.")
+        elif theirs is None and name == "web" and run is None and "run" not in data:
+            image = image_command(r.directory)
+            if image and argv(command) not in (image, ["/bin/sh", "-c", " ".join(image)]):
+                r.warn("heroku.yml", "", f"has no run section, so Heroku runs the Dockerfile's CMD "
+                       f"(`{' '.join(image)}`) for web, but the Procfile says `{command}`, which the k8s stack runs: "
+                       f"the two platforms run different commands. Fix: add run: {{web: {json.dumps(command)}}}, "
+                       "or make the CMD the Procfile's web command.")
 
 
 def _heroku_yml_build(r: _Reader, build: Any, bad: Any) -> set[str]:
@@ -941,8 +992,8 @@ def read(directory: Path, shown: str | None = None) -> tuple[AppSpec | None, lis
         r.problem("app.json", " paasport.database_env", f"maps {', '.join(mapping)} to a database the app does not "
                   "ask for", f"add \"addons\": [\"{POSTGRES_ADDON}\"]")
     heroku_yml = (directory / "heroku.yml").is_file()
-    if heroku_yml:
-        _heroku_yml(r)
+    if heroku_yml and isinstance(data_yml := _heroku_yml(r), dict):
+        _heroku_yml_commands(r, data_yml, commands)
     if mapping and heroku_yml:
         r.problem("heroku.yml", "", f"is the app's own, so the stack cannot start its processes with the "
                   f"variables paasport.database_env maps ({', '.join(mapping)})",

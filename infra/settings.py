@@ -130,6 +130,87 @@ def unknown_key(namespace: str, key: str, origin: str, spelled: Callable[[str], 
             "keys Pulumi.yaml documents.")
 
 
+# The platforms a tag of Pulumi.yaml's descriptions names ("[k8s, cluster]"); [both] is the two that run the app.
+_TAG = re.compile(r"\[((?:k8s|heroku|cluster|both)(?:, (?:k8s|heroku|cluster|both))*)\]")
+# A platform's setting for what a key of another platform sets: (key, the stack's platform) -> (what, its key, an
+# example of its value; None: the same value means the same there).
+EQUIVALENTS: dict[tuple[str, str], tuple[str, str, str | None]] = {
+    ("replicas", "heroku"): ("its web dynos", "dyno_quantity", None),
+    ("dyno_quantity", "k8s"): ("its web pods", "replicas", None),
+    ("hostname", "heroku"): ("its custom domain", "domain", None),
+    ("domain", "k8s"): ("its public name", "hostname", None),
+    ("web_concurrency", "heroku"): ("what sets its server processes", "dyno_size", "standard-2x"),
+    ("linkerd_inject", "cluster"): ("installing Linkerd", "linkerd_enabled", None),
+    ("linkerd_enabled", "k8s"): ("meshing the app's pods", "linkerd_inject", None)}
+
+
+@cache
+def key_platforms() -> dict[str, tuple[str, ...]]:
+    """The platforms whose stacks read each tagged key: the tags of its description in Pulumi.yaml (a secret's, in
+    the header's comment). A key without a tag is read by every platform, and is not here."""
+    text = (PROJECT_DIR / "Pulumi.yaml").read_text()
+    described = {str(key): str(spec.get("description", "")) for key, spec in
+                 (yaml.safe_load(text).get("config") or {}).items() if isinstance(spec, dict)}
+    for key in SECRET_KEYS:
+        line = re.search(rf"^#\s+{key}\s+(.*)$", text, re.MULTILINE)
+        described[key] = line[1] if line else ""
+    tagged = {}
+    for key, description in described.items():
+        names = [name for tag in _TAG.findall(description) for name in tag.split(", ")]
+        platforms = [p for name in names for p in (("k8s", "heroku") if name == "both" else (name,))]
+        if platforms:
+            tagged[key] = tuple(p for p in ("k8s", "heroku", "cluster") if p in platforms)
+    return tagged
+
+
+def foreign_key(namespace: str, key: str, stack: str, platform: str, origin: str, remove: str,
+                spelled: Callable[[str, str | None], str]) -> str | None:
+    """The problem of `namespace:key`, set by `origin` (" (--config ...)", or "" for the stack file), on a stack of
+    `platform` that does not read it; None for a key it reads (or one no platform reads: `unknown_key`'s).
+
+    Nothing would read it, so it would change nothing, silently: `replicas: 3` on a heroku stack leaves one dyno.
+    `remove` is the fix; where the platform has a setting for the same thing, the line names it as `spelled` writes
+    it (with an example value, or None for the value given)."""
+    readers = key_platforms().get(key)
+    if readers is None or platform in readers:
+        return None
+    where = f"the {stack} stack" if stack == platform else f"the {stack} stack (platform {platform})"
+    equivalent = EQUIVALENTS.get((key, platform))
+    about = f" ({equivalent[0]}: {equivalent[1]})" if equivalent else ""
+    instead = (f"; for the same on {platform}, {spelled(equivalent[1], equivalent[2])}" if equivalent else
+               f" (set it on a {' or '.join(readers)} stack)")
+    return (f"{namespace}:{key}{origin} is a {' and '.join(readers)} setting; {where} does not read it{about}. "
+            f"Fix: {remove}{instead}.")
+
+
+@cache
+def _defaulted() -> frozenset[str]:
+    """The keys Pulumi.yaml gives a default, which the CLI hands the program whatever the stack file says."""
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    return frozenset(k for k, spec in (project.get("config") or {}).items() if isinstance(spec, dict)
+                     and "default" in spec)
+
+
+def foreign_keys(r: Reader, platform: str) -> None:
+    """Every key of the project's namespace that the stack sets and its platform does not read is a problem naming
+    the platforms that read it. The stack sets what its file holds (`pulumi config set` and `pulumi preview
+    --config` write there) and any key without a default; the others hold Pulumi.yaml's defaults."""
+    namespace, stack_file = r.config.name, f"Pulumi.{r.stack}.yaml"
+    in_file = _stack_file_keys(r.stack, namespace)
+    config = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    for full in sorted(config):
+        prefix, _, key = full.partition(":")
+        if prefix != namespace or (key not in in_file and key in _defaulted()):
+            continue
+        origin = "" if key in in_file else f" (the stack's configuration, not {stack_file})"
+        problem = foreign_key(namespace, key, r.stack, platform, origin,
+                              f"remove it from {stack_file}" if key in in_file else "remove it where it is set",
+                              lambda known, _example: f"set `{namespace}:{known}` there")
+        if problem:
+            r.problems.append(problem)
+            r.foreign.add(key)
+
+
 def _stack_file_keys(stack: str, namespace: str) -> set[str]:
     """The keys of `namespace` that Pulumi.<stack>.yaml sets (a key without a namespace is the project's)."""
     try:
@@ -195,6 +276,7 @@ class Reader:
         self.config = config
         self.stack = stack
         self.problems: list[str] = []
+        self.foreign: set[str] = set()  # keys refused as another platform's: no other line about them
 
     def is_secret(self, key: str) -> bool:
         """Whether `key` holds a secret: one of SECRET_KEYS, or any key set with `pulumi config set --secret`."""
@@ -204,7 +286,8 @@ class Reader:
         """Refuse a secret set in plain config (stored and shown in plain text), naming the `--secret` command."""
         full = f"{namespace or self.config.name}:{key}"
         raw = pulumi.Config(namespace).get(key) if namespace else self.raw(key)
-        if raw is None or not raw.strip() or pulumi.runtime.is_config_secret(full):
+        if raw is None or not raw.strip() or pulumi.runtime.is_config_secret(full) or (
+                namespace is None and key in self.foreign):
             return
         if options := ([] if namespace else self.options(key)):
             self.problems.append(f"{full} ({' and '.join(options)}) is a secret given in plain config, where it would "
@@ -226,6 +309,8 @@ class Reader:
         return given if any(g.startswith("--") for g in given) else []
 
     def problem(self, key: str, why: str, example: str, *, secret: bool = False) -> None:
+        if key in self.foreign:  # its one line says to remove it
+            return
         secret = secret or self.is_secret(key)
         if options := self.options(key):
             flag = "--secret-config" if secret else "--config"
@@ -465,6 +550,8 @@ def load(platforms: dict[str, PlatformReader], *, app_platforms: Collection[str]
     r = Reader(pulumi.Config(), stack)
     unknown_keys(r)
     platform = r.choice("platform", platforms, required=True)
+    if platform in platforms:
+        foreign_keys(r, platform)
     app = read_app(r)
     if platform in app_platforms:
         app = dataclasses.replace(app, contract=read_contract(r, app))

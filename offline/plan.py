@@ -47,7 +47,7 @@ from pulumi.runtime.sync_await import _sync_await
 from infra import settings as program_settings
 from infra.k8s.settings import is_kubeconfig_contents
 from infra.paths import PROGRAM_DIR, PROJECT_DIR
-from infra.settings import SECRET_KEYS, ConfigError, kind, read_yaml, stack_file_config, unknown_key
+from infra.settings import SECRET_KEYS, ConfigError, foreign_key, kind, read_yaml, stack_file_config, unknown_key
 from offline import helm
 from offline import types as t
 from offline.helm import HelmError
@@ -404,6 +404,7 @@ def _load_config(stack: str, overrides: list[str], secrets: list[str]
     for key, value in stack_config.items():
         put(_full_key(project, str(key)), value, [stack_path.name])
     problems = []
+    flagged: list[tuple[str, str, str, str]] = []  # (key, by, the option without the value, the value shown)
     for flag, items, as_secret in (("--config", overrides, False), ("--secret-config", secrets, True)):
         for item in items:
             key, sep, value = item.partition("=")
@@ -421,6 +422,8 @@ def _load_config(stack: str, overrides: list[str], secrets: list[str]
                 continue
             full = f"{namespace}:{root}"
             origin = f"{flag} {key}"  # without the value, which the program's message quotes if it may
+            if namespace == project:
+                flagged.append((root, by, origin, shown))
             if not path:
                 put(full, value, [origin], as_secret=as_secret)
                 continue
@@ -430,6 +433,13 @@ def _load_config(stack: str, overrides: list[str], secrets: list[str]
             base = config[full] if before else None
             merged = _set_path(base, root, path, value, by, secret=as_secret)
             put(full, merged, [*before, origin], as_secret=as_secret or (bool(before) and full in secret_keys))
+    platform = config.get(f"{project}:platform", "")
+    for root, by, origin, shown in flagged if platform in ("k8s", "heroku", "cluster") else ():
+        flag = origin.split(" ", 1)[0]
+        if problem := foreign_key(project, root, stack, platform, f" ({by})", f"drop {by}",
+                                  lambda known, example, flag=flag, shown=shown:
+                                  f"give {flag} {known}={example or shown}"):
+            problems.append(problem)
     if problems:  # as `pulumi up --config` would write them into the stack file, whose keys the program checks
         raise ConfigError(f"Invalid configuration of stack {stack!r} (options of offline.plan):\n  - "
                           + "\n  - ".join(problems))

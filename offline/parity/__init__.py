@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 import textwrap
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from typing import Any
 import pulumi
 
 from infra.paths import PROJECT_DIR
+from infra.settings import key_platforms
 from offline import plan as offline_plan
 from offline import types as t
 from offline.parity import heroku, k8s
@@ -219,8 +221,21 @@ class Table:
 
 
 def platform_of(stack: str, overrides: list[str]) -> str:
-    _, config, _ = offline_plan.load_config(stack, overrides)
+    _, config, _ = offline_plan.load_config(stack, [o for o in overrides if _root(o) == "platform"])
     return config.get("paasport:platform", "")
+
+
+def _root(override: str) -> str:
+    """The project key an override sets (`config_vars.X=1` -> config_vars); "" for another namespace's."""
+    key = re.split(r"[.\[=]", override.strip(), maxsplit=1)[0]
+    namespace, _, name = key.rpartition(":")
+    return name if namespace in ("", "paasport") else ""
+
+
+def for_platform(platform: str, overrides: list[str]) -> list[str]:
+    """The overrides a stack of `platform` reads: the table's options go to each stack whose platform reads them
+    (`--config replicas=3` to k8s, `--config dyno_quantity=3` to heroku), as Pulumi.yaml's tags say."""
+    return [o for o in overrides if platform in key_platforms().get(_root(o), (platform,))]
 
 
 def table(plans: dict[str, offline_plan.Plan]) -> Table:
@@ -250,7 +265,8 @@ def run(stacks: list[str], overrides: list[str] | None = None, *, name_options: 
             f"the table compares one stack per platform ({', '.join(PLATFORMS)}); --stack named {', '.join(stacks)}, "
             f"of platforms {', '.join(platform_of(s, overrides) or '?' for s in stacks)}. Fix: name one stack of each "
             f"platform, e.g. --stack {' --stack '.join(PLATFORMS)} (the default without --stack).")
-    plans = {p: offline_plan.run(by_platform[p], overrides, name_options=name_options) for p in PLATFORMS}
+    plans = {p: offline_plan.run(by_platform[p], for_platform(p, overrides), name_options=name_options)
+             for p in PLATFORMS}
     if (PROJECT_DIR / f"Pulumi.{CLUSTER_STACK}.yaml").is_file():
         plans["k8s"] = on_cluster(plans["k8s"], offline_plan.run(CLUSTER_STACK))
     return table(plans)

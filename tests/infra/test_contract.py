@@ -460,6 +460,72 @@ def test_an_app_heroku_yml_that_heroku_would_refuse_gets_one_line_per_problem(tm
     assert problems[0] == says and len(problems) == (2 if "cmd:" in text else 1), problems
 
 
+# Heroku reads no Procfile when heroku.yml builds the app: run's commands, else the Dockerfile's CMD, and release's
+# (devcenter.heroku.com/articles/build-docker-images-heroku-yml, "Get Started"; changelog-items/1390). The k8s stack
+# runs the Procfile's.
+_BUILD = "build:\n  docker:\n    web: Dockerfile\n"
+_DIFFER = ("make them the same (heroku.yml's wins on Heroku), or delete heroku.yml: the stack then writes one from "
+           "the Procfile.")
+
+
+@pytest.mark.parametrize(("procfile", "heroku_yml", "says"), [
+    ("web: ./server --port $PORT\n", _BUILD + "run:\n  web: ./server --port 8080\n",
+     ["myapp/heroku.yml run.web: Heroku runs `./server --port 8080` for web, but the Procfile says `./server --port "
+      f"$PORT`, which the k8s stack runs: the two platforms run different commands. Fix: {_DIFFER}"]),
+    ("web: ./server --port $PORT\nworker: ./work --fast\n",
+     _BUILD + "run:\n  web: ./server  --port $PORT\n  worker:\n    command: [./work]\n    image: web\n",
+     ["myapp/heroku.yml run.worker: Heroku runs `./work` for worker, but the Procfile says `./work --fast`, which the "
+      f"k8s stack runs: the two platforms run different commands. Fix: {_DIFFER}"]),
+    ("web: ./server --port $PORT\nrelease: ./migrate --to head\n",
+     _BUILD + "release:\n  image: web\n  command: [./migrate]\nrun:\n  web: ./server --port $PORT\n",
+     ["myapp/heroku.yml release.command: Heroku runs `./migrate` for the release phase, but the Procfile says "
+      f"`./migrate --to head`, which the k8s stack runs: the two platforms run different commands. Fix: {_DIFFER}"]),
+    ("web: ./server --port $PORT\nrelease: ./migrate\n", _BUILD + "run:\n  web: ./server --port $PORT\n",
+     ["myapp/heroku.yml: has no release section, so Heroku runs no release phase (it reads no Procfile when heroku.yml "
+      "builds the app), but the k8s stack runs the Procfile's release `./migrate`. Fix: add release: {image: web, "
+      "command: [\"./migrate\"]}, or delete heroku.yml."]),
+    ("web: ./server --port $PORT\nworker: ./work\n", _BUILD + "run:\n  web: ./server --port $PORT\n",
+     ["myapp/heroku.yml run: has no worker, so Heroku has no command for it (it reads no Procfile when heroku.yml "
+      "builds the app), but the k8s stack runs the Procfile's `./work`. Fix: add worker: \"./work\" under run, or "
+      "delete heroku.yml."]),
+    ("web: ./server --port $PORT\n", _BUILD,
+     ["myapp/heroku.yml: has no run section, so Heroku runs the Dockerfile's CMD (`/server`) for web, but the Procfile "
+      "says `./server --port $PORT`, which the k8s stack runs: the two platforms run different commands. Fix: add "
+      "run: {web: \"./server --port $PORT\"}, or make the CMD the Procfile's web command."]),
+], ids=["web", "worker-list", "release", "no-release", "no-worker", "no-run-section"])
+def test_an_app_heroku_yml_that_runs_other_commands_than_its_procfile_is_a_warning(tmp_path, procfile, heroku_yml,
+                                                                                    says):
+    spec, problems = contract.read(make_app(tmp_path / "myapp", procfile, heroku__yml=heroku_yml), "myapp")
+    assert problems == []
+    assert list(spec.warnings) == says
+
+
+@pytest.mark.parametrize("heroku_yml", [
+    _BUILD + "run:\n  web: ./server --port $PORT\n  worker: {command: [./work], image: web}\n"
+             "release: {image: web, command: [./migrate]}\n",
+    _BUILD + "run:\n  web: [\"./server\", \"--port\", \"$PORT\"]\n  worker: {command: \"  ./work \", image: web}\n"
+             "release: {command: \"./migrate\"}\n",
+], ids=["same", "same-words"])
+def test_an_app_heroku_yml_that_runs_the_procfiles_commands_is_no_warning(tmp_path, heroku_yml):
+    app = make_app(tmp_path / "myapp", "web: ./server --port $PORT\nworker: ./work\nrelease: ./migrate\n",
+                   heroku__yml=heroku_yml)
+    spec, problems = contract.read(app, "myapp")
+    assert (problems, spec.warnings) == ([], ())
+
+
+def test_both_plans_warn_that_heroku_yml_runs_another_command(tmp_path):
+    from tests.support import offline_cli
+    app = make_app(tmp_path / "myapp", "web: ./server --port $PORT\nworker: ./work --fast\n",
+                   heroku__yml=_BUILD + "run:\n  web: ./server --port $PORT\n"
+                               "  worker: {command: [./work], image: web}\n")
+    for stack in ("k8s", "heroku"):
+        result = offline_cli("plan", "--stack", stack, f"--config=app_dir={app}")
+        assert result.returncode == 0, result.stderr
+        assert (f"warning: {app}/heroku.yml run.worker: Heroku runs `./work` for worker, but the Procfile says "
+                "`./work --fast`, which the k8s stack runs: the two platforms run different commands. Fix: "
+                f"{_DIFFER}") in result.stderr.splitlines(), (stack, result.stderr)
+
+
 def test_a_procfile_with_a_byte_order_mark_is_refused_as_heroku_refuses_it(tmp_path):
     # The defect: the BOM was read into the first process type, and the message quoted an invisible character.
     app = make_app(tmp_path / "myapp", procfile=None)

@@ -316,8 +316,8 @@ def test_a_project_file_that_is_not_yaml_is_one_line(project_copy):
     project.write_text(project.read_text().replace("  image:\n", "  image:\n  x\n", 1))
     with pytest.raises(ConfigError) as caught:
         offline_plan.run("k8s")
-    assert str(caught.value) == ("Pulumi.yaml line 33 column 9: is not valid YAML (could not find expected ':', while "
-                                 "scanning a simple key at line 32 column 3). Fix: correct it there.")
+    assert str(caught.value) == ("Pulumi.yaml line 36 column 9: is not valid YAML (could not find expected ':', while "
+                                 "scanning a simple key at line 35 column 3). Fix: correct it there.")
 
 
 def test_the_cli_prints_a_yaml_error_as_one_line(project_copy, capsys):
