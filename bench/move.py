@@ -22,6 +22,7 @@ import argparse
 import json
 import multiprocessing
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -268,6 +269,18 @@ def main(argv: list[str] | None = None) -> int:
     binaries = _binaries()
     top = Path(tempfile.mkdtemp(prefix="paasport-bench-move-"))
     top.chmod(0o755)
+    # the two servers' data, about 10 GB by the end: removed however the run ends
+    try:
+        results = _measure(top, binaries, args)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(report(results))
+    return 0
+
+
+def _measure(top: Path, binaries: Path, args: argparse.Namespace) -> dict:
     with EmbeddedPostgres(top / "source", durable=False, binaries=binaries) as source_server, \
             EmbeddedPostgres(top / "target", durable=False, binaries=binaries) as target_server:
         servers = Servers(source_server, target_server)
@@ -279,13 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         print("bench-move: online under a writer", file=sys.stderr)
         online_results = [online(servers, int(mb)) for mb in args.online_mb.split(",")]
         tools = find_tools(Database("source", source).server.major)
-        results = {"date": datetime.now(UTC).date().isoformat(), "machine": machine(), "bytes": total,
-                   "postgresql": Database("source", source).server.version, "tools": tools.major,
-                   "offline": offline_results, "online": online_results}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(report(results))
-    return 0
+        return {"date": datetime.now(UTC).date().isoformat(), "machine": machine(), "bytes": total,
+                "postgresql": Database("source", source).server.version, "tools": tools.major,
+                "offline": offline_results, "online": online_results}
 
 
 if __name__ == "__main__":
