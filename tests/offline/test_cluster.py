@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from pulumi.runtime import rpc
 
+from infra import contract
 from infra.cluster import linkerd
 from infra.settings import ConfigError
 from offline import cluster as oc
@@ -662,8 +663,15 @@ def test_renders_are_copies_so_that_a_broken_one_leaves_the_others_whole():
     assert find(second, "Deployment", "paasport-emissary")[0]["spec"]["replicas"] == 2
 
 
-def test_the_cluster_stack_never_reads_the_app():
-    """The cluster stack prepares a cluster for any app: an app directory it cannot read stops only the app stacks."""
-    assert offline_plan.run("cluster", ["app_dir=/nonexistent"]).find(t.HELM_RELEASE)
-    with pytest.raises(ConfigError, match="app_dir"):
-        offline_plan.run("k8s", ["app_dir=/nonexistent"])
+def test_the_cluster_stack_never_reads_the_app(monkeypatch: pytest.MonkeyPatch):
+    """The cluster stack prepares a cluster for any app: it plans without the app's contract, and an app_dir given to
+    it is refused as a setting it does not read."""
+    def unreadable(*_args: object) -> None:
+        raise AssertionError("the cluster stack read the app's contract")
+
+    monkeypatch.setattr(contract, "read", unreadable)
+    assert offline_plan.run("cluster", []).find(t.HELM_RELEASE)
+    with pytest.raises(ConfigError) as refused:
+        offline_plan.run("cluster", ["app_dir=/nonexistent"])
+    assert ("paasport:app_dir (--config app_dir=/nonexistent) is a k8s and heroku setting; the cluster stack does not "
+            "read it. Fix: drop --config app_dir=/nonexistent (set it on a k8s or heroku stack).") in str(refused.value)
