@@ -298,14 +298,27 @@ def process_argv(command: str) -> list[str]:
     return ["/bin/sh", "-c", _FORWARD_TERM.format(command=command)]
 
 
-def image_command(directory: Path) -> list[str]:
-    """The image's start command: the Dockerfile's last CMD (exec form as is, shell form as `/bin/sh -c`, as
-    Docker runs it); [] without one."""
+def dockerfile_lines(directory: Path) -> list[str]:
+    """The app's Dockerfile as lines, each continued line joined to the one it continues; [] without one."""
     dockerfile = directory / "Dockerfile"
     if not dockerfile.is_file():
         return []
-    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8", errors="replace"))
-    cmds = [line.strip()[4:].strip() for line in text.splitlines() if line.strip().upper().startswith("CMD ")]
+    return re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8", errors="replace")).splitlines()
+
+
+def package_json(directory: Path) -> dict[str, Any]:
+    """The app's package.json (a Node.js app's); {} without one, or when it is not a JSON object."""
+    try:
+        data = json.loads((directory / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def image_command(directory: Path) -> list[str]:
+    """The image's start command: the Dockerfile's last CMD (exec form as is, shell form as `/bin/sh -c`, as
+    Docker runs it); [] without one."""
+    cmds = [line.strip()[4:].strip() for line in dockerfile_lines(directory) if line.strip().upper().startswith("CMD ")]
     if not cmds:
         return []
     try:
@@ -321,13 +334,9 @@ def image_user(directory: Path) -> str:
     """The user the image runs its processes as: the last `USER` of the Dockerfile's last stage, or of the stage
     that stage is built `FROM`, which it inherits (Docker's rule); "" when the Dockerfile sets none (then the base
     image's, which the file does not say). As written: `1000:1000`, `node`, `${UID}`."""
-    dockerfile = directory / "Dockerfile"
-    if not dockerfile.is_file():
-        return ""
-    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8", errors="replace"))
     stages: dict[str, str] = {}  # each named stage's user so far
     user, stage = "", None
-    for line in text.splitlines():
+    for line in dockerfile_lines(directory):
         words = line.split()
         if not words:
             continue

@@ -28,10 +28,9 @@ stands for.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from infra.contract import AppSpec
+from infra.contract import AppSpec, package_json
 
 DRIVERS = ("pg", "pg-promise")  # packages whose client is node-postgres (read above)
 VERIFYING = ("prefer", "require", "verify-ca", "verify-full")  # node-postgres: `ssl: true`, the certificate verified
@@ -51,10 +50,7 @@ class VerifyingClient:
 def driver(spec: AppSpec) -> str | None:
     """The first of `DRIVERS` among the `dependencies` of the app's package.json; None without one (or a package.json
     that is not a JSON object)."""
-    try:
-        deps = json.loads((spec.directory / "package.json").read_text(encoding="utf-8")).get("dependencies")
-    except (OSError, ValueError, AttributeError):
-        return None
+    deps = package_json(spec.directory).get("dependencies")
     return next((d for d in DRIVERS if d in deps), None) if isinstance(deps, dict) else None
 
 

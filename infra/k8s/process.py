@@ -28,11 +28,11 @@ to every process of the dyno (devcenter.heroku.com/articles/dynos#shutdown), so 
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass
 
+from infra import contract
 from infra.contract import AppSpec, Process
 from infra.k8s.workload import APP_UID as DEFAULT_UID
 
@@ -108,18 +108,14 @@ def package_manager_start(spec: AppSpec, process: Process) -> PackageManagerStar
     script = words[2] if words[1] in ("run", "run-script") and len(words) > 2 else words[1]
     if words[0] != "yarn" and words[1] not in ("start", "run", "run-script"):
         return None
-    try:
-        scripts = json.loads((spec.directory / "package.json").read_text(encoding="utf-8")).get("scripts") or {}
-    except (OSError, ValueError, AttributeError):
-        scripts = {}
+    scripts = contract.package_json(spec.directory).get("scripts")
     runs = scripts.get(script) if isinstance(scripts, dict) else None
     return PackageManagerStart(words[0], script, runs if isinstance(runs, str) else "")
 
 
 def _has_init(spec: AppSpec) -> bool:
-    dockerfile = spec.directory / "Dockerfile"
-    text = dockerfile.read_text(encoding="utf-8", errors="replace") if dockerfile.is_file() else ""
-    entrypoints = [line for line in text.splitlines() if line.strip().upper().startswith("ENTRYPOINT")]
+    entrypoints = [line for line in contract.dockerfile_lines(spec.directory)
+                   if line.strip().upper().startswith("ENTRYPOINT")]
     return bool(entrypoints) and re.search(r"\b(tini|dumb-init)\b", entrypoints[-1]) is not None
 
 
