@@ -339,8 +339,8 @@ def postgres_on_host(*, tls: bool, binaries: Path | None = None) -> Iterator[Pos
 def postgres_image(major: int) -> Image:
     """Debian trixie's PostgreSQL `major` (17 in trixie) on the local base: a server of a version the host lacks."""
     tag = f"localhost/paasport-postgres:{major}"
-    if image_exists(tag):
-        return Image(tag, json.loads(podman("image", "inspect", tag).stdout)[0]["Id"])
+    if found := _image_id(tag):
+        return Image(tag, found)
     with tempfile.TemporaryDirectory() as context:
         (Path(context) / "Dockerfile").write_text(
             "ARG PYTHON_IMAGE\nFROM ${PYTHON_IMAGE}\n"
