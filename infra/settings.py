@@ -105,11 +105,17 @@ def kind(value: Any) -> str:
 
 
 @cache
+def _project_file() -> tuple[str, dict[str, Any]]:
+    """Pulumi.yaml's text (its header comments name the secrets) and its `config` section, read once."""
+    text = (PROJECT_DIR / "Pulumi.yaml").read_text()
+    return text, yaml.safe_load(text).get("config") or {}
+
+
+@cache
 def known_keys() -> tuple[str, ...]:
     """Every key of the project's namespace that the program reads: Pulumi.yaml's `config` (each with its one
     default) and the secrets its header lists; MOVED keys get a message of their own."""
-    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
-    return (*(project.get("config") or {}), *SECRET_KEYS)
+    return (*_project_file()[1], *SECRET_KEYS)
 
 
 def unknown_key(namespace: str, key: str, origin: str, spelled: Callable[[str], str]) -> str | None:
@@ -148,9 +154,8 @@ EQUIVALENTS: dict[tuple[str, str], tuple[str, str, str | None]] = {
 def key_platforms() -> dict[str, tuple[str, ...]]:
     """The platforms whose stacks read each tagged key: the tags of its description in Pulumi.yaml (a secret's, in
     the header's comment). A key without a tag is read by every platform, and is not here."""
-    text = (PROJECT_DIR / "Pulumi.yaml").read_text()
-    described = {str(key): str(spec.get("description", "")) for key, spec in
-                 (yaml.safe_load(text).get("config") or {}).items() if isinstance(spec, dict)}
+    text, config = _project_file()
+    described = {str(key): str(spec.get("description", "")) for key, spec in config.items() if isinstance(spec, dict)}
     for key in SECRET_KEYS:
         line = re.search(rf"^#\s+{key}\s+(.*)$", text, re.MULTILINE)
         described[key] = line[1] if line else ""
@@ -186,9 +191,7 @@ def foreign_key(namespace: str, key: str, stack: str, platform: str, origin: str
 @cache
 def _defaulted() -> frozenset[str]:
     """The keys Pulumi.yaml gives a default, which the CLI hands the program whatever the stack file says."""
-    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
-    return frozenset(k for k, spec in (project.get("config") or {}).items() if isinstance(spec, dict)
-                     and "default" in spec)
+    return frozenset(k for k, spec in _project_file()[1].items() if isinstance(spec, dict) and "default" in spec)
 
 
 def foreign_keys(r: Reader, platform: str) -> None:
